@@ -1,0 +1,335 @@
+#include "nsqd/channel.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "common/protocol/names.hpp"
+
+namespace nsq::nsqd {
+
+int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+Channel::Channel(std::string topic_name, std::string name, ChannelLimits limits,
+                 EmptyCallback on_ephemeral_empty)
+    : topic_name_(std::move(topic_name)),
+      name_(std::move(name)),
+      ephemeral_(protocol::is_ephemeral_name(name_)),
+      limits_(limits),
+      on_ephemeral_empty_(std::move(on_ephemeral_empty)) {}
+
+Channel::~Channel() = default;
+
+int64_t Channel::free_capacity() const {
+  std::lock_guard lock(mu_);
+  if (ephemeral_) return INT64_MAX;
+  return std::max<int64_t>(0, limits_.mem_queue_size - static_cast<int64_t>(queue_.size()));
+}
+
+void Channel::put(std::span<const MessagePtr> msgs, int64_t defer_ns) {
+  std::lock_guard lock(mu_);
+  if (exiting_) return;
+  const int64_t now = steady_now_ns();
+  for (const auto& m : msgs) {
+    ++message_count_;
+    if (defer_ns > 0) {
+      defer_locked(Queued{m, 0}, now + defer_ns);
+    } else {
+      enqueue_locked(Queued{m, 0});
+    }
+  }
+  dispatch_locked(now);
+}
+
+void Channel::enqueue_locked(Queued item) {
+  // Ephemeral channels have no disk: past the memory bound messages are dropped [compat].
+  if (ephemeral_ && static_cast<int64_t>(queue_.size()) >= limits_.mem_queue_size) return;
+  queue_.push_back(std::move(item));
+}
+
+void Channel::defer_locked(Queued item, int64_t due_ns) {
+  deferred_.push_back(DeferredEntry{due_ns, timer_seq_++, std::move(item)});
+  std::push_heap(deferred_.begin(), deferred_.end(), std::greater<>());
+}
+
+Channel::AddResult Channel::add_consumer(const std::shared_ptr<Consumer>& consumer) {
+  std::lock_guard lock(mu_);
+  if (exiting_) return AddResult::kExiting;
+  const int64_t id = consumer->consumer_id();
+  if (find_consumer_locked(id) != nullptr) return AddResult::kOk;
+  if (limits_.max_channel_consumers != 0 &&
+      static_cast<int64_t>(consumers_.size()) >= limits_.max_channel_consumers) {
+    return AddResult::kTooMany;
+  }
+  consumers_.push_back(ConsumerSlot{id, consumer});
+  return AddResult::kOk;
+}
+
+void Channel::remove_consumer(int64_t consumer_id) {
+  bool now_empty_ephemeral = false;
+  {
+    std::lock_guard lock(mu_);
+    if (exiting_) return;
+    auto it = std::find_if(consumers_.begin(), consumers_.end(),
+                           [&](const ConsumerSlot& s) { return s.id == consumer_id; });
+    if (it == consumers_.end()) return;
+    consumers_.erase(it);
+    if (next_consumer_ >= consumers_.size()) next_consumer_ = 0;
+    if (consumers_.empty() && ephemeral_) {
+      exiting_ = true;
+      drop_all_locked();
+      now_empty_ephemeral = true;
+    }
+  }
+  // The consumer's in-flight messages stay until they time out (as the reference does).
+  if (now_empty_ephemeral && on_ephemeral_empty_) on_ephemeral_empty_(*this);
+}
+
+void Channel::consumer_ready(int64_t) {
+  std::lock_guard lock(mu_);
+  if (exiting_) return;
+  dispatch_locked(steady_now_ns());
+}
+
+Consumer* Channel::find_consumer_locked(int64_t id) const {
+  for (const auto& slot : consumers_) {
+    if (slot.id == id) return slot.consumer.get();
+  }
+  return nullptr;
+}
+
+Consumer* Channel::next_ready_consumer_locked() {
+  const size_t n = consumers_.size();
+  for (size_t k = 0; k < n; ++k) {
+    const size_t idx = (next_consumer_ + k) % n;
+    Consumer* c = consumers_[idx].consumer.get();
+    if (c->ready_for_message()) {
+      next_consumer_ = (idx + 1) % n;
+      return c;
+    }
+  }
+  return nullptr;
+}
+
+void Channel::dispatch_locked(int64_t now_ns) {
+  if (paused_) return;
+  while (!queue_.empty()) {
+    Consumer* consumer = next_ready_consumer_locked();
+    if (consumer == nullptr) return;
+    Queued item = std::move(queue_.front());
+    queue_.pop_front();
+    const int32_t rate = consumer->sample_rate();
+    if (rate > 0 && static_cast<int32_t>(sample_rng_() % 100) > rate) {
+      continue;  // sampled out: consumed and dropped [compat]
+    }
+    const uint16_t attempts = static_cast<uint16_t>(item.attempts + 1);
+    auto [it, inserted] = in_flight_.try_emplace(item.msg->id());
+    if (!inserted) {
+      // Two live copies of one id in a channel cannot be tracked apart; the reference fails
+      // the delivery too ("ID already in flight"). Keep the newer one queued for later.
+      queue_.push_front(std::move(item));
+      return;
+    }
+    InFlight& entry = it->second;
+    entry.msg = item.msg;
+    entry.attempts = attempts;
+    entry.consumer_id = consumer->consumer_id();
+    entry.delivered_ns = now_ns;
+    entry.deadline_ns = now_ns + consumer->msg_timeout_ns();
+    heap_push_locked(&entry);
+    consumer->deliver(entry.msg, attempts);
+  }
+}
+
+std::optional<std::string> Channel::take_in_flight_locked(int64_t consumer_id,
+                                                          const MessageId& id, InFlight& out) {
+  auto it = in_flight_.find(id);
+  if (it == in_flight_.end()) return std::string("ID not in flight");
+  if (it->second.consumer_id != consumer_id) return std::string("client does not own message");
+  heap_remove_locked(it->second.heap_index);
+  out = std::move(it->second);
+  in_flight_.erase(it);
+  return std::nullopt;
+}
+
+std::optional<std::string> Channel::finish(int64_t consumer_id, const MessageId& id) {
+  std::lock_guard lock(mu_);
+  InFlight entry;
+  if (auto err = take_in_flight_locked(consumer_id, id, entry)) return err;
+  if (Consumer* c = find_consumer_locked(consumer_id)) {
+    c->message_done(Consumer::Outcome::kFinished);
+  }
+  dispatch_locked(steady_now_ns());
+  return std::nullopt;
+}
+
+std::optional<std::string> Channel::requeue(int64_t consumer_id, const MessageId& id,
+                                            int64_t delay_ns) {
+  std::lock_guard lock(mu_);
+  InFlight entry;
+  if (auto err = take_in_flight_locked(consumer_id, id, entry)) return err;
+  ++requeue_count_;
+  if (Consumer* c = find_consumer_locked(consumer_id)) {
+    c->message_done(Consumer::Outcome::kRequeued);
+  }
+  const int64_t now = steady_now_ns();
+  Queued item{std::move(entry.msg), entry.attempts};
+  if (exiting_) return std::string("exiting");
+  if (delay_ns <= 0) {
+    queue_.push_back(std::move(item));  // never dropped: it was already accepted once
+  } else {
+    defer_locked(std::move(item), now + delay_ns);
+  }
+  dispatch_locked(now);
+  return std::nullopt;
+}
+
+std::optional<std::string> Channel::touch(int64_t consumer_id, const MessageId& id,
+                                          int64_t timeout_ns) {
+  std::lock_guard lock(mu_);
+  auto it = in_flight_.find(id);
+  if (it == in_flight_.end()) return std::string("ID not in flight");
+  InFlight& entry = it->second;
+  if (entry.consumer_id != consumer_id) return std::string("client does not own message");
+  int64_t deadline = steady_now_ns() + timeout_ns;
+  if (deadline - entry.delivered_ns >= limits_.max_msg_timeout_ns) {
+    deadline = entry.delivered_ns + limits_.max_msg_timeout_ns;
+  }
+  entry.deadline_ns = deadline;
+  heap_fix_locked(entry.heap_index);
+  return std::nullopt;
+}
+
+bool Channel::process_timers(int64_t now_ns) {
+  std::lock_guard lock(mu_);
+  if (exiting_) return false;
+  bool any = false;
+  while (!in_flight_heap_.empty() && in_flight_heap_.front()->deadline_ns <= now_ns) {
+    InFlight* top = in_flight_heap_.front();
+    heap_remove_locked(0);
+    auto it = in_flight_.find(top->msg->id());
+    Queued item{std::move(it->second.msg), it->second.attempts};
+    const int64_t owner = it->second.consumer_id;
+    in_flight_.erase(it);
+    ++timeout_count_;
+    if (Consumer* c = find_consumer_locked(owner)) c->message_done(Consumer::Outcome::kTimedOut);
+    queue_.push_back(std::move(item));
+    any = true;
+  }
+  while (!deferred_.empty() && deferred_.front().due_ns <= now_ns) {
+    std::pop_heap(deferred_.begin(), deferred_.end(), std::greater<>());
+    queue_.push_back(std::move(deferred_.back().item));
+    deferred_.pop_back();
+    any = true;
+  }
+  if (any) dispatch_locked(now_ns);
+  return any;
+}
+
+void Channel::pause() {
+  std::lock_guard lock(mu_);
+  paused_ = true;
+}
+
+void Channel::unpause() {
+  std::lock_guard lock(mu_);
+  paused_ = false;
+  dispatch_locked(steady_now_ns());
+}
+
+bool Channel::paused() const {
+  std::lock_guard lock(mu_);
+  return paused_;
+}
+
+void Channel::drop_all_locked() {
+  queue_.clear();
+  in_flight_heap_.clear();
+  in_flight_.clear();
+  deferred_.clear();
+}
+
+void Channel::empty() {
+  std::lock_guard lock(mu_);
+  drop_all_locked();
+  for (auto& slot : consumers_) slot.consumer->in_flight_reset();
+}
+
+void Channel::close() {
+  std::lock_guard lock(mu_);
+  exiting_ = true;
+  drop_all_locked();
+  consumers_.clear();
+}
+
+bool Channel::exiting() const {
+  std::lock_guard lock(mu_);
+  return exiting_;
+}
+
+ChannelStats Channel::stats() const {
+  std::lock_guard lock(mu_);
+  ChannelStats s;
+  s.name = name_;
+  s.depth = static_cast<int64_t>(queue_.size());
+  s.in_flight_count = static_cast<int64_t>(in_flight_.size());
+  s.deferred_count = static_cast<int64_t>(deferred_.size());
+  s.message_count = message_count_;
+  s.requeue_count = requeue_count_;
+  s.timeout_count = timeout_count_;
+  s.client_count = consumers_.size();
+  s.paused = paused_;
+  return s;
+}
+
+// --- indexed min-heap of in-flight entries ---
+
+bool Channel::heap_less_locked(size_t a, size_t b) const {
+  return in_flight_heap_[a]->deadline_ns < in_flight_heap_[b]->deadline_ns;
+}
+
+void Channel::heap_swap_locked(size_t a, size_t b) {
+  std::swap(in_flight_heap_[a], in_flight_heap_[b]);
+  in_flight_heap_[a]->heap_index = a;
+  in_flight_heap_[b]->heap_index = b;
+}
+
+void Channel::heap_push_locked(InFlight* entry) {
+  entry->heap_index = in_flight_heap_.size();
+  in_flight_heap_.push_back(entry);
+  heap_fix_locked(entry->heap_index);
+}
+
+void Channel::heap_remove_locked(size_t index) {
+  const size_t last = in_flight_heap_.size() - 1;
+  if (index != last) heap_swap_locked(index, last);
+  in_flight_heap_.pop_back();
+  if (index < in_flight_heap_.size()) heap_fix_locked(index);
+}
+
+void Channel::heap_fix_locked(size_t index) {
+  // Sift up, then down: one of them is a no-op.
+  size_t i = index;
+  while (i > 0) {
+    const size_t parent = (i - 1) / 2;
+    if (!heap_less_locked(i, parent)) break;
+    heap_swap_locked(i, parent);
+    i = parent;
+  }
+  const size_t n = in_flight_heap_.size();
+  while (true) {
+    const size_t l = 2 * i + 1;
+    const size_t r = l + 1;
+    size_t smallest = i;
+    if (l < n && heap_less_locked(l, smallest)) smallest = l;
+    if (r < n && heap_less_locked(r, smallest)) smallest = r;
+    if (smallest == i) break;
+    heap_swap_locked(i, smallest);
+    i = smallest;
+  }
+}
+
+}  // namespace nsq::nsqd

@@ -1,0 +1,168 @@
+// Channel: one consumer group of a topic. Holds the channel's copy of every message of its
+// topic (a shared MessagePtr + per-channel attempts), spreads them over its ready consumers
+// round-robin, and tracks in-flight (FIN/REQ/TOUCH, timeouts) and deferred messages.
+//
+// Owner: its Topic (shared_ptr; clients hold one too while subscribed).
+// Threads: any event-loop thread and the queue scanner; all state is behind one mutex whose
+// critical sections are short (no I/O inside: deliveries only append to a client's buffer).
+// Lifecycle: created by Topic::get_channel, deleted by Topic::delete_channel (or when an
+// #ephemeral channel loses its last consumer); after close() every operation is refused.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "nsqd/consumer.hpp"
+#include "nsqd/message.hpp"
+
+namespace nsq::nsqd {
+
+struct ChannelLimits {
+  int64_t mem_queue_size = 10000;
+  int64_t max_msg_timeout_ns = 15LL * 60 * 1000 * 1000 * 1000;
+  int64_t max_channel_consumers = 0;
+};
+
+struct ChannelStats {
+  std::string name;
+  int64_t depth = 0;
+  int64_t backend_depth = 0;
+  int64_t in_flight_count = 0;
+  int64_t deferred_count = 0;
+  uint64_t message_count = 0;
+  uint64_t requeue_count = 0;
+  uint64_t timeout_count = 0;
+  size_t client_count = 0;
+  bool paused = false;
+};
+
+class Channel {
+ public:
+  // Called (outside the channel lock) when an #ephemeral channel loses its last consumer.
+  using EmptyCallback = std::function<void(Channel&)>;
+
+  Channel(std::string topic_name, std::string name, ChannelLimits limits,
+          EmptyCallback on_ephemeral_empty);
+  ~Channel();
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  const std::string& name() const { return name_; }
+  const std::string& topic_name() const { return topic_name_; }
+  bool ephemeral() const { return ephemeral_; }
+
+  // --- publishing side (called by the Topic) ---
+  // Messages that fit in memory right now (ephemeral channels always accept: they drop
+  // overflow silently, as the reference does).
+  int64_t free_capacity() const;
+  // Queues copies of `msgs` (or defers them by `defer_ns`) and delivers what it can.
+  void put(std::span<const MessagePtr> msgs, int64_t defer_ns);
+
+  // --- consumers ---
+  enum class AddResult { kOk, kExiting, kTooMany };
+  AddResult add_consumer(const std::shared_ptr<Consumer>& consumer);
+  void remove_consumer(int64_t consumer_id);
+  // A consumer's readiness may have grown (RDY raised, a message finished): deliver.
+  void consumer_ready(int64_t consumer_id);
+
+  // --- responses; nullopt on success, else the reference's reason text ---
+  std::optional<std::string> finish(int64_t consumer_id, const MessageId& id);
+  std::optional<std::string> requeue(int64_t consumer_id, const MessageId& id, int64_t delay_ns);
+  std::optional<std::string> touch(int64_t consumer_id, const MessageId& id, int64_t timeout_ns);
+
+  // --- maintenance ---
+  // Requeues timed-out in-flight messages and releases due deferred ones; returns true if
+  // anything was due.
+  bool process_timers(int64_t now_steady_ns);
+  void pause();
+  void unpause();
+  bool paused() const;
+  // Drops queued, in-flight and deferred messages (HTTP /channel/empty).
+  void empty();
+  // Refuses everything from now on and drops the messages (deletion).
+  void close();
+  bool exiting() const;
+
+  ChannelStats stats() const;
+
+ private:
+  struct Queued {
+    MessagePtr msg;
+    uint16_t attempts = 0;
+  };
+  struct InFlight {
+    MessagePtr msg;
+    uint16_t attempts = 0;
+    int64_t consumer_id = 0;
+    int64_t deadline_ns = 0;   // steady clock
+    int64_t delivered_ns = 0;  // steady clock, for the TOUCH cap
+    size_t heap_index = 0;     // position in in_flight_heap_
+  };
+  struct DeferredEntry {
+    int64_t due_ns;
+    uint64_t seq;
+    Queued item;
+    bool operator>(const DeferredEntry& o) const {
+      return due_ns != o.due_ns ? due_ns > o.due_ns : seq > o.seq;
+    }
+  };
+  struct ConsumerSlot {
+    int64_t id;
+    std::shared_ptr<Consumer> consumer;
+  };
+
+  // All *_locked helpers require mu_.
+  void dispatch_locked(int64_t now_ns);
+  Consumer* next_ready_consumer_locked();
+  Consumer* find_consumer_locked(int64_t id) const;
+  void enqueue_locked(Queued item);
+  void defer_locked(Queued item, int64_t due_ns);
+  std::optional<std::string> take_in_flight_locked(int64_t consumer_id, const MessageId& id,
+                                                   InFlight& out);
+  void drop_all_locked();
+  void heap_push_locked(InFlight* entry);
+  void heap_remove_locked(size_t index);
+  void heap_fix_locked(size_t index);
+  void heap_swap_locked(size_t a, size_t b);
+  bool heap_less_locked(size_t a, size_t b) const;
+
+  const std::string topic_name_;
+  const std::string name_;
+  const bool ephemeral_;
+  const ChannelLimits limits_;
+  EmptyCallback on_ephemeral_empty_;
+
+  mutable std::mutex mu_;
+  bool exiting_ = false;
+  bool paused_ = false;
+  std::deque<Queued> queue_;
+  std::unordered_map<MessageId, InFlight, MessageIdHash> in_flight_;
+  // Min-heap of in-flight entries by deadline with back-indices, so FIN/REQ/TOUCH remove or
+  // move an entry in O(log n) instead of leaving stale timers behind (pointers into
+  // in_flight_ stay valid: unordered_map never moves its nodes).
+  std::vector<InFlight*> in_flight_heap_;
+  // Min-heap (std::push_heap with std::greater) of deferred messages by due time.
+  std::vector<DeferredEntry> deferred_;
+  uint64_t timer_seq_ = 0;
+  std::vector<ConsumerSlot> consumers_;
+  size_t next_consumer_ = 0;  // round-robin cursor
+  std::minstd_rand sample_rng_{12345};
+
+  uint64_t message_count_ = 0;
+  uint64_t requeue_count_ = 0;
+  uint64_t timeout_count_ = 0;
+};
+
+// Monotonic clock in nanoseconds, used for every in-flight and deferred deadline.
+int64_t steady_now_ns();
+
+}  // namespace nsq::nsqd

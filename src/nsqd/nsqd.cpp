@@ -1,0 +1,81 @@
+#include "nsqd/nsqd.hpp"
+
+#include "common/log/logger.hpp"
+
+namespace nsq::nsqd {
+
+Nsqd::Nsqd(NsqdOptions opts) : opts_(std::move(opts)), guids_(opts_.node_id) {}
+
+Nsqd::~Nsqd() { close_all(); }
+
+ChannelLimits Nsqd::channel_limits() const {
+  ChannelLimits l;
+  l.mem_queue_size = opts_.mem_queue_size;
+  l.max_msg_timeout_ns = opts_.max_msg_timeout.count();
+  l.max_channel_consumers = opts_.max_channel_consumers;
+  return l;
+}
+
+std::shared_ptr<Topic> Nsqd::get_topic(const std::string& name) {
+  std::lock_guard lock(mu_);
+  if (closing_) return nullptr;
+  auto it = topics_.find(name);
+  // An exiting entry is an #ephemeral topic on its way out: replace it, as the reference's
+  // SUB retry ends up doing.
+  if (it != topics_.end() && !it->second->exiting()) return it->second;
+  auto topic = std::make_shared<Topic>(name, channel_limits(), guids_, [this](Topic& t) {
+    log::info("TOPIC({}): deleting (ephemeral, no channels left)", t.name());
+    delete_topic(t.name(), &t);
+  });
+  topics_.insert_or_assign(name, topic);
+  log::info("TOPIC({}): created", name);
+  return topic;
+}
+
+std::shared_ptr<Topic> Nsqd::find_topic(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto it = topics_.find(name);
+  return it == topics_.end() ? nullptr : it->second;
+}
+
+bool Nsqd::delete_topic(const std::string& name, const Topic* only_if) {
+  std::shared_ptr<Topic> topic;
+  {
+    std::lock_guard lock(mu_);
+    auto it = topics_.find(name);
+    if (it == topics_.end()) return false;
+    if (only_if != nullptr && it->second.get() != only_if) return false;
+    topic = it->second;
+    topics_.erase(it);
+  }
+  topic->close();
+  return true;
+}
+
+std::vector<std::shared_ptr<Topic>> Nsqd::topics() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::shared_ptr<Topic>> out;
+  out.reserve(topics_.size());
+  for (const auto& [name, t] : topics_) out.push_back(t);
+  return out;
+}
+
+void Nsqd::process_timers(int64_t now_steady_ns) {
+  // Every channel is checked every tick: a heap-top comparison per channel is cheap, and
+  // timeouts fire within one tick instead of the reference's probabilistic sampling.
+  for (const auto& topic : topics()) {
+    for (const auto& channel : topic->channels()) channel->process_timers(now_steady_ns);
+  }
+}
+
+void Nsqd::close_all() {
+  std::map<std::string, std::shared_ptr<Topic>> topics;
+  {
+    std::lock_guard lock(mu_);
+    closing_ = true;
+    topics.swap(topics_);
+  }
+  for (auto& [name, topic] : topics) topic->close();
+}
+
+}  // namespace nsq::nsqd

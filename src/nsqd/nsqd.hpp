@@ -1,0 +1,55 @@
+// Nsqd: the daemon's shared state — options, the topic registry, the message-id factory and
+// the client-id sequence. It owns no sockets or threads; the servers (TCP now, HTTP later)
+// and the timer loop call into it.
+//
+// Owner: main() (via NsqdServer). Threads: all; the registry is behind its own mutex.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "nsqd/guid.hpp"
+#include "nsqd/options.hpp"
+#include "nsqd/topic.hpp"
+
+namespace nsq::nsqd {
+
+class Nsqd {
+ public:
+  explicit Nsqd(NsqdOptions opts);
+  ~Nsqd();
+
+  const NsqdOptions& options() const { return opts_; }
+
+  // Returns the topic, creating it if needed; null only while shutting down.
+  std::shared_ptr<Topic> get_topic(const std::string& name);
+  std::shared_ptr<Topic> find_topic(const std::string& name) const;
+  // Deletes the named topic (only if it is `only_if`, when given).
+  bool delete_topic(const std::string& name, const Topic* only_if = nullptr);
+  std::vector<std::shared_ptr<Topic>> topics() const;  // sorted by name
+
+  int64_t next_client_id() { return client_ids_.fetch_add(1, std::memory_order_relaxed) + 1; }
+
+  // Runs every channel's in-flight timeouts and deferred releases due at `now_steady_ns`.
+  void process_timers(int64_t now_steady_ns);
+
+  // Stops accepting publishes and drops every topic (shutdown).
+  void close_all();
+
+ private:
+  ChannelLimits channel_limits() const;
+
+  const NsqdOptions opts_;
+  GuidFactory guids_;
+  std::atomic<int64_t> client_ids_{0};
+
+  mutable std::mutex mu_;
+  bool closing_ = false;
+  std::map<std::string, std::shared_ptr<Topic>> topics_;
+};
+
+}  // namespace nsq::nsqd

@@ -1,0 +1,40 @@
+// NsqdServer: builds and runs the daemon's object graph — Nsqd state, the event-loop pool,
+// the TCP listener and the timer loop that drives in-flight timeouts and deferred releases.
+// Owner: main(). start()/stop() are called from the main thread.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <string>
+
+#include "common/net/io_pool.hpp"
+#include "nsqd/nsqd.hpp"
+#include "nsqd/tcp_server.hpp"
+
+namespace nsq::nsqd {
+
+class NsqdServer {
+ public:
+  explicit NsqdServer(NsqdOptions opts);
+  ~NsqdServer();
+
+  // Binds every listener and starts the loops; false + message on failure.
+  bool start(std::string& error);
+  // Graceful stop: no more accepts, every client closed, loops joined.
+  void stop();
+
+  Nsqd& nsqd() { return nsqd_; }
+  boost::asio::ip::tcp::endpoint tcp_endpoint() const { return tcp_.local_endpoint(); }
+
+ private:
+  void schedule_timers();
+
+  Nsqd nsqd_;
+  net::IoPool pool_;
+  TcpServer tcp_;
+  boost::asio::steady_timer timer_loop_;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace nsq::nsqd
