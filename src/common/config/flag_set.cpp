@@ -2,13 +2,14 @@
 // CLI11 (storage and dispatch of option occurrences) and toml++ (the config file).
 //
 // Division of labour, and why:
-//  * scan_go_args() is hand-written. It decides which argv words are flags and which are values,
-//    and that is exactly where Go and CLI11 disagree: Go stops at the first non-flag word and
-//    ignores the rest, `-name value` takes the next word even if it starts with '-', a bool
-//    flag never takes the next word, `-h`/`-help` are special only when undefined, and errors
-//    stop parsing at that word with Go's texts. CLI11 has no switch for any of these (it would
-//    collect positionals, refuse "-5"-style values, treat single-dash words as short-option
-//    clusters). The scanner only classifies words; it converts nothing.
+//  * FlagSet::Impl::scan() is hand-written. It decides which argv words are flags and which are
+//    values, and that is exactly where Go and CLI11 disagree: Go stops at the first non-flag word
+//    and ignores the rest, `-name value` takes the next word even if it looks like a flag
+//    (`-log-prefix -x`), a bool flag never takes the next word, `-h`/`-help` are special only
+//    when undefined, and the first error stops parsing with Go's text. CLI11 has no switch for
+//    these (it would collect or reject positionals, read `-x` as another option, and split
+//    single-dash words into short-option clusters). The scanner only classifies words; it
+//    converts nothing.
 //  * CLI11 then receives the normalised occurrences ("--name" "value" pairs, only known names)
 //    and dispatches each one, in command-line order (trigger_on_parse), to the flag's Go-style
 //    Set callback; CLI11's per-option count is what was_set() reports.
@@ -17,11 +18,12 @@
 #include "common/config/flag_set.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <deque>
@@ -32,8 +34,8 @@
 #include <stdexcept>
 #include <utility>
 
-#include <CLI/CLI.hpp>
 #include <toml++/toml.h>
+#include <CLI/CLI.hpp>
 
 #include "common/protocol/go_quote.hpp"
 
@@ -73,7 +75,8 @@ std::string trim_space(std::string_view s) {
 std::string replace_all(std::string_view s, std::string_view from, std::string_view to) {
   std::string out;
   size_t start = 0;
-  for (size_t pos; (pos = s.find(from, start)) != std::string_view::npos; start = pos + from.size()) {
+  for (size_t pos; (pos = s.find(from, start)) != std::string_view::npos;
+       start = pos + from.size()) {
     out.append(s.substr(start, pos - start)).append(to);
   }
   out.append(s.substr(start));
@@ -116,13 +119,20 @@ std::string go_float_text(double v) {
 // The Go type BurntSushi/toml decodes a value into, as go-options' errors name it.
 std::string go_type_name(const toml::node& node) {
   switch (node.type()) {
-    case toml::node_type::string: return "string";
-    case toml::node_type::integer: return "int64";
-    case toml::node_type::floating_point: return "float64";
-    case toml::node_type::boolean: return "bool";
-    case toml::node_type::array: return "[]interface {}";
-    case toml::node_type::table: return "map[string]interface {}";
-    default: return "time.Time";
+    case toml::node_type::string:
+      return "string";
+    case toml::node_type::integer:
+      return "int64";
+    case toml::node_type::floating_point:
+      return "float64";
+    case toml::node_type::boolean:
+      return "bool";
+    case toml::node_type::array:
+      return "[]interface {}";
+    case toml::node_type::table:
+      return "map[string]interface {}";
+    default:
+      return "time.Time";
   }
 }
 
@@ -171,12 +181,14 @@ struct Flag {
   std::string default_go;    // Go's %+v of the default (differs for lists: "[a b]")
   bool show_default = true;  // Go hides defaults equal to the type's zero value
   bool quote_default = false;
-  bool is_bool = false;      // bare `-name` means "true" and never takes the next word
+  bool is_bool = false;  // bare `-name` means "true" and never takes the next word
   Setter set;
   ConfigApplier apply_config;
 };
 
-std::optional<SetFailure> parse_error() { return SetFailure{"parse error"}; }
+std::optional<SetFailure> parse_error() {
+  return SetFailure{"parse error"};
+}
 
 std::string coerce_error(const Flag& flag, const toml::node& node, std::string_view reason) {
   return go_log_prefix() + "ERROR: Resolve failed to coerce value " + go_value_text(node) + " (" +
@@ -494,7 +506,6 @@ struct Scan {
 
 }  // namespace
 
-
 namespace {
 
 // Go's syscall error text: glibc's message with a lower-case first letter
@@ -547,7 +558,9 @@ std::optional<toml::table> parse_toml(const std::string& content, const std::str
 #endif
 }
 
-ParseResult exit_with(int code) { return ParseResult{ParseResult::Action::kExit, code}; }
+ParseResult exit_with(int code) {
+  return ParseResult{ParseResult::Action::kExit, code};
+}
 
 }  // namespace
 
@@ -729,15 +742,16 @@ ParseResult FlagSet::Impl::usage_error(const std::string& message) const {
 
 // ---- public API --------------------------------------------------------------------------------
 
-FlagSet::FlagSet(std::string program_name) : impl_(std::make_unique<Impl>(std::move(program_name))) {}
+FlagSet::FlagSet(std::string program_name)
+    : impl_(std::make_unique<Impl>(std::move(program_name))) {}
 
 FlagSet::~FlagSet() = default;
 
 void FlagSet::add_string(std::string name, std::string* target, std::string help,
                          std::string config_key) {
   const bool is_config = name == "config";
-  Flag& flag = impl_->add(std::move(name), std::move(help), std::move(config_key),
-                          make_string_flag(target));
+  Flag& flag =
+      impl_->add(std::move(name), std::move(help), std::move(config_key), make_string_flag(target));
   if (is_config) {
     impl_->config_path = target;  // the config file never configures itself
   } else {
@@ -745,8 +759,7 @@ void FlagSet::add_string(std::string name, std::string* target, std::string help
   }
 }
 
-void FlagSet::add_int(std::string name, int64_t* target, std::string help,
-                      std::string config_key) {
+void FlagSet::add_int(std::string name, int64_t* target, std::string help, std::string config_key) {
   Flag& flag =
       impl_->add(std::move(name), std::move(help), std::move(config_key), make_int_flag(target));
   flag.apply_config = int_from_config(flag, target);
@@ -767,8 +780,8 @@ void FlagSet::add_duration(std::string name, Duration* target, std::string help,
   flag.apply_config = duration_from_config(flag, target);
 }
 
-void FlagSet::add_string_list(std::string name, std::vector<std::string>* target,
-                              std::string help, std::string config_key) {
+void FlagSet::add_string_list(std::string name, std::vector<std::string>* target, std::string help,
+                              std::string config_key) {
   Flag& flag = impl_->add(std::move(name), std::move(help), std::move(config_key),
                           make_string_list_flag(target));
   flag.apply_config = string_list_from_config(flag, target);
@@ -823,6 +836,8 @@ bool FlagSet::was_set(std::string_view name) const {
   return flag != nullptr && impl_->was_set(*flag);
 }
 
-std::string FlagSet::usage() const { return impl_->usage(); }
+std::string FlagSet::usage() const {
+  return impl_->usage();
+}
 
 }  // namespace nsq::config

@@ -17,8 +17,12 @@ namespace {
 
 constexpr uint64_t kTopBit = uint64_t{1} << 63;  // |min int64|, Go's 1<<63
 
-char lower(char c) { return static_cast<char>(c | ('x' - 'X')); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+char lower(char c) {
+  return static_cast<char>(c | ('x' - 'X'));
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 void set_error(GoParseError* error, std::string text, bool out_of_range = false) {
   if (error != nullptr) {
@@ -437,8 +441,8 @@ bool parse_go_int_base(std::string_view text, int base, int64_t& out, GoParseErr
     status = NumStatus::kRange;
   }
   if (status != NumStatus::kOk) return num_error(error, "ParseInt", text, status);
-  out = negative ? static_cast<int64_t>(~magnitude_value + 1)
-                 : static_cast<int64_t>(magnitude_value);
+  out =
+      negative ? static_cast<int64_t>(~magnitude_value + 1) : static_cast<int64_t>(magnitude_value);
   return true;
 }
 
