@@ -71,7 +71,9 @@ int main(int argc, char** argv) {
   if (!opts.auth_http_addresses.empty()) {
     return fail_startup("--auth-http-address: authorization is not supported by this build yet");
   }
-  if (!opts.tls_cert.empty() || !opts.tls_key.empty() || opts.tls_required != "false") {
+  bool tls_required = false;
+  if (!nsq::config::parse_go_bool(opts.tls_required, tls_required)) tls_required = true;
+  if (!opts.tls_cert.empty() || !opts.tls_key.empty() || tls_required) {
     return fail_startup("TLS is not supported by this build yet");
   }
   if (!opts.lookupd_tcp_addresses.empty()) {

@@ -5,7 +5,11 @@
 #include <zlib.h>
 
 #include <array>
+#include <cctype>
 #include <climits>
+#include <string_view>
+
+#include "common/log/logger.hpp"
 
 namespace nsq::nsqd {
 
@@ -30,14 +34,30 @@ void register_nsqd_flags(config::FlagSet& f, NsqdOptions& o) {
 
   f.add_bool("version", &o.show_version, "print version string", "-");
   f.add_string("config", &o.config_file, "path to config file", "-");
-  f.add_string("log-level", &o.log_level, "set log verbosity: debug, info, warn, error, or fatal");
+  f.add_value(
+      "log-level",
+      [&o](std::string_view v, std::string& reason) {
+        log::Level level;
+        if (!log::parse_level(v, level)) {
+          reason = "invalid log level '" + std::string(v) + "' (debug, info, warn, error, fatal)";
+          return false;
+        }
+        o.log_level = std::string(v);
+        return true;
+      },
+      "INFO", "set log verbosity: debug, info, warn, error, or fatal");
   f.add_string("log-prefix", &o.log_prefix, "log message prefix");
   f.add_bool("verbose", &o.verbose, "[deprecated] has no effect, use --log-level", "-");
-  f.add_int("node-id", &o.node_id, "unique part for message IDs, (int) in range [0,1024)", "id");
+  f.add_int("node-id", &o.node_id, "unique part for message IDs, (int) in range [0,1024) (default is hash of hostname)",
+            "id");
   f.add_bool("worker-id", &o.worker_id, "[deprecated] use --node-id", "-");
 
-  f.add_string("tcp-address", &o.tcp_address, "<addr>:<port> to listen on for TCP clients");
-  f.add_string("http-address", &o.http_address, "<addr>:<port> to listen on for HTTP clients");
+  f.add_string("tcp-address", &o.tcp_address,
+               "address to listen on for TCP clients (<addr>:<port> for TCP/IP or <path> for "
+               "unix socket)");
+  f.add_string("http-address", &o.http_address,
+               "address to listen on for HTTP clients (<addr>:<port> for TCP/IP or <path> for "
+               "unix socket)");
   f.add_string("https-address", &o.https_address, "<addr>:<port> to listen on for HTTPS clients");
   f.add_string("broadcast-address", &o.broadcast_address,
                "address that will be registered with lookupd (defaults to the OS hostname)");
@@ -94,22 +114,23 @@ void register_nsqd_flags(config::FlagSet& f, NsqdOptions& o) {
             "maximum channel consumer connection count per nsqd instance (default 0, i.e., "
             "unlimited)");
 
-  f.add_string("statsd-address", &o.statsd_address, "UDP <addr>:<port> of a statsd daemon");
+  f.add_string("statsd-address", &o.statsd_address, "UDP <addr>:<port> of a statsd daemon for pushing stats");
   f.add_duration("statsd-interval", &o.statsd_interval, "duration between pushing to statsd");
-  f.add_bool("statsd-mem-stats", &o.statsd_mem_stats, "toggle sending memory and GC stats");
+  f.add_bool("statsd-mem-stats", &o.statsd_mem_stats, "toggle sending memory and GC stats to statsd");
   f.add_string("statsd-prefix", &o.statsd_prefix,
                "prefix used for keys sent to statsd (%s for host replacement)");
   f.add_int("statsd-udp-packet-size", &o.statsd_udp_packet_size,
             "the size in bytes of statsd UDP packets");
   f.add_bool("statsd-exclude-ephemeral", &o.statsd_exclude_ephemeral,
-             "skip ephemeral topics and channels when sending stats to statsd");
+             "Skip ephemeral topics and channels when sending stats to statsd");
 
   f.add_float_list("e2e-processing-latency-percentile", &o.e2e_processing_latency_percentiles,
                    "message processing time percentiles (as float (0, 1.0]) to track (can be "
                    "specified multiple times or comma separated '1.0,0.99,0.95', default none)",
                    "e2e_processing_latency_percentiles");
   f.add_duration("e2e-processing-latency-window-time", &o.e2e_processing_latency_window_time,
-                 "calculate end to end latency quantiles for this duration of time");
+                 "calculate end to end latency quantiles for this duration of time (ie: 60s would "
+                 "only show quantile calculations from the past 60 seconds)");
 
   f.add_string("tls-cert", &o.tls_cert, "path to certificate file");
   f.add_string("tls-key", &o.tls_key, "path to key file");
@@ -117,11 +138,31 @@ void register_nsqd_flags(config::FlagSet& f, NsqdOptions& o) {
                "client certificate auth policy ('require' or 'require-verify')");
   f.add_string("tls-root-ca-file", &o.tls_root_ca_file,
                "path to certificate authority file");
-  f.add_bool_string("tls-required", &o.tls_required,
-                    "require TLS for client connections (true, false, tcp-https)");
-  f.add_string("tls-min-version", &o.tls_min_version,
-               "minimum SSL/TLS version acceptable ('ssl3.0', 'tls1.0', 'tls1.1', 'tls1.2' or "
-               "'tls1.3')");
+  f.add_bool_string(
+      "tls-required", &o.tls_required,
+      "require TLS for client connections (true, false, tcp-https)", "",
+      [](std::string_view v, std::string& reason) {
+        std::string lower(v);
+        for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (lower == "tcp-https") return true;
+        bool b = false;
+        config::GoParseError err;
+        if (config::parse_go_bool(lower, b, &err)) return true;
+        reason = err.text;
+        return false;
+      });
+  f.add_value(
+      "tls-min-version",
+      [&o](std::string_view v, std::string& reason) {
+        if (v.empty() || v == "tls1.0" || v == "tls1.1" || v == "tls1.2" || v == "tls1.3") {
+          if (!v.empty()) o.tls_min_version = std::string(v);
+          return true;
+        }
+        reason = "unknown tlsVersionOption \"" + std::string(v) + "\"";
+        return false;
+      },
+      "tls1.0",
+      "minimum SSL/TLS version acceptable ('ssl3.0', 'tls1.0', 'tls1.1', 'tls1.2' or 'tls1.3')");
   f.add_bool("deflate", &o.deflate, "enable deflate feature negotiation (client compression)");
   f.add_int("max-deflate-level", &o.max_deflate_level,
             "max deflate compression level a client can negotiate (> values == > nsqd CPU usage)");
