@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds everything (installing build dependencies) and runs the local suite on NSQ's default
+# ports in the foreground; Ctrl-C stops it. Data lives in ./.local-data (kept across runs).
+#   nsqd        TCP 4150, HTTP 4151
+#   nsqlookupd  TCP 4160, HTTP 4161   (started once the daemon is built: issue 6)
+#   nsqadmin    HTTP 4171             (started once the daemon is built: issue 8)
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+cd "$REPO"
+scripts/install-deps.sh --build-only
+scripts/build.sh release
+
+DATA="$REPO/.local-data"
+mkdir -p "$DATA/nsqd"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+lookupd_args=()
+if [[ -x build/src/nsqlookupd/nsqlookupd ]]; then
+  build/src/nsqlookupd/nsqlookupd -tcp-address=0.0.0.0:4160 -http-address=0.0.0.0:4161 &
+  pids+=($!)
+  lookupd_args=(-lookupd-tcp-address=127.0.0.1:4160)
+fi
+build/src/nsqd/nsqd -tcp-address=0.0.0.0:4150 -http-address=0.0.0.0:4151 \
+  -data-path="$DATA/nsqd" "${lookupd_args[@]}" &
+pids+=($!)
+if [[ -x build/src/nsqadmin/nsqadmin ]]; then
+  build/src/nsqadmin/nsqadmin -http-address=0.0.0.0:4171 -lookupd-http-address=127.0.0.1:4161 &
+  pids+=($!)
+fi
+echo "local NSQ suite running (Ctrl-C to stop): nsqd on 4150/4151"
+wait -n "${pids[@]}"

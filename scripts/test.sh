@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Builds everything and runs every test: unit tests (plain, ASan+UBSan, TSan) and the system
+# tests with the real clients (pynsq, go-nsq, nsqjs) against our daemons and, where a test
+# compares, against the reference Go NSQ v1.3.0. Installs what it needs; safe to re-run.
+# Usage: scripts/test.sh            (everything, as CI runs it)
+#        NSQ_SKIP_SANITIZERS=1 scripts/test.sh   (faster local loop)
+set -uo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+cd "$REPO"
+
+failures=()
+step() {  # step NAME COMMAND...: runs one suite, records failure, keeps going
+  local name=$1
+  shift
+  echo
+  echo "=== $name"
+  local start=$SECONDS
+  if "$@"; then
+    echo "=== $name: ok ($((SECONDS - start))s)"
+  else
+    echo "=== $name: FAILED ($((SECONDS - start))s)"
+    failures+=("$name")
+  fi
+}
+must() {  # setup steps that the rest depends on
+  echo "=== $*"
+  "$@" || { echo "=== setup failed: $*"; exit 1; }
+}
+
+must scripts/install-deps.sh
+if [[ ! -x .deps/reference-bin/nsqd ]]; then
+  must bash "$REPO/../shared/tools/build-reference.sh" "$REPO/.deps/reference-bin"
+fi
+must scripts/build.sh release
+must tests/system/python/setup.sh
+must tests/system/go/setup.sh
+must tests/system/js/setup.sh
+
+export NSQD_BIN="$REPO/build/src/nsqd/nsqd"
+export NSQD_REF_BIN="$REPO/.deps/reference-bin/nsqd"
+
+step "unit tests (release)" ctest --test-dir build --output-on-failure -j2
+step "system tests: python (pynsq, raw protocol, HTTP)" tests/system/python/run.sh -q
+step "system tests: go (go-nsq)" tests/system/go/run.sh
+step "system tests: js (nsqjs)" tests/system/js/run.sh
+
+if [[ -z "${NSQ_SKIP_SANITIZERS:-}" ]]; then
+  step "build asan+ubsan" scripts/build.sh asan nsq_unit_tests nsqd
+  step "unit tests (asan+ubsan)" build-asan/tests/unit/nsq_unit_tests --gtest_brief=1
+  # The bad-input suite against the instrumented server: malformed frames must not touch
+  # memory they do not own.
+  step "system tests: bad input vs asan+ubsan nsqd" \
+    env NSQD_BIN="$REPO/build-asan/src/nsqd/nsqd" tests/system/python/run.sh -q \
+    tests/system/python/test_bad_input.py
+  step "build tsan" scripts/build.sh tsan nsq_unit_tests nsqd
+  step "unit tests (tsan)" build-tsan/tests/unit/nsq_unit_tests --gtest_brief=1
+  # Real concurrent traffic through the threaded core under ThreadSanitizer.
+  step "system tests: go-nsq vs tsan nsqd" \
+    env NSQD_BIN="$REPO/build-tsan/src/nsqd/nsqd" TSAN_OPTIONS="halt_on_error=1" \
+    tests/system/go/run.sh
+fi
+
+echo
+if ((${#failures[@]})); then
+  echo "FAILED: ${failures[*]}"
+  exit 1
+fi
+echo "all test suites passed"
