@@ -261,7 +261,10 @@ void ClientV2::exec_identify(const protocol::Command& cmd) {
   }
   const ServerFeatures server{};  // TLS, snappy, deflate and auth are not built yet
   const NegotiatedFeatures features = negotiate_features(*req, opts_, server);
-  if (features.deflate && features.snappy) {
+  // The reference refuses a client asking for both compressions while both are enabled by
+  // flag; clients see the same answer from us even before compression is built.
+  const bool both_requested = opts_.snappy && req->snappy && opts_.deflate && req->deflate;
+  if (both_requested || (features.deflate && features.snappy)) {
     send_error(fatal("E_IDENTIFY_FAILED", "cannot enable both deflate and snappy compression"));
     close_after_flush();
     return;

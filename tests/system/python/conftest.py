@@ -1,0 +1,176 @@
+"""Fixtures: start an nsqd (ours or the reference, via NSQD_BIN) on free ports per test.
+
+    NSQD_BIN=/work/refbin/nsqd tests/system/python/run.sh -q
+
+Extra nsqd flags for one test: @pytest.mark.nsqd_args("--max-rdy-count=50", ...).
+Only the TCP port is waited on: the server under test may not have HTTP yet.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+sys.path.insert(0, HERE)
+
+NSQD_BIN = os.environ.get("NSQD_BIN", os.path.join(REPO, "build", "src", "nsqd", "nsqd"))
+STARTUP_DEADLINE = 15.0
+SHUTDOWN_DEADLINE = 10.0
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "nsqd_args(*args): extra command-line flags for nsqd")
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(host, port, deadline, proc=None):
+    """Poll until host:port accepts TCP connections; raise if proc dies or deadline passes."""
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("process exited with %s before listening" % proc.returncode)
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError("%s:%d not accepting connections" % (host, port))
+            time.sleep(0.02)  # poll interval, not synchronisation
+
+
+class Nsqd:
+    """One nsqd process owned by a test."""
+
+    def __init__(self, data_path, extra_args=()):
+        self.host = "127.0.0.1"
+        self.data_path = str(data_path)
+        self.log_path = os.path.join(self.data_path, "nsqd.log")
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.tcp_port = self.http_port = None
+
+    @property
+    def tcp_address(self):
+        return "%s:%d" % (self.host, self.tcp_port)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def start(self):
+        if not os.access(NSQD_BIN, os.X_OK):
+            pytest.fail("nsqd binary not found or not executable: %s (set NSQD_BIN)" % NSQD_BIN)
+        # A port taken between free_port() and bind() would make startup fail: retry a few times.
+        for attempt in range(3):
+            self.tcp_port, self.http_port = free_port(), free_port()
+            args = [NSQD_BIN,
+                    "--tcp-address=%s:%d" % (self.host, self.tcp_port),
+                    "--http-address=%s:%d" % (self.host, self.http_port),
+                    "--data-path=%s" % self.data_path] + self.extra_args
+            log = open(self.log_path, "ab")
+            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, cwd=self.data_path)
+            log.close()
+            try:
+                wait_for_port(self.host, self.tcp_port, time.monotonic() + STARTUP_DEADLINE,
+                              self.proc)
+                return self
+            except (RuntimeError, TimeoutError) as e:
+                err = e
+                self._kill()
+        pytest.fail("nsqd did not start: %s\n%s" % (err, self.log_tail()))
+
+    def log_tail(self, n=40):
+        try:
+            with open(self.log_path, "rb") as f:
+                lines = f.read().decode(errors="replace").splitlines()
+        except OSError:
+            return ""
+        return "---- nsqd log (tail) ----\n" + "\n".join(lines[-n:])
+
+    def rss_kb(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        raise RuntimeError("no VmRSS")
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def _kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self):
+        """SIGTERM, SIGKILL after a deadline. Returns a problem description or None."""
+        if self.proc is None:
+            return None
+        rc = self.proc.poll()
+        if rc is not None:
+            return "nsqd died unexpectedly during the test (exit status %s)" % rc
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=SHUTDOWN_DEADLINE)
+        except subprocess.TimeoutExpired:
+            self._kill()
+            return "nsqd did not exit within %.0fs of SIGTERM (killed)" % SHUTDOWN_DEADLINE
+        if rc != 0:
+            # the reference exits 0 on SIGTERM (graceful shutdown); a crash on exit is a bug
+            return "nsqd exited with status %s after SIGTERM" % rc
+        return None
+
+
+@pytest.fixture
+def nsqd_factory(tmp_path):
+    """start(*extra_args) -> Nsqd; every process started is stopped (and checked) at teardown."""
+    started = []
+
+    def start(*extra_args):
+        d = tmp_path / ("nsqd%d" % len(started))
+        d.mkdir()
+        n = Nsqd(d, extra_args)
+        started.append(n)
+        return n.start()
+
+    yield start
+    problems = []
+    for n in started:
+        p = n.stop()
+        if p:
+            problems.append(p + "\n" + n.log_tail())
+    if problems:
+        pytest.fail("\n\n".join(problems))
+
+
+@pytest.fixture
+def nsqd(request, nsqd_factory):
+    marker = request.node.get_closest_marker("nsqd_args")
+    return nsqd_factory(*(marker.args if marker else ()))
+
+
+@pytest.fixture
+def connect(nsqd):
+    """connect(**kw) -> nsqproto.Conn to the test's nsqd; all closed at teardown."""
+    import nsqproto
+    conns = []
+
+    def make(**kw):
+        c = nsqproto.Conn(nsqd.host, nsqd.tcp_port, **kw)
+        conns.append(c)
+        return c
+
+    yield make
+    for c in conns:
+        c.close()
