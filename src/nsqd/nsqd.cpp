@@ -17,19 +17,42 @@ ChannelLimits Nsqd::channel_limits() const {
 }
 
 std::shared_ptr<Topic> Nsqd::get_topic(const std::string& name) {
-  std::lock_guard lock(mu_);
-  if (closing_) return nullptr;
-  auto it = topics_.find(name);
-  // An exiting entry is an #ephemeral topic on its way out: replace it, as the reference's
-  // SUB retry ends up doing.
-  if (it != topics_.end() && !it->second->exiting()) return it->second;
-  auto topic = std::make_shared<Topic>(name, channel_limits(), guids_, [this](Topic& t) {
-    log::info("TOPIC({}): deleting (ephemeral, no channels left)", t.name());
-    delete_topic(t.name(), &t);
-  });
-  topics_.insert_or_assign(name, topic);
+  std::shared_ptr<Topic> topic;
+  {
+    std::lock_guard lock(mu_);
+    if (closing_) return nullptr;
+    auto it = topics_.find(name);
+    // An exiting entry is an #ephemeral topic on its way out: replace it, as the reference's
+    // SUB retry ends up doing.
+    if (it != topics_.end() && !it->second->exiting()) return it->second;
+    topic = std::make_shared<Topic>(
+        name, channel_limits(), guids_,
+        [this](Topic& t) {
+          log::info("TOPIC({}): deleting (ephemeral, no channels left)", t.name());
+          delete_topic(t.name(), &t);
+        },
+        [this](Topic& t, const std::string& channel, bool created) {
+          log::info("TOPIC({}): {} channel({})", t.name(), created ? "created" : "deleted",
+                    channel);
+          notify(created ? RegistryEvent::Kind::kChannelCreated
+                         : RegistryEvent::Kind::kChannelDeleted,
+                 t.name(), channel);
+        });
+    topics_.insert_or_assign(name, topic);
+  }
   log::info("TOPIC({}): created", name);
+  notify(RegistryEvent::Kind::kTopicCreated, name, "");
   return topic;
+}
+
+void Nsqd::add_registry_observer(RegistryObserver observer) {
+  observers_.push_back(std::move(observer));
+}
+
+void Nsqd::notify(RegistryEvent::Kind kind, const std::string& topic, const std::string& channel) {
+  if (observers_.empty()) return;
+  const RegistryEvent event{kind, topic, channel};
+  for (const auto& observer : observers_) observer(event);
 }
 
 std::shared_ptr<Topic> Nsqd::find_topic(const std::string& name) const {
@@ -49,6 +72,8 @@ bool Nsqd::delete_topic(const std::string& name, const Topic* only_if) {
     topics_.erase(it);
   }
   topic->close();
+  log::info("TOPIC({}): deleted", name);
+  notify(RegistryEvent::Kind::kTopicDeleted, name, "");
   return true;
 }
 

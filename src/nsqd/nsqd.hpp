@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -18,8 +19,19 @@
 
 namespace nsq::nsqd {
 
+// A topic or channel appeared or disappeared: what nsqlookupd registration and the
+// metadata file follow.
+struct RegistryEvent {
+  enum class Kind { kTopicCreated, kTopicDeleted, kChannelCreated, kChannelDeleted };
+  Kind kind;
+  std::string topic;
+  std::string channel;  // empty for topic events
+};
+
 class Nsqd {
  public:
+  using RegistryObserver = std::function<void(const RegistryEvent&)>;
+
   explicit Nsqd(NsqdOptions opts);
   ~Nsqd();
 
@@ -40,8 +52,14 @@ class Nsqd {
   // Stops accepting publishes and drops every topic (shutdown).
   void close_all();
 
+  // Adds an observer of topic/channel creation and deletion. Observers run outside the
+  // registry/topic/channel locks on whatever thread made the change, so they must be quick
+  // and thread-safe (queue the work). Register them before serving.
+  void add_registry_observer(RegistryObserver observer);
+
  private:
   ChannelLimits channel_limits() const;
+  void notify(RegistryEvent::Kind kind, const std::string& topic, const std::string& channel);
 
   const NsqdOptions opts_;
   GuidFactory guids_;
@@ -50,6 +68,7 @@ class Nsqd {
   mutable std::mutex mu_;
   bool closing_ = false;
   std::map<std::string, std::shared_ptr<Topic>> topics_;
+  std::vector<RegistryObserver> observers_;  // fixed before serving: read without a lock
 };
 
 }  // namespace nsq::nsqd

@@ -13,12 +13,14 @@ int64_t wall_now_ns() {
       .count();
 }
 
-Topic::Topic(std::string name, ChannelLimits limits, GuidFactory& guids, EmptyCallback on_empty)
+Topic::Topic(std::string name, ChannelLimits limits, GuidFactory& guids, EmptyCallback on_empty,
+             ChannelEventCallback on_channel_event)
     : name_(std::move(name)),
       ephemeral_(protocol::is_ephemeral_name(name_)),
       limits_(limits),
       guids_(guids),
-      on_empty_(std::move(on_empty)) {}
+      on_empty_(std::move(on_empty)),
+      on_channel_event_(std::move(on_channel_event)) {}
 
 Topic::~Topic() = default;
 
@@ -73,22 +75,26 @@ void Topic::flush_pending_locked() {
 }
 
 std::shared_ptr<Channel> Topic::get_channel(const std::string& name) {
-  std::lock_guard lock(mu_);
-  if (exiting_) return nullptr;
-  auto it = channels_.find(name);
-  if (it != channels_.end()) {
-    if (!it->second->exiting()) return it->second;
-    // An #ephemeral channel on its way out: replace it.
-    channel_list_.erase(std::find(channel_list_.begin(), channel_list_.end(), it->second));
-    channels_.erase(it);
+  std::shared_ptr<Channel> channel;
+  {
+    std::lock_guard lock(mu_);
+    if (exiting_) return nullptr;
+    auto it = channels_.find(name);
+    if (it != channels_.end()) {
+      if (!it->second->exiting()) return it->second;
+      // An #ephemeral channel on its way out: replace it.
+      channel_list_.erase(std::find(channel_list_.begin(), channel_list_.end(), it->second));
+      channels_.erase(it);
+    }
+    std::weak_ptr<Topic> weak = weak_from_this();
+    channel = std::make_shared<Channel>(name_, name, limits_, [weak](Channel& ch) {
+      if (auto topic = weak.lock()) topic->delete_channel(ch.name(), &ch);
+    });
+    channels_.emplace(name, channel);
+    channel_list_.push_back(channel);
+    flush_pending_locked();
   }
-  std::weak_ptr<Topic> weak = weak_from_this();
-  auto channel = std::make_shared<Channel>(name_, name, limits_, [weak](Channel& ch) {
-    if (auto topic = weak.lock()) topic->delete_channel(ch.name(), &ch);
-  });
-  channels_.emplace(name, channel);
-  channel_list_.push_back(channel);
-  flush_pending_locked();
+  if (on_channel_event_) on_channel_event_(*this, name, true);
   return channel;
 }
 
@@ -113,6 +119,7 @@ bool Topic::delete_channel(const std::string& name, const Channel* only_if) {
     if (now_empty_ephemeral) exiting_ = true;
   }
   channel->close();
+  if (on_channel_event_) on_channel_event_(*this, name, false);
   if (now_empty_ephemeral && on_empty_) on_empty_(*this);
   return true;
 }

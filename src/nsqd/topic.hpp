@@ -40,8 +40,11 @@ class Topic : public std::enable_shared_from_this<Topic> {
  public:
   // Called outside every lock when an #ephemeral topic loses its last channel.
   using EmptyCallback = std::function<void(Topic&)>;
+  // Called outside every lock after a channel was created (true) or deleted (false).
+  using ChannelEventCallback = std::function<void(Topic&, const std::string& channel, bool created)>;
 
-  Topic(std::string name, ChannelLimits limits, GuidFactory& guids, EmptyCallback on_empty);
+  Topic(std::string name, ChannelLimits limits, GuidFactory& guids, EmptyCallback on_empty,
+        ChannelEventCallback on_channel_event = nullptr);
   ~Topic();
 
   const std::string& name() const { return name_; }
@@ -81,6 +84,7 @@ class Topic : public std::enable_shared_from_this<Topic> {
   const ChannelLimits limits_;
   GuidFactory& guids_;
   EmptyCallback on_empty_;
+  ChannelEventCallback on_channel_event_;
 
   mutable std::mutex mu_;
   bool exiting_ = false;
