@@ -422,6 +422,7 @@ void ClientV2::schedule_write_locked() {
 }
 
 void ClientV2::do_write() {
+  bool writing = false;
   {
     std::lock_guard lock(out_mu_);
     if (closed_ || out_pending_.empty()) {
@@ -431,9 +432,10 @@ void ClientV2::do_write() {
       out_writing_.swap(out_pending_);
       out_pending_.clear();
       write_started_ns_ = steady_now_ns();
+      writing = true;
     }
   }
-  if (!write_active_) {
+  if (!writing) {
     if (closing_after_flush_ && !closed_) close("closing after error");
     return;
   }
