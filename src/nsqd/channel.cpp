@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 
 #include "common/protocol/names.hpp"
 
@@ -13,13 +14,22 @@ int64_t steady_now_ns() {
       .count();
 }
 
+int64_t coarse_now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
 Channel::Channel(std::string topic_name, std::string name, ChannelLimits limits,
                  EmptyCallback on_ephemeral_empty)
     : topic_name_(std::move(topic_name)),
       name_(std::move(name)),
       ephemeral_(protocol::is_ephemeral_name(name_)),
       limits_(limits),
-      on_ephemeral_empty_(std::move(on_ephemeral_empty)) {}
+      on_ephemeral_empty_(std::move(on_ephemeral_empty)),
+      e2e_(limits_.e2e_percentiles.empty()
+               ? nullptr
+               : std::make_unique<E2eLatency>(limits_.e2e_percentiles, limits_.e2e_window_ns)) {}
 
 Channel::~Channel() = default;
 
@@ -32,7 +42,7 @@ int64_t Channel::free_capacity() const {
 void Channel::put(std::span<const MessagePtr> msgs, int64_t defer_ns) {
   std::lock_guard lock(mu_);
   if (exiting_) return;
-  const int64_t now = steady_now_ns();
+  const int64_t now = coarse_now_ns();
   for (const auto& m : msgs) {
     ++message_count_;
     if (defer_ns > 0) {
@@ -91,7 +101,7 @@ void Channel::remove_consumer(int64_t consumer_id) {
 void Channel::consumer_ready(int64_t) {
   std::lock_guard lock(mu_);
   if (exiting_) return;
-  dispatch_locked(steady_now_ns());
+  dispatch_locked(coarse_now_ns());
 }
 
 Consumer* Channel::find_consumer_locked(int64_t id) const {
@@ -126,56 +136,39 @@ void Channel::dispatch_locked(int64_t now_ns) {
       continue;  // sampled out: consumed and dropped [compat]
     }
     const uint16_t attempts = static_cast<uint16_t>(item.attempts + 1);
-    auto [it, inserted] = in_flight_.try_emplace(item.msg->id());
-    if (!inserted) {
+    if (!in_flight_.insert(item.msg, attempts, consumer->consumer_id(), now_ns,
+                           consumer->msg_timeout_ns())) {
       // Two live copies of one id in a channel cannot be tracked apart; the reference fails
-      // the delivery too ("ID already in flight"). Keep the newer one queued for later.
+      // the delivery too ("ID already in flight"). Keep this one queued for later.
       queue_.push_front(std::move(item));
       return;
     }
-    InFlight& entry = it->second;
-    entry.msg = item.msg;
-    entry.attempts = attempts;
-    entry.consumer_id = consumer->consumer_id();
-    entry.delivered_ns = now_ns;
-    entry.deadline_ns = now_ns + consumer->msg_timeout_ns();
-    heap_push_locked(&entry);
-    consumer->deliver(entry.msg, attempts);
+    consumer->deliver(item.msg, attempts);
   }
-}
-
-std::optional<std::string> Channel::take_in_flight_locked(int64_t consumer_id,
-                                                          const MessageId& id, InFlight& out) {
-  auto it = in_flight_.find(id);
-  if (it == in_flight_.end()) return std::string("ID not in flight");
-  if (it->second.consumer_id != consumer_id) return std::string("client does not own message");
-  heap_remove_locked(it->second.heap_index);
-  out = std::move(it->second);
-  in_flight_.erase(it);
-  return std::nullopt;
 }
 
 std::optional<std::string> Channel::finish(int64_t consumer_id, const MessageId& id) {
   std::lock_guard lock(mu_);
-  InFlight entry;
-  if (auto err = take_in_flight_locked(consumer_id, id, entry)) return err;
+  InFlightQueue::Entry entry;
+  if (auto err = in_flight_.take(id, consumer_id, entry)) return std::string(*err);
+  if (e2e_) e2e_->insert(entry.msg->timestamp_ns());
   if (Consumer* c = find_consumer_locked(consumer_id)) {
     c->message_done(Consumer::Outcome::kFinished);
   }
-  dispatch_locked(steady_now_ns());
+  dispatch_locked(coarse_now_ns());
   return std::nullopt;
 }
 
 std::optional<std::string> Channel::requeue(int64_t consumer_id, const MessageId& id,
                                             int64_t delay_ns) {
   std::lock_guard lock(mu_);
-  InFlight entry;
-  if (auto err = take_in_flight_locked(consumer_id, id, entry)) return err;
+  InFlightQueue::Entry entry;
+  if (auto err = in_flight_.take(id, consumer_id, entry)) return std::string(*err);
   ++requeue_count_;
   if (Consumer* c = find_consumer_locked(consumer_id)) {
     c->message_done(Consumer::Outcome::kRequeued);
   }
-  const int64_t now = steady_now_ns();
+  const int64_t now = coarse_now_ns();
   Queued item{std::move(entry.msg), entry.attempts};
   if (exiting_) return std::string("exiting");
   if (delay_ns <= 0) {
@@ -190,16 +183,10 @@ std::optional<std::string> Channel::requeue(int64_t consumer_id, const MessageId
 std::optional<std::string> Channel::touch(int64_t consumer_id, const MessageId& id,
                                           int64_t timeout_ns) {
   std::lock_guard lock(mu_);
-  auto it = in_flight_.find(id);
-  if (it == in_flight_.end()) return std::string("ID not in flight");
-  InFlight& entry = it->second;
-  if (entry.consumer_id != consumer_id) return std::string("client does not own message");
-  int64_t deadline = steady_now_ns() + timeout_ns;
-  if (deadline - entry.delivered_ns >= limits_.max_msg_timeout_ns) {
-    deadline = entry.delivered_ns + limits_.max_msg_timeout_ns;
+  if (auto err = in_flight_.touch(id, consumer_id, coarse_now_ns(), timeout_ns,
+                                  limits_.max_msg_timeout_ns)) {
+    return std::string(*err);
   }
-  entry.deadline_ns = deadline;
-  heap_fix_locked(entry.heap_index);
   return std::nullopt;
 }
 
@@ -207,18 +194,14 @@ bool Channel::process_timers(int64_t now_ns) {
   std::lock_guard lock(mu_);
   if (exiting_) return false;
   bool any = false;
-  while (!in_flight_heap_.empty() && in_flight_heap_.front()->deadline_ns <= now_ns) {
-    InFlight* top = in_flight_heap_.front();
-    heap_remove_locked(0);
-    auto it = in_flight_.find(top->msg->id());
-    Queued item{std::move(it->second.msg), it->second.attempts};
-    const int64_t owner = it->second.consumer_id;
-    in_flight_.erase(it);
+  in_flight_.pop_expired(now_ns, [&](InFlightQueue::Entry&& expired) {
     ++timeout_count_;
-    if (Consumer* c = find_consumer_locked(owner)) c->message_done(Consumer::Outcome::kTimedOut);
-    queue_.push_back(std::move(item));
+    if (Consumer* c = find_consumer_locked(expired.consumer_id)) {
+      c->message_done(Consumer::Outcome::kTimedOut);
+    }
+    queue_.push_back(Queued{std::move(expired.msg), expired.attempts});
     any = true;
-  }
+  });
   while (!deferred_.empty() && deferred_.front().due_ns <= now_ns) {
     std::pop_heap(deferred_.begin(), deferred_.end(), std::greater<>());
     queue_.push_back(std::move(deferred_.back().item));
@@ -237,7 +220,7 @@ void Channel::pause() {
 void Channel::unpause() {
   std::lock_guard lock(mu_);
   paused_ = false;
-  dispatch_locked(steady_now_ns());
+  dispatch_locked(coarse_now_ns());
 }
 
 bool Channel::paused() const {
@@ -247,7 +230,6 @@ bool Channel::paused() const {
 
 void Channel::drop_all_locked() {
   queue_.clear();
-  in_flight_heap_.clear();
   in_flight_.clear();
   deferred_.clear();
 }
@@ -282,54 +264,9 @@ ChannelStats Channel::stats() const {
   s.timeout_count = timeout_count_;
   s.client_count = consumers_.size();
   s.paused = paused_;
+  s.consumer_ids.reserve(consumers_.size());
+  for (const auto& slot : consumers_) s.consumer_ids.push_back(slot.id);
   return s;
-}
-
-// --- indexed min-heap of in-flight entries ---
-
-bool Channel::heap_less_locked(size_t a, size_t b) const {
-  return in_flight_heap_[a]->deadline_ns < in_flight_heap_[b]->deadline_ns;
-}
-
-void Channel::heap_swap_locked(size_t a, size_t b) {
-  std::swap(in_flight_heap_[a], in_flight_heap_[b]);
-  in_flight_heap_[a]->heap_index = a;
-  in_flight_heap_[b]->heap_index = b;
-}
-
-void Channel::heap_push_locked(InFlight* entry) {
-  entry->heap_index = in_flight_heap_.size();
-  in_flight_heap_.push_back(entry);
-  heap_fix_locked(entry->heap_index);
-}
-
-void Channel::heap_remove_locked(size_t index) {
-  const size_t last = in_flight_heap_.size() - 1;
-  if (index != last) heap_swap_locked(index, last);
-  in_flight_heap_.pop_back();
-  if (index < in_flight_heap_.size()) heap_fix_locked(index);
-}
-
-void Channel::heap_fix_locked(size_t index) {
-  // Sift up, then down: one of them is a no-op.
-  size_t i = index;
-  while (i > 0) {
-    const size_t parent = (i - 1) / 2;
-    if (!heap_less_locked(i, parent)) break;
-    heap_swap_locked(i, parent);
-    i = parent;
-  }
-  const size_t n = in_flight_heap_.size();
-  while (true) {
-    const size_t l = 2 * i + 1;
-    const size_t r = l + 1;
-    size_t smallest = i;
-    if (l < n && heap_less_locked(l, smallest)) smallest = l;
-    if (r < n && heap_less_locked(r, smallest)) smallest = r;
-    if (smallest == i) break;
-    heap_swap_locked(i, smallest);
-    i = smallest;
-  }
 }
 
 }  // namespace nsq::nsqd

@@ -18,10 +18,11 @@
 #include <random>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "nsqd/consumer.hpp"
+#include "nsqd/in_flight_queue.hpp"
+#include "nsqd/e2e_latency.hpp"
 #include "nsqd/message.hpp"
 
 namespace nsq::nsqd {
@@ -30,6 +31,9 @@ struct ChannelLimits {
   int64_t mem_queue_size = 10000;
   int64_t max_msg_timeout_ns = 15LL * 60 * 1000 * 1000 * 1000;
   int64_t max_channel_consumers = 0;
+  // --e2e-processing-latency-percentile (descending) and -window-time; none = not tracked.
+  std::vector<double> e2e_percentiles;
+  int64_t e2e_window_ns = 10LL * 60 * 1000 * 1000 * 1000;
 };
 
 struct ChannelStats {
@@ -43,6 +47,7 @@ struct ChannelStats {
   uint64_t timeout_count = 0;
   size_t client_count = 0;
   bool paused = false;
+  std::vector<int64_t> consumer_ids;  // subscribed consumers, for /stats client lists
 };
 
 class Channel {
@@ -93,19 +98,13 @@ class Channel {
   bool exiting() const;
 
   ChannelStats stats() const;
+  // Publish-to-FIN latency quantiles; null unless percentiles are configured.
+  E2eLatency* e2e_latency() const { return e2e_.get(); }
 
  private:
   struct Queued {
     MessagePtr msg;
     uint16_t attempts = 0;
-  };
-  struct InFlight {
-    MessagePtr msg;
-    uint16_t attempts = 0;
-    int64_t consumer_id = 0;
-    int64_t deadline_ns = 0;   // steady clock
-    int64_t delivered_ns = 0;  // steady clock, for the TOUCH cap
-    size_t heap_index = 0;     // position in in_flight_heap_
   };
   struct DeferredEntry {
     int64_t due_ns;
@@ -126,30 +125,20 @@ class Channel {
   Consumer* find_consumer_locked(int64_t id) const;
   void enqueue_locked(Queued item);
   void defer_locked(Queued item, int64_t due_ns);
-  std::optional<std::string> take_in_flight_locked(int64_t consumer_id, const MessageId& id,
-                                                   InFlight& out);
   void drop_all_locked();
-  void heap_push_locked(InFlight* entry);
-  void heap_remove_locked(size_t index);
-  void heap_fix_locked(size_t index);
-  void heap_swap_locked(size_t a, size_t b);
-  bool heap_less_locked(size_t a, size_t b) const;
 
   const std::string topic_name_;
   const std::string name_;
   const bool ephemeral_;
   const ChannelLimits limits_;
   EmptyCallback on_ephemeral_empty_;
+  const std::unique_ptr<E2eLatency> e2e_;  // own lock; taken inside mu_ on FIN
 
   mutable std::mutex mu_;
   bool exiting_ = false;
   bool paused_ = false;
   std::deque<Queued> queue_;
-  std::unordered_map<MessageId, InFlight, MessageIdHash> in_flight_;
-  // Min-heap of in-flight entries by deadline with back-indices, so FIN/REQ/TOUCH remove or
-  // move an entry in O(log n) instead of leaving stale timers behind (pointers into
-  // in_flight_ stay valid: unordered_map never moves its nodes).
-  std::vector<InFlight*> in_flight_heap_;
+  InFlightQueue in_flight_;
   // Min-heap (std::push_heap with std::greater) of deferred messages by due time.
   std::vector<DeferredEntry> deferred_;
   uint64_t timer_seq_ = 0;
@@ -162,7 +151,10 @@ class Channel {
   uint64_t timeout_count_ = 0;
 };
 
-// Monotonic clock in nanoseconds, used for every in-flight and deferred deadline.
+// Monotonic clock in nanoseconds.
 int64_t steady_now_ns();
+// The same clock at its coarse (~1-4 ms) resolution, several times cheaper to read: in-flight
+// and deferred deadlines are checked every 100 ms, so per-message bookkeeping uses this.
+int64_t coarse_now_ns();
 
 }  // namespace nsq::nsqd

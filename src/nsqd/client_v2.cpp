@@ -145,7 +145,7 @@ bool ClientV2::check_magic() {
 
 void ClientV2::reset_read_deadline() {
   read_deadline_ns_ = settings_.heartbeat_interval_ns > 0
-                          ? steady_now_ns() + 2 * settings_.heartbeat_interval_ns
+                          ? coarse_now_ns() + 2 * settings_.heartbeat_interval_ns
                           : 0;
 }
 
@@ -431,7 +431,7 @@ void ClientV2::do_write() {
     } else {
       out_writing_.swap(out_pending_);
       out_pending_.clear();
-      write_started_ns_ = steady_now_ns();
+      write_started_ns_ = coarse_now_ns();
       writing = true;
     }
   }

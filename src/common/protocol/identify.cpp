@@ -9,7 +9,7 @@ namespace nsq::protocol {
 
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -53,7 +53,12 @@ bool take_int(const json& v, int64_t& out, int64_t min, int64_t max) {
 }  // namespace
 
 std::optional<IdentifyRequest> decode_identify(std::string_view body) {
-  json doc = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  // Go's decoder rejects a byte order mark, which nlohmann would skip.
+  if (body.starts_with("\xEF\xBB\xBF")) return std::nullopt;
+  // ordered_json keeps document order, so keys differing only in case apply in the order
+  // they were sent, as Go applies them (the last one wins).
+  const auto doc =
+      json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return std::nullopt;
   IdentifyRequest req;
   if (doc.is_null()) return req;
