@@ -47,6 +47,18 @@ struct ClientStats {
   int64_t connect_ts = 0;
   int32_t sample_rate = 0;
   std::map<std::string, uint64_t> pub_counts;
+  // Negotiated features, as /stats reports them (false/empty until TLS, compression and
+  // auth are negotiated by this connection).
+  bool deflate = false;
+  bool snappy = false;
+  bool tls = false;
+  std::string tls_cipher_suite;
+  std::string tls_version;
+  std::string tls_negotiated_protocol;
+  bool tls_negotiated_protocol_is_mutual = false;
+  bool authed = false;
+  std::string auth_identity;
+  std::string auth_identity_url;
 };
 
 class ClientV2 final : public Consumer, public std::enable_shared_from_this<ClientV2> {

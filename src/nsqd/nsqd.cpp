@@ -1,5 +1,8 @@
 #include "nsqd/nsqd.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 #include "common/log/logger.hpp"
 
 namespace nsq::nsqd {
@@ -13,6 +16,10 @@ ChannelLimits Nsqd::channel_limits() const {
   l.mem_queue_size = opts_.mem_queue_size;
   l.max_msg_timeout_ns = opts_.max_msg_timeout.count();
   l.max_channel_consumers = opts_.max_channel_consumers;
+  // The reference keeps the percentile list sorted descending (its flag type sorts it).
+  l.e2e_percentiles = opts_.e2e_processing_latency_percentiles;
+  std::sort(l.e2e_percentiles.begin(), l.e2e_percentiles.end(), std::greater<>());
+  l.e2e_window_ns = opts_.e2e_processing_latency_window_time.count();
   return l;
 }
 
@@ -91,6 +98,27 @@ void Nsqd::process_timers(int64_t now_steady_ns) {
   for (const auto& topic : topics()) {
     for (const auto& channel : topic->channels()) channel->process_timers(now_steady_ns);
   }
+}
+
+int64_t Nsqd::wall_clock_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Nsqd::health() const {
+  std::lock_guard lock(health_mu_);
+  return health_error_.empty() ? std::string("OK") : "NOK - " + health_error_;
+}
+
+bool Nsqd::healthy() const {
+  std::lock_guard lock(health_mu_);
+  return health_error_.empty();
+}
+
+void Nsqd::set_health_error(std::string error) {
+  std::lock_guard lock(health_mu_);
+  health_error_ = std::move(error);
 }
 
 void Nsqd::close_all() {

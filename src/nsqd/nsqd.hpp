@@ -52,6 +52,14 @@ class Nsqd {
   // Stops accepting publishes and drops every topic (shutdown).
   void close_all();
 
+  // When this daemon started (unix ns): /info and /stats `start_time`.
+  int64_t start_time_ns() const { return start_time_ns_; }
+  // "OK", or "NOK - <error>" while the last disk write failed (/ping, /stats `health`).
+  std::string health() const;
+  bool healthy() const;
+  // "" = healthy again.
+  void set_health_error(std::string error);
+
   // Adds an observer of topic/channel creation and deletion. Observers run outside the
   // registry/topic/channel locks on whatever thread made the change, so they must be quick
   // and thread-safe (queue the work). Register them before serving.
@@ -61,7 +69,10 @@ class Nsqd {
   ChannelLimits channel_limits() const;
   void notify(RegistryEvent::Kind kind, const std::string& topic, const std::string& channel);
 
+  static int64_t wall_clock_ns();
+
   const NsqdOptions opts_;
+  const int64_t start_time_ns_ = wall_clock_ns();
   GuidFactory guids_;
   std::atomic<int64_t> client_ids_{0};
 
@@ -69,6 +80,8 @@ class Nsqd {
   bool closing_ = false;
   std::map<std::string, std::shared_ptr<Topic>> topics_;
   std::vector<RegistryObserver> observers_;  // fixed before serving: read without a lock
+  mutable std::mutex health_mu_;
+  std::string health_error_;
 };
 
 }  // namespace nsq::nsqd

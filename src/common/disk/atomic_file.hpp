@@ -1,0 +1,41 @@
+// Whole-file helpers for small metadata files (diskqueue *.meta.dat, nsqd.dat).
+//
+// write_file_atomically: the reference's pattern (temp file "<path>.<random int>.tmp", write,
+// fsync, rename over the target) plus an fsync of the directory, which the reference skips
+// ("technically should fsync DataPath here"): without it a crash right after the rename can
+// bring back the old file. A reader therefore always sees either the old or the new content,
+// never a torn one. Files are created with mode 0600, as the reference does.
+//
+// Threads: free functions, safe to call concurrently for different paths; two concurrent writes
+// of the same path each land whole, last rename wins (callers serialise when order matters).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/disk/file_ops.hpp"
+
+namespace nsq::disk {
+
+// Returns false and sets `error` (Go-style "<op> <path>: <reason>") on failure; the temp file
+// is removed and the target left untouched. `ops` = nullptr means the real syscalls.
+bool write_file_atomically(const std::string& path, std::string_view data, std::string& error,
+                           FileOps* ops = nullptr);
+
+enum class ReadFileStatus { kOk, kNotFound, kError };
+
+// Reads the whole file into `out`. kNotFound is separate because a missing metadata file is a
+// fresh start, not an error.
+ReadFileStatus read_whole_file(const std::string& path, std::string& out, std::string& error,
+                               FileOps* ops = nullptr);
+
+// "<dir>" of "<dir>/<file>", "." for a bare file name.
+std::string parent_dir(const std::string& path);
+
+// "<a>/<b>" the way Go's path.Join(a, b) builds data-path file names ("" + b -> b).
+std::string join_path(const std::string& dir, std::string_view file);
+
+// Go's rand.Int(): a non-negative 63-bit random number, used in temp file names.
+int64_t random_int63();
+
+}  // namespace nsq::disk

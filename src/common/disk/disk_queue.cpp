@@ -1,0 +1,735 @@
+#include "common/disk/disk_queue.hpp"
+
+#include <fcntl.h>
+#include <limits.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+
+#include "common/disk/atomic_file.hpp"
+#include "common/log/logger.hpp"
+#include "common/protocol/wire.hpp"
+
+namespace nsq::disk {
+
+namespace {
+
+constexpr size_t kLenSize = 4;
+
+// Parses one decimal int64 at `p` and the separator after it (Fscanf "%d<sep>").
+bool parse_field(const char*& p, const char* end, char sep, int64_t& out) {
+  auto [next, ec] = std::from_chars(p, end, out);
+  if (ec != std::errc() || next == end || *next != sep) return false;
+  p = next + 1;
+  return true;
+}
+
+bool parse_metadata_text(std::string_view text, DiskQueue::Positions& pos) {
+  // Tolerate a missing final newline (hand-edited files); everything else must match.
+  std::string with_nl(text);
+  if (with_nl.empty() || with_nl.back() != '\n') with_nl += '\n';
+  const char* p = with_nl.data();
+  const char* end = p + with_nl.size();
+  return parse_field(p, end, '\n', pos.depth) && parse_field(p, end, ',', pos.read_file_num) &&
+         parse_field(p, end, '\n', pos.read_pos) && parse_field(p, end, ',', pos.write_file_num) &&
+         parse_field(p, end, '\n', pos.write_pos);
+}
+
+std::string metadata_text(const DiskQueue::Positions& p) {
+  char buf[5 * 21 + 8];
+  int n = std::snprintf(buf, sizeof buf, "%lld\n%lld,%lld\n%lld,%lld\n",
+                        static_cast<long long>(p.depth), static_cast<long long>(p.read_file_num),
+                        static_cast<long long>(p.read_pos),
+                        static_cast<long long>(p.write_file_num),
+                        static_cast<long long>(p.write_pos));
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Construction, metadata
+
+DiskQueue::DiskQueue(std::string name, std::string data_path, const DiskQueueOptions& options)
+    : name_(std::move(name)),
+      data_path_(std::move(data_path)),
+      opts_(options),
+      ops_(options.file_ops ? *options.file_ops : real_file_ops()) {}
+
+std::unique_ptr<DiskQueue> DiskQueue::open(std::string name, std::string data_path,
+                                           const DiskQueueOptions& options, std::string& error) {
+  if (name.empty()) {
+    error = "diskqueue name must not be empty";
+    return nullptr;
+  }
+  if (options.max_bytes_per_file <= 0 || options.min_msg_size < 0 ||
+      options.max_msg_size < options.min_msg_size || options.sync_every <= 0) {
+    error = "invalid diskqueue options for " + name;
+    return nullptr;
+  }
+  std::unique_ptr<DiskQueue> q(new DiskQueue(std::move(name), std::move(data_path), options));
+  q->buf_cap_ = std::max<size_t>(options.read_buffer_size, 4096);
+  q->buf_.reset(new char[q->buf_cap_]);
+  q->load_metadata();
+  return q;
+}
+
+DiskQueue::~DiskQueue() {
+  std::string error;
+  if (!close(error)) log::error("DISKQUEUE({}) failed to close - {}", name_, error);
+}
+
+std::string DiskQueue::data_file_name(int64_t file_num) const {
+  char num[24];
+  std::snprintf(num, sizeof num, "%06lld", static_cast<long long>(file_num));
+  return join_path(data_path_, name_ + ".diskqueue." + num + ".dat");
+}
+
+std::string DiskQueue::metadata_file_name() const {
+  return join_path(data_path_, name_ + ".diskqueue.meta.dat");
+}
+
+void DiskQueue::load_metadata() {
+  // Called before the queue is shared; locks only to keep the invariants uniform.
+  std::lock_guard rl(read_mu_);
+  std::lock_guard l(mu_);
+  std::string text;
+  std::string error;
+  const std::string meta = metadata_file_name();
+  switch (read_whole_file(meta, text, error, &ops_)) {
+    case ReadFileStatus::kNotFound: break;  // a new queue
+    case ReadFileStatus::kError:
+      log::error("DISKQUEUE({}) failed to retrieveMetaData - {}", name_, error);
+      break;
+    case ReadFileStatus::kOk: {
+      Positions p;
+      if (!parse_metadata_text(text, p) || p.read_file_num < 0 || p.read_pos < 0 ||
+          p.write_file_num < 0 || p.write_pos < 0) {
+        log::error("DISKQUEUE({}) failed to retrieveMetaData - unparseable {}", name_, meta);
+        break;
+      }
+      depth_ = p.depth;
+      read_file_num_ = p.read_file_num;
+      read_pos_ = p.read_pos;
+      write_file_num_ = p.write_file_num;
+      write_pos_ = p.write_pos;
+      break;
+    }
+  }
+
+  // If the last metadata write did not see the end of the data (no sync before a crash), the
+  // write file is longer (or, after a power loss, shorter) than recorded, or a later file even
+  // exists. Appending there would interleave old and new records or overwrite unread ones, so
+  // writing moves to the first unused file number and the reader salvages what is there.
+  const std::string wf = data_file_name(write_file_num_);
+  int64_t size = 0;
+  int r = ops_.stat_size(wf, size);
+  int64_t probe = 0;
+  bool later_exists = ops_.stat_size(data_file_name(write_file_num_ + 1), probe) == 0;
+  bool mismatch = (r == 0 && size != write_pos_) || (r == -ENOENT && write_pos_ != 0);
+  if (mismatch || later_exists) {
+    log::warn("DISKQUEUE({}) {} metadata writePos {} < file size of {}, skipping to new file",
+              name_, wf, write_pos_, r == 0 ? size : 0);
+    do {
+      ++write_file_num_;
+    } while (ops_.stat_size(data_file_name(write_file_num_), probe) == 0);
+    write_pos_ = 0;
+    force_sync_ = true;
+  } else if (r < 0 && r != -ENOENT) {
+    log::error("DISKQUEUE({}) failed to retrieveMetaData - stat {}: {}", name_, wf,
+               errno_text(-r));
+  }
+  check_tail_corruption_locked();
+}
+
+DiskQueue::Snapshot DiskQueue::snapshot_locked() {
+  Snapshot s;
+  s.seq = ++seq_;
+  s.pos = Positions{depth_.load(std::memory_order_relaxed), read_file_num_, read_pos_,
+                    write_file_num_, write_pos_};
+  return s;
+}
+
+bool DiskQueue::write_metadata(const Snapshot& snap, std::string& error) {
+  std::lock_guard ml(meta_mu_);
+  // A newer state is already on disk (a roll or empty() raced this sync): keep it.
+  if (snap.seq <= persisted_seq_) return true;
+  if (!write_file_atomically(metadata_file_name(), metadata_text(snap.pos), error, &ops_)) {
+    return false;
+  }
+  persisted_seq_ = snap.seq;
+  return true;
+}
+
+std::vector<std::string> DiskQueue::take_deletable_locked(int64_t persisted_read_file_num) {
+  std::vector<std::string> out;
+  auto keep = std::remove_if(consumed_files_.begin(), consumed_files_.end(), [&](int64_t f) {
+    if (f >= persisted_read_file_num) return false;
+    out.push_back(data_file_name(f));
+    return true;
+  });
+  consumed_files_.erase(keep, consumed_files_.end());
+  return out;
+}
+
+void DiskQueue::unlink_quietly(const std::string& path, const char* what) {
+  int r = ops_.unlink(path);
+  if (r < 0 && r != -ENOENT) {
+    log::error("DISKQUEUE({}) failed to remove {} - remove {}: {}", name_, what, path,
+               errno_text(-r));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sync
+
+bool DiskQueue::needs_sync() const {
+  std::lock_guard l(mu_);
+  return !closed_ && (force_sync_ || ops_since_sync_ >= opts_.sync_every);
+}
+
+bool DiskQueue::dirty() const {
+  std::lock_guard l(mu_);
+  return !closed_ && (force_sync_ || ops_since_sync_ > 0);
+}
+
+bool DiskQueue::try_schedule_sync() {
+  if (sync_scheduled_.load(std::memory_order_relaxed)) return false;
+  if (!needs_sync()) return false;
+  return !sync_scheduled_.exchange(true, std::memory_order_acq_rel);
+}
+
+bool DiskQueue::sync(std::string& error) {
+  Snapshot snap;
+  FileHandlePtr wf;
+  {
+    std::lock_guard l(mu_);
+    if (closed_) return true;
+    snap = snapshot_locked();
+    wf = write_file_;
+    ops_since_sync_ = 0;
+    force_sync_ = false;
+    sync_scheduled_.store(false, std::memory_order_release);
+  }
+  // The fsync covers every byte written before the snapshot, so the metadata below never
+  // claims more than is durable. Puts continue meanwhile.
+  bool ok = true;
+  if (wf) {
+    if (int r = ops_.fsync(wf->fd()); r < 0) {
+      error = "sync " + data_file_name(snap.pos.write_file_num) + ": " + errno_text(-r);
+      ok = false;
+    }
+  }
+  if (ok) ok = write_metadata(snap, error);
+  std::vector<std::string> doomed;
+  {
+    std::lock_guard l(mu_);
+    if (!ok) {
+      force_sync_ = true;
+    } else if (!closed_) {
+      doomed = take_deletable_locked(snap.pos.read_file_num);
+    }
+  }
+  for (const auto& f : doomed) unlink_quietly(f, "data file");
+  if (!ok) log::error("DISKQUEUE({}) failed to sync - {}", name_, error);
+  return ok;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+bool DiskQueue::put(std::string_view payload, std::string& error) {
+  RecordView r{payload, {}};
+  return put_records(std::span<const RecordView>(&r, 1), error);
+}
+
+bool DiskQueue::put_batch(std::span<const std::string_view> payloads, std::string& error) {
+  // RecordView is two views; building them is cheap next to the write.
+  std::vector<RecordView> recs;
+  recs.reserve(payloads.size());
+  for (auto p : payloads) recs.push_back(RecordView{p, {}});
+  return put_records(recs, error);
+}
+
+bool DiskQueue::put_records(std::span<const RecordView> records, std::string& error) {
+  for (const auto& r : records) {
+    size_t len = r.head.size() + r.body.size();
+    if (len < static_cast<size_t>(opts_.min_msg_size) ||
+        len > static_cast<size_t>(opts_.max_msg_size)) {
+      error = "invalid message write size (" + std::to_string(len) +
+              ") minMsgSize=" + std::to_string(opts_.min_msg_size) +
+              " maxMsgSize=" + std::to_string(opts_.max_msg_size);
+      return false;
+    }
+  }
+  if (records.empty()) return true;
+  std::lock_guard l(mu_);
+  if (closed_) {
+    error = "exiting";
+    return false;
+  }
+  return write_records_locked(records, error);
+}
+
+bool DiskQueue::ensure_write_file_locked(std::string& error) {
+  if (write_file_) return true;
+  const std::string fn = data_file_name(write_file_num_);
+  int fd = ops_.open(fn, O_RDWR | O_CREAT, 0600);
+  if (fd < 0) {
+    error = "open " + fn + ": " + errno_text(-fd);
+    return false;
+  }
+  write_file_ = std::make_shared<FileHandle>(ops_, fd);
+  log::info("DISKQUEUE({}): writeOne() opened {}", name_, fn);
+  return true;
+}
+
+// Writes iov_ at `offset` of the write file, looping over short writes and IOV_MAX.
+bool DiskQueue::write_segment_locked(int64_t offset, std::string& error) {
+  if (!ensure_write_file_locked(error)) return false;
+  size_t idx = 0;
+  while (idx < iov_.size()) {
+    int cnt = static_cast<int>(std::min<size_t>(iov_.size() - idx, IOV_MAX));
+    ssize_t n = ops_.pwritev(write_file_->fd(), &iov_[idx], cnt, static_cast<off_t>(offset));
+    if (n <= 0) {
+      // 0 from a regular file means it accepted nothing: treat as out of space.
+      int err = n < 0 ? static_cast<int>(-n) : ENOSPC;
+      error = "write " + data_file_name(write_file_num_) + ": " + errno_text(err);
+      return false;
+    }
+    offset += n;
+    auto left = static_cast<size_t>(n);
+    while (idx < iov_.size() && left >= iov_[idx].iov_len) left -= iov_[idx++].iov_len;
+    if (left > 0) {  // short write inside an iovec: resume mid-buffer
+      iov_[idx].iov_base = static_cast<char*>(iov_[idx].iov_base) + left;
+      iov_[idx].iov_len -= left;
+    }
+  }
+  return true;
+}
+
+// Starts the next file and syncs inline, as the reference does, so the metadata names the new
+// file before any byte of it exists: a crash can then never leave records in a file the
+// metadata does not know about (which the reference would overwrite on restart).
+void DiskQueue::roll_write_file_locked() {
+  FileHandlePtr old = std::move(write_file_);
+  ++write_file_num_;
+  write_pos_ = 0;
+  std::string error;
+  bool ok = true;
+  if (old) {
+    if (int r = ops_.fsync(old->fd()); r < 0) {
+      error = "sync " + data_file_name(write_file_num_ - 1) + ": " + errno_text(-r);
+      ok = false;
+    }
+  }
+  Snapshot snap = snapshot_locked();
+  if (ok) ok = write_metadata(snap, error);
+  if (ok) {
+    ops_since_sync_ = 0;
+    force_sync_ = false;
+    for (const auto& f : take_deletable_locked(snap.pos.read_file_num)) {
+      unlink_quietly(f, "data file");
+    }
+  } else {
+    force_sync_ = true;
+    log::error("DISKQUEUE({}) failed to sync - {}", name_, error);
+  }
+}
+
+bool DiskQueue::write_records_locked(std::span<const RecordView> records, std::string& error) {
+  const int64_t start_file = write_file_num_;
+  const int64_t start_pos = write_pos_;
+  const int64_t start_depth = depth_.load(std::memory_order_relaxed);
+
+  len_bufs_.resize(records.size() * kLenSize);
+  iov_.clear();
+  int64_t seg_off = write_pos_;  // where the pending segment starts in the current file
+  int64_t pos = write_pos_;      // where the next record goes
+  int64_t seg_records = 0;
+
+  auto flush = [&]() -> bool {
+    if (iov_.empty()) return true;
+    if (!write_segment_locked(seg_off, error)) return false;
+    write_pos_ = pos;
+    depth_.fetch_add(seg_records, std::memory_order_relaxed);
+    seg_records = 0;
+    iov_.clear();
+    return true;
+  };
+
+  for (size_t i = 0; i < records.size(); ++i) {
+    const RecordView& r = records[i];
+    const size_t len = r.head.size() + r.body.size();
+    const int64_t total = static_cast<int64_t>(kLenSize + len);
+    if (pos > 0 && pos + total > opts_.max_bytes_per_file) {
+      if (!flush()) {
+        rollback_locked(start_file, start_pos, start_depth);
+        return false;
+      }
+      roll_write_file_locked();
+      pos = 0;
+      seg_off = 0;
+    }
+    char* lenp = &len_bufs_[i * kLenSize];
+    protocol::write_be32(lenp, static_cast<uint32_t>(len));
+    iov_.push_back(iovec{lenp, kLenSize});
+    if (!r.head.empty()) iov_.push_back(iovec{const_cast<char*>(r.head.data()), r.head.size()});
+    if (!r.body.empty()) iov_.push_back(iovec{const_cast<char*>(r.body.data()), r.body.size()});
+    pos += total;
+    ++seg_records;
+  }
+  if (!flush()) {
+    rollback_locked(start_file, start_pos, start_depth);
+    return false;
+  }
+  ops_since_sync_ += static_cast<int64_t>(records.size());
+  return true;
+}
+
+// Undoes a failed put: files the batch rolled into are removed, the file it started in is cut
+// back to where it was, and positions and depth are restored. Readers never saw the partial
+// state because they need mu_ to learn the write position.
+void DiskQueue::rollback_locked(int64_t file_num, int64_t pos, int64_t depth) {
+  const bool rolled = write_file_num_ != file_num;
+  if (rolled) {
+    write_file_.reset();
+    for (int64_t f = file_num + 1; f <= write_file_num_; ++f) {
+      unlink_quietly(data_file_name(f), "data file");
+    }
+    write_file_num_ = file_num;
+  }
+  write_pos_ = pos;
+  depth_.store(depth, std::memory_order_relaxed);
+
+  std::string error;
+  // Without a roll and without an open file the write never started: nothing to cut back.
+  if (!rolled && !write_file_) return;
+  if (ensure_write_file_locked(error)) {
+    if (int r = ops_.ftruncate(write_file_->fd(), static_cast<off_t>(pos)); r < 0) {
+      // The garbage past write_pos_ is never read (readers stop at write_pos_) and the next
+      // write overwrites it; if the process dies first, startup sees the size mismatch.
+      log::error("DISKQUEUE({}) failed to truncate {} to {} - {}", name_,
+                 data_file_name(file_num), pos, errno_text(-r));
+    }
+  } else {
+    log::error("DISKQUEUE({}) failed to reopen for truncation - {}", name_, error);
+  }
+  if (rolled) {
+    // The roll's metadata names a file we just removed: record the restored state.
+    Snapshot snap = snapshot_locked();
+    if (!write_metadata(snap, error)) {
+      force_sync_ = true;
+      log::error("DISKQUEUE({}) failed to sync - {}", name_, error);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+void DiskQueue::reset_reader_locked() {
+  read_file_.reset();
+  read_file_open_num_ = -1;
+  read_file_complete_ = false;
+  read_file_size_ = 0;
+  buf_len_ = 0;
+  buf_file_off_ = 0;
+}
+
+bool DiskQueue::ensure_read_file_locked(bool complete, std::string& error) {
+  if (!read_file_ || read_file_open_num_ != read_file_num_) {
+    reset_reader_locked();
+    const std::string fn = data_file_name(read_file_num_);
+    int fd = ops_.open(fn, O_RDONLY, 0600);
+    if (fd < 0) {
+      error = "open " + fn + ": " + errno_text(-fd);
+      return false;
+    }
+    read_file_ = std::make_shared<FileHandle>(ops_, fd);
+    read_file_open_num_ = read_file_num_;
+    log::info("DISKQUEUE({}): readOne() opened {}", name_, fn);
+  }
+  // A completed file never changes again, so its size is where reading it ends (the writer
+  // may have rolled before reaching max_bytes_per_file, or left an unsynced tail).
+  if (complete && !read_file_complete_) {
+    int64_t size = 0;
+    if (int r = ops_.fstat_size(read_file_->fd(), size); r < 0) {
+      error = "stat " + data_file_name(read_file_num_) + ": " + errno_text(-r);
+      return false;
+    }
+    read_file_size_ = size;
+    read_file_complete_ = true;
+  }
+  return true;
+}
+
+// Makes buf_ hold file bytes [pos, pos + need), reading in large chunks but never past `limit`.
+bool DiskQueue::fill_locked(int64_t pos, size_t need, int64_t limit, std::string& error) {
+  if (pos + static_cast<int64_t>(need) > limit) {
+    error = "unexpected EOF";
+    return false;
+  }
+  const int64_t buf_end = buf_file_off_ + static_cast<int64_t>(buf_len_);
+  if (pos >= buf_file_off_ && pos + static_cast<int64_t>(need) <= buf_end) return true;
+
+  // Keep what is already buffered from `pos` on, at the front.
+  if (pos >= buf_file_off_ && pos < buf_end) {
+    const auto skip = static_cast<size_t>(pos - buf_file_off_);
+    std::memmove(buf_.get(), buf_.get() + skip, buf_len_ - skip);
+    buf_len_ -= skip;
+  } else {
+    buf_len_ = 0;
+  }
+  buf_file_off_ = pos;
+  if (need > buf_cap_) {
+    size_t cap = std::max(need, buf_cap_ * 2);
+    std::unique_ptr<char[]> bigger(new char[cap]);
+    std::memcpy(bigger.get(), buf_.get(), buf_len_);
+    buf_ = std::move(bigger);
+    buf_cap_ = cap;
+  }
+  while (buf_len_ < need) {
+    const int64_t file_off = buf_file_off_ + static_cast<int64_t>(buf_len_);
+    const auto want = static_cast<size_t>(
+        std::min<int64_t>(static_cast<int64_t>(buf_cap_ - buf_len_), limit - file_off));
+    ssize_t n = ops_.pread(read_file_->fd(), buf_.get() + buf_len_, want, file_off);
+    if (n < 0) {
+      error = "read " + data_file_name(read_file_num_) + ": " + errno_text(static_cast<int>(-n));
+      return false;
+    }
+    if (n == 0) {
+      error = "unexpected EOF";
+      return false;
+    }
+    buf_len_ += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+ReadResult DiskQueue::read_next(std::string& out) {
+  return consume([&out](std::string_view payload) { out.assign(payload); });
+}
+
+ReadResult DiskQueue::consume_impl(ConsumeFn fn, void* ctx) {
+  std::lock_guard rl(read_mu_);
+  for (;;) {
+    bool complete = false;
+    int64_t limit = 0;
+    {
+      std::lock_guard l(mu_);
+      if (closed_) return ReadResult::kClosed;
+      if (read_file_num_ == write_file_num_ && read_pos_ >= write_pos_) return ReadResult::kEmpty;
+      complete = read_file_num_ < write_file_num_;
+      limit = write_pos_;
+    }
+    std::string why;
+    if (!ensure_read_file_locked(complete, why)) {
+      std::lock_guard l(mu_);
+      handle_read_error_locked(why);
+      continue;
+    }
+    if (read_file_complete_) limit = read_file_size_;
+    if (read_pos_ >= limit) {
+      // Only a completed file gets here (the write file's limit is past read_pos_).
+      std::lock_guard l(mu_);
+      finish_read_file_locked();
+      check_tail_corruption_locked();
+      continue;
+    }
+    if (!fill_locked(read_pos_, kLenSize, limit, why)) {
+      std::lock_guard l(mu_);
+      handle_read_error_locked(why);
+      continue;
+    }
+    const int32_t size = protocol::read_be32s(buf_.get() + (read_pos_ - buf_file_off_));
+    if (size < opts_.min_msg_size || size > opts_.max_msg_size) {
+      // Nothing after a bad length can be trusted to start a record.
+      std::lock_guard l(mu_);
+      handle_read_error_locked("invalid message read size (" + std::to_string(size) + ")");
+      continue;
+    }
+    const size_t total = kLenSize + static_cast<size_t>(size);
+    if (!fill_locked(read_pos_, total, limit, why)) {
+      std::lock_guard l(mu_);
+      handle_read_error_locked(why);
+      continue;
+    }
+    const char* rec = buf_.get() + (read_pos_ - buf_file_off_) + kLenSize;
+    if (!fn(ctx, std::string_view(rec, static_cast<size_t>(size)))) return ReadResult::kDeclined;
+
+    std::lock_guard l(mu_);
+    read_pos_ += static_cast<int64_t>(total);
+    depth_.fetch_sub(1, std::memory_order_relaxed);
+    ++ops_since_sync_;
+    if (read_file_complete_ && read_pos_ >= read_file_size_) finish_read_file_locked();
+    check_tail_corruption_locked();
+    return ReadResult::kOk;
+  }
+}
+
+// The reader is done with a completed file: move on, and queue the file for deletion once the
+// metadata no longer points into it.
+void DiskQueue::finish_read_file_locked() {
+  consumed_files_.push_back(read_file_num_);
+  ++read_file_num_;
+  read_pos_ = 0;
+  reset_reader_locked();
+  force_sync_ = true;
+}
+
+void DiskQueue::handle_read_error_locked(const std::string& why) {
+  log::error("DISKQUEUE({}) reading at {} of {} - {}", name_, read_pos_,
+             data_file_name(read_file_num_), why);
+  reset_reader_locked();
+  if (read_file_num_ == write_file_num_) {
+    // The write file itself is unreadable: nothing appended to it could be reached either.
+    write_file_.reset();
+    ++write_file_num_;
+    write_pos_ = 0;
+  }
+  const std::string bad = data_file_name(read_file_num_);
+  const std::string renamed = bad + ".bad";
+  log::warn("DISKQUEUE({}) jump to next file and saving bad file as {}", name_, renamed);
+  if (int r = ops_.rename(bad, renamed); r < 0) {
+    log::error("DISKQUEUE({}) failed to rename bad diskqueue file {} to {}", name_, bad, renamed);
+  }
+  ++read_file_num_;
+  read_pos_ = 0;
+  force_sync_ = true;
+  check_tail_corruption_locked();
+}
+
+void DiskQueue::check_tail_corruption_locked() {
+  if (read_file_num_ < write_file_num_ || read_pos_ < write_pos_) return;
+  const int64_t depth = depth_.load(std::memory_order_relaxed);
+  if (depth != 0) {
+    if (depth < 0) {
+      log::error("DISKQUEUE({}) negative depth at tail ({}), metadata corruption, resetting 0...",
+                 name_, depth);
+    } else {
+      log::error("DISKQUEUE({}) positive depth at tail ({}), data loss, resetting 0...", name_,
+                 depth);
+    }
+    depth_.store(0, std::memory_order_relaxed);
+    force_sync_ = true;
+  }
+  if (read_file_num_ != write_file_num_ || read_pos_ != write_pos_) {
+    if (read_file_num_ > write_file_num_) {
+      log::error(
+          "DISKQUEUE({}) readFileNum > writeFileNum ({} > {}), corruption, skipping to next "
+          "writeFileNum and resetting 0...",
+          name_, read_file_num_, write_file_num_);
+    }
+    if (read_pos_ > write_pos_) {
+      log::error(
+          "DISKQUEUE({}) readPos > writePos ({} > {}), corruption, skipping to next "
+          "writeFileNum and resetting 0...",
+          name_, read_pos_, write_pos_);
+    }
+    skip_to_next_rw_file_locked();
+    force_sync_ = true;
+  }
+}
+
+void DiskQueue::skip_to_next_rw_file_locked() {
+  reset_reader_locked();
+  write_file_.reset();
+  for (int64_t f = read_file_num_; f <= write_file_num_; ++f) {
+    unlink_quietly(data_file_name(f), "data file");
+  }
+  for (int64_t f : consumed_files_) unlink_quietly(data_file_name(f), "data file");
+  consumed_files_.clear();
+  ++write_file_num_;
+  write_pos_ = 0;
+  read_file_num_ = write_file_num_;
+  read_pos_ = 0;
+  depth_.store(0, std::memory_order_relaxed);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Empty, delete, close, introspection
+
+bool DiskQueue::empty(std::string& error) {
+  std::lock_guard rl(read_mu_);
+  std::lock_guard l(mu_);
+  if (closed_) {
+    error = "exiting";
+    return false;
+  }
+  log::info("DISKQUEUE({}): emptying", name_);
+  skip_to_next_rw_file_locked();
+  ops_since_sync_ = 0;
+  force_sync_ = false;
+  // Record the new positions now: without metadata a restart would begin at file 0 and never
+  // find what is written to the new file number.
+  Snapshot snap = snapshot_locked();
+  if (!write_metadata(snap, error)) {
+    force_sync_ = true;
+    unlink_quietly(metadata_file_name(), "metadata file");
+    log::error("DISKQUEUE({}) failed to write metadata after empty - {}", name_, error);
+    return false;
+  }
+  return true;
+}
+
+bool DiskQueue::delete_all(std::string& error) {
+  std::lock_guard rl(read_mu_);
+  std::lock_guard l(mu_);
+  log::info("DISKQUEUE({}): deleting", name_);
+  closed_ = true;
+  reset_reader_locked();
+  write_file_.reset();
+  bool ok = true;
+  auto remove = [&](const std::string& path) {
+    int r = ops_.unlink(path);
+    if (r < 0 && r != -ENOENT) {
+      error = "remove " + path + ": " + errno_text(-r);
+      ok = false;
+    }
+  };
+  for (int64_t f = read_file_num_; f <= write_file_num_; ++f) remove(data_file_name(f));
+  for (int64_t f : consumed_files_) remove(data_file_name(f));
+  consumed_files_.clear();
+  std::lock_guard ml(meta_mu_);
+  remove(metadata_file_name());
+  // No sync still in flight may bring the metadata file back.
+  persisted_seq_ = INT64_MAX;
+  return ok;
+}
+
+bool DiskQueue::close(std::string& error) {
+  std::lock_guard rl(read_mu_);
+  std::lock_guard l(mu_);
+  if (closed_) return true;
+  log::info("DISKQUEUE({}): closing", name_);
+  closed_ = true;
+  bool ok = true;
+  if (write_file_) {
+    if (int r = ops_.fsync(write_file_->fd()); r < 0) {
+      error = "sync " + data_file_name(write_file_num_) + ": " + errno_text(-r);
+      ok = false;
+    }
+  }
+  Snapshot snap = snapshot_locked();
+  if (ok) ok = write_metadata(snap, error);
+  if (ok) {
+    for (const auto& f : take_deletable_locked(snap.pos.read_file_num)) {
+      unlink_quietly(f, "data file");
+    }
+  }
+  reset_reader_locked();
+  write_file_.reset();
+  return ok;
+}
+
+DiskQueue::Positions DiskQueue::positions() const {
+  std::lock_guard l(mu_);
+  return Positions{depth_.load(std::memory_order_relaxed), read_file_num_, read_pos_,
+                   write_file_num_, write_pos_};
+}
+
+}  // namespace nsq::disk

@@ -1,0 +1,388 @@
+#include "common/http/server.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <map>
+#include <mutex>
+#include <optional>
+
+#include "common/http/query.hpp"
+#include "common/log/logger.hpp"
+#include "common/net/address.hpp"
+
+namespace nsq::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// What net/http writes, byte for byte, when a request cannot be parsed.
+constexpr std::string_view kBadRequest =
+    "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    "Connection: close\r\n\r\n400 Bad Request";
+constexpr std::string_view kHeaderTooLarge =
+    "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; "
+    "charset=utf-8\r\nConnection: close\r\n\r\n431 Request Header Fields Too Large";
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// After the last response of a connection that still has unread input, keep reading (and
+// dropping) it for a moment so that closing does not reset the connection before the peer
+// has read the answer (net/http does the same).
+constexpr auto kLingerTime = std::chrono::milliseconds(500);
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+class Session;
+
+// State shared by the server and its sessions, so a session never points at a dead server.
+struct detail::ServerShared {
+  Service& service;
+  ServerOptions options;
+  std::mutex mu;
+  bool stopped = false;
+  uint64_t next_id = 0;
+  std::map<uint64_t, std::weak_ptr<Session>> sessions;
+
+  ServerShared(Service& s, ServerOptions o) : service(s), options(std::move(o)) {}
+};
+
+// One connection. Lives on its socket's loop; kept alive by its pending operations.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(std::shared_ptr<detail::ServerShared> shared, tcp::socket socket, uint64_t id)
+      : shared_(std::move(shared)), socket_(std::move(socket)), timer_(socket_.get_executor()),
+        id_(id) {}
+
+  ~Session() {
+    std::lock_guard lock(shared_->mu);
+    shared_->sessions.erase(id_);
+  }
+
+  void start() {
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      boost::system::error_code ec;
+      auto ep = self->socket_.remote_endpoint(ec);
+      if (!ec) self->remote_ = net::endpoint_string(ep);
+      self->socket_.set_option(tcp::no_delay(true), ec);
+      self->read_header();
+    });
+  }
+
+  void stop() {
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->close(); });
+  }
+
+ private:
+  const ServerOptions& opts() const { return shared_->options; }
+
+  void set_deadline(std::chrono::nanoseconds after) {
+    deadline_ = std::chrono::steady_clock::now() + after;
+    if (!timer_armed_ || deadline_ < timer_due_) arm_timer();
+  }
+
+  void arm_timer() {
+    timer_armed_ = true;
+    timer_due_ = deadline_;
+    timer_.expires_at(deadline_);
+    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec == asio::error::operation_aborted) return;  // re-armed or closing
+      self->timer_armed_ = false;
+      if (self->closed_) return;
+      if (std::chrono::steady_clock::now() >= self->deadline_) {
+        self->close();  // cancels the pending read/write
+      } else {
+        self->arm_timer();
+      }
+    });
+  }
+
+  void read_header() {
+    if (closed_) return;
+    parser_.emplace();
+    parser_->header_limit(opts().header_limit);
+    // The real limit is set once the service saw the head; until then nothing caps the
+    // declared length, so that body_too_big() (not Beast) answers an over-long one.
+    parser_->body_limit(boost::none);
+    set_deadline(opts().idle_timeout);
+    bhttp::async_read_header(socket_, buffer_, *parser_,
+                             [self = shared_from_this()](beast::error_code ec, size_t) {
+                               self->on_header(ec);
+                             });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (closed_) return;
+    if (ec) {
+      if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+          ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+        close();
+      } else if (ec == bhttp::error::header_limit) {
+        write_raw_and_close(kHeaderTooLarge);
+      } else {
+        write_raw_and_close(kBadRequest);
+      }
+      return;
+    }
+    const auto& msg = parser_->get();
+    req_ = Request{};
+    req_.method = msg.method();
+    req_.method_text = std::string(msg.method_string());
+    req_.target = std::string(msg.target());
+    req_.version = msg.version();
+    req_.headers = &msg.base();
+    req_.remote_address = remote_;
+    if (auto len = parser_->content_length()) req_.content_length = *len;
+    if (!split_target()) {
+      write_raw_and_close(kBadRequest);
+      return;
+    }
+    keep_alive_ = msg.keep_alive();
+    started_ = std::chrono::steady_clock::now();
+
+    const uint64_t limit = shared_->service.body_limit(req_);
+    if (parser_->is_done()) {
+      dispatch();
+      return;
+    }
+    if (req_.content_length && *req_.content_length > limit) {
+      too_big();
+      return;
+    }
+    parser_->body_limit(limit);
+    set_deadline(opts().read_timeout);
+    if (req_.version >= 11 && iequals(req_.header("Expect"), "100-continue")) {
+      asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
+                        [self = shared_from_this()](beast::error_code wec, size_t) {
+                          if (wec) return self->close();
+                          self->read_body();
+                        });
+      return;
+    }
+    read_body();
+  }
+
+  // Splits the request-target into the decoded path and the raw query (origin-form, or the
+  // absolute-form some proxies send).
+  bool split_target() {
+    std::string_view t = req_.target;
+    if (t == "*") {
+      req_.path = "*";
+      return true;
+    }
+    if (t.starts_with("http://") || t.starts_with("https://")) {
+      t.remove_prefix(t.find("//") + 2);
+      const size_t slash = t.find_first_of("/?");
+      t = slash == std::string_view::npos ? std::string_view("/") : t.substr(slash);
+      if (t.starts_with("?")) return false;
+    }
+    if (t.empty() || t.front() != '/') return false;
+    const size_t q = t.find('?');
+    if (q != std::string_view::npos) {
+      req_.raw_query = std::string(t.substr(q + 1));
+      t = t.substr(0, q);
+    }
+    return path_unescape(t, req_.path);
+  }
+
+  void read_body() {
+    bhttp::async_read(socket_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (self->closed_) return;
+                        if (ec == bhttp::error::body_limit) return self->too_big();
+                        if (ec == asio::error::eof || ec == bhttp::error::end_of_stream ||
+                            ec == asio::error::operation_aborted) {
+                          return self->close();
+                        }
+                        if (ec) return self->write_raw_and_close(kBadRequest);
+                        self->dispatch();
+                      });
+  }
+
+  void too_big() {
+    Response resp;
+    shared_->service.body_too_big(req_, resp);
+    // Unread body bytes remain on the wire: this connection cannot carry another request.
+    keep_alive_ = false;
+    write_response(resp);
+  }
+
+  void dispatch() {
+    req_.body = std::move(parser_->get().body());
+    Response resp;
+    shared_->service.handle(req_, resp);
+    if (resp.close) keep_alive_ = false;
+    write_response(resp);
+  }
+
+  void write_response(const Response& resp) {
+    const bool head = req_.method == bhttp::verb::head;
+    out_ = serialize_response(resp, !head, !keep_alive_);
+    set_deadline(opts().write_timeout);
+    asio::async_write(socket_, asio::buffer(out_),
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (self->closed_) return;
+                        if (ec) return self->close();
+                        if (self->keep_alive_) {
+                          self->req_ = Request{};
+                          self->read_header();
+                        } else {
+                          self->linger_and_close();
+                        }
+                      });
+  }
+
+  void write_raw_and_close(std::string_view bytes) {
+    out_.assign(bytes);
+    set_deadline(opts().write_timeout);
+    asio::async_write(socket_, asio::buffer(out_),
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec) return self->close();
+                        self->linger_and_close();
+                      });
+  }
+
+  void linger_and_close() {
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    set_deadline(std::chrono::duration_cast<std::chrono::nanoseconds>(kLingerTime));
+    drain();
+  }
+
+  void drain() {
+    drain_buf_.resize(16384);
+    socket_.async_read_some(asio::buffer(drain_buf_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec || self->closed_) return self->close();
+                              self->drain();
+                            });
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    timer_.cancel();
+  }
+
+  std::shared_ptr<detail::ServerShared> shared_;
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  const uint64_t id_;
+  std::string remote_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  Request req_;
+  std::string out_;
+  std::string drain_buf_;
+  bool keep_alive_ = true;
+  bool closed_ = false;
+  bool timer_armed_ = false;
+  std::chrono::steady_clock::time_point deadline_{};
+  std::chrono::steady_clock::time_point timer_due_{};
+  std::chrono::steady_clock::time_point started_{};
+};
+
+Server::Server(net::IoPool& pool, Service& service, ServerOptions options)
+    : pool_(pool),
+      shared_(std::make_shared<detail::ServerShared>(service, std::move(options))),
+      acceptor_(pool.at(0)) {}
+
+Server::~Server() = default;
+
+bool Server::listen(const std::string& address, std::string& error) {
+  auto ep = net::resolve_listen_endpoint(address, error);
+  if (!ep) {
+    error = "listen (" + address + ") failed - " + error;
+    return false;
+  }
+  boost::system::error_code ec;
+  acceptor_.open(ep->protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(*ep, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    error = "listen (" + address + ") failed - listen tcp " + address + ": bind: " + ec.message();
+    return false;
+  }
+  listening_ = true;
+  log::info("{}: listening on {}", shared_->options.name,
+            net::endpoint_string(acceptor_.local_endpoint()));
+  return true;
+}
+
+tcp::endpoint Server::local_endpoint() const {
+  boost::system::error_code ec;
+  auto ep = acceptor_.local_endpoint(ec);
+  return ec ? tcp::endpoint{} : ep;
+}
+
+void Server::start_accepting() {
+  if (!listening_) return;
+  asio::post(acceptor_.get_executor(), [this] { do_accept(); });
+}
+
+void Server::do_accept() {
+  acceptor_.async_accept(pool_.next(), [this](const boost::system::error_code& ec,
+                                              tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+      log::error("{}: accept error - {}", shared_->options.name, ec.message());
+      do_accept();
+      return;
+    }
+    std::shared_ptr<Session> session;
+    {
+      std::lock_guard lock(shared_->mu);
+      if (shared_->stopped) return;
+      const uint64_t id = ++shared_->next_id;
+      session = std::make_shared<Session>(shared_, std::move(socket), id);
+      shared_->sessions.emplace(id, session);
+    }
+    session->start();
+    do_accept();
+  });
+}
+
+void Server::stop() {
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard lock(shared_->mu);
+    if (shared_->stopped) return;
+    shared_->stopped = true;
+    for (auto& [id, weak] : shared_->sessions) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+  }
+  if (listening_) {
+    log::info("{}: closing {}", shared_->options.name,
+              net::endpoint_string(local_endpoint()));
+    asio::post(acceptor_.get_executor(), [this] {
+      boost::system::error_code ignored;
+      acceptor_.close(ignored);
+    });
+  }
+  for (auto& s : live) s->stop();
+}
+
+}  // namespace nsq::http

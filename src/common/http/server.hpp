@@ -1,0 +1,78 @@
+// Server: an HTTP/1.1 listener on Boost.Beast for the daemons' APIs. It accepts on one loop of
+// an IoPool and pins each connection to the next loop (like the TCP servers); a connection
+// serves requests one after another (keep-alive, pipelined requests are read in order).
+//
+// What it guarantees to a Service:
+//   * the body is only read after Service::body_limit() saw the head, and never beyond that
+//     limit: a Content-Length over it is refused before reading, a chunked body when it
+//     crosses it; Service::body_too_big() answers and the connection is closed;
+//   * `Expect: 100-continue` is honoured once the body is going to be read;
+//   * bytes that are not HTTP get Go's raw `HTTP/1.1 400 Bad Request` (431 for an over-long
+//     head) and a close, as net/http answers e.g. a TCP protocol client sending "  V2";
+//   * deadlines: idle between requests, reading a body, writing a response.
+// Handlers run on the connection's loop thread and must not block.
+//
+// Owner: a daemon's server object, which must keep the Service alive until stop() returned and
+// the loops are joined. listen()/start_accepting()/stop() are called from the owner's thread.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/http/message.hpp"
+#include "common/net/io_pool.hpp"
+
+namespace nsq::http {
+
+namespace detail {
+struct ServerShared;  // state shared by a Server and its connections (server.cpp)
+}  // namespace detail
+
+class Service {
+ public:
+  virtual ~Service() = default;
+  // The head is in, the body is not read yet: the most body bytes this request may carry.
+  // A service may route here and remember the result in `req.match`.
+  virtual uint64_t body_limit(Request& req) = 0;
+  // The declared or actual body exceeds body_limit(): the answer (the connection closes).
+  virtual void body_too_big(Request& req, Response& resp) = 0;
+  virtual void handle(Request& req, Response& resp) = 0;
+};
+
+struct ServerOptions {
+  std::string name = "HTTP";              // log prefix: "HTTP: listening on ..."
+  uint32_t header_limit = 1 << 20;        // Go's DefaultMaxHeaderBytes
+  std::chrono::nanoseconds idle_timeout = std::chrono::minutes(5);
+  std::chrono::nanoseconds read_timeout = std::chrono::seconds(60);
+  std::chrono::nanoseconds write_timeout = std::chrono::seconds(60);
+};
+
+class Server {
+ public:
+  Server(net::IoPool& pool, Service& service, ServerOptions options = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens; false with a reference-style message on failure.
+  bool listen(const std::string& address, std::string& error);
+  void start_accepting();
+  // Stops accepting and closes every connection (idempotent).
+  void stop();
+
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+  bool listening() const { return listening_; }
+
+ private:
+  void do_accept();
+
+  net::IoPool& pool_;
+  std::shared_ptr<detail::ServerShared> shared_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  bool listening_ = false;
+};
+
+}  // namespace nsq::http
