@@ -4,6 +4,7 @@
 #include <future>
 
 #include "common/log/logger.hpp"
+#include "nsqd/http_config.hpp"
 
 namespace nsq::nsqd {
 
@@ -16,14 +17,32 @@ NsqdServer::NsqdServer(NsqdOptions opts)
     : nsqd_(std::move(opts)),
       pool_(static_cast<size_t>(nsqd_.options().io_threads)),
       tcp_(nsqd_, pool_),
+      stats_(nsqd_, [this] { return tcp_.clients(); }),
+      http_api_(nsqd_, stats_),
+      http_(pool_, http_api_),
       timer_loop_(pool_.at(0)) {}
 
 NsqdServer::~NsqdServer() { stop(); }
 
 bool NsqdServer::start(std::string& error) {
-  if (!tcp_.listen(nsqd_.options().tcp_address, error)) return false;
+  const auto& opts = nsqd_.options();
+  if (!tcp_.listen(opts.tcp_address, error)) return false;
+  // -http-address="" disables the HTTP API, as in the reference.
+  if (!opts.http_address.empty() && !http_.listen(opts.http_address, error)) return false;
+  const int tcp_port = tcp_.local_endpoint().port();
+  const int http_port = http_.listening() ? http_.local_endpoint().port() : 0;
+  http_api_.set_ports(tcp_port, http_port);
+  if (!opts.statsd_address.empty()) {
+    const int64_t broadcast_http_port =
+        opts.broadcast_http_port != 0 ? opts.broadcast_http_port : http_port;
+    statsd_ = std::make_unique<StatsdPusher>(
+        opts, stats_,
+        expand_statsd_prefix(opts.statsd_prefix, opts.broadcast_address, broadcast_http_port));
+  }
   pool_.start();
   tcp_.start_accepting();
+  http_.start_accepting();
+  if (statsd_) statsd_->start();
   schedule_timers();
   started_ = true;
   return true;
@@ -41,6 +60,8 @@ void NsqdServer::schedule_timers() {
 void NsqdServer::stop() {
   if (stopped_ || !started_) return;
   stopped_ = true;
+  if (statsd_) statsd_->stop();
+  http_.stop();
   tcp_.stop();
   // Let the loops run the posted closes, then cancel the timer loop on its own thread.
   std::promise<void> done;

@@ -7,8 +7,12 @@
 #include <memory>
 #include <string>
 
+#include "common/http/server.hpp"
 #include "common/net/io_pool.hpp"
+#include "nsqd/http_api.hpp"
 #include "nsqd/nsqd.hpp"
+#include "nsqd/stats.hpp"
+#include "nsqd/statsd.hpp"
 #include "nsqd/tcp_server.hpp"
 
 namespace nsq::nsqd {
@@ -25,6 +29,7 @@ class NsqdServer {
 
   Nsqd& nsqd() { return nsqd_; }
   boost::asio::ip::tcp::endpoint tcp_endpoint() const { return tcp_.local_endpoint(); }
+  boost::asio::ip::tcp::endpoint http_endpoint() const { return http_.local_endpoint(); }
 
  private:
   void schedule_timers();
@@ -32,6 +37,10 @@ class NsqdServer {
   Nsqd nsqd_;
   net::IoPool pool_;
   TcpServer tcp_;
+  StatsCollector stats_;
+  NsqdHttpApi http_api_;
+  http::Server http_;
+  std::unique_ptr<StatsdPusher> statsd_;
   boost::asio::steady_timer timer_loop_;
   bool started_ = false;
   bool stopped_ = false;

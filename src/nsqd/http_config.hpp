@@ -1,0 +1,38 @@
+// GET/PUT /config/:opt: every nsqd option addressed by its config-file name, JSON-encoded the
+// way the reference's reflection over its Options struct does (NSQ-SPEC.md §2.5): strings
+// quoted, lists as arrays, durations as integer nanoseconds, log_level as Go's number
+// (1 debug .. 5 fatal), tls_required 0/1/2, tls_min_version as the TLS version number.
+// Pure functions; thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nsqd/options.hpp"
+
+namespace nsq::nsqd {
+
+// Option values that differ from the command line once the daemon runs.
+struct RuntimeOptionValues {
+  std::vector<std::string> lookupd_addresses;
+  int log_level = 2;               // Go lg.LogLevel: 1 debug, 2 info, ... 5 fatal
+  int64_t broadcast_tcp_port = 0;  // the listening port when the flag was 0
+  int64_t broadcast_http_port = 0;
+  std::string statsd_prefix;  // already host-expanded
+};
+
+// The JSON value of option `cfg_name`, or nullopt when no option has that name.
+std::optional<std::string> option_json(const NsqdOptions& opts, const RuntimeOptionValues& rt,
+                                       std::string_view cfg_name);
+
+// Go's lg.ParseLogLevel (debug|info|warn|error|fatal, any case) -> 1..5; 0 when invalid.
+int go_log_level(std::string_view name);
+
+// The reference's statsd prefix expansion: "%s" -> "<broadcast-address>_<http-port>" with
+// '.' and ':' turned into '_', plus a trailing '.'; "" stays "".
+std::string expand_statsd_prefix(const std::string& prefix, const std::string& broadcast_address,
+                                 int64_t broadcast_http_port);
+
+}  // namespace nsq::nsqd
