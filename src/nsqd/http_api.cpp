@@ -434,9 +434,13 @@ void NsqdHttpApi::config(Request& req, Response& resp) {
   rt.broadcast_http_port = o.broadcast_http_port != 0 ? o.broadcast_http_port : http_port_.load();
   rt.statsd_prefix =
       expand_statsd_prefix(o.statsd_prefix, o.broadcast_address, rt.broadcast_http_port);
-  auto value = option_json(o, rt, opt);
+  auto value = option_value(o, rt, opt);
   if (!value) return http::v1_error(resp, 400, "INVALID_OPTION");
-  http::v1_json(resp, std::move(*value));
+  if (value->json) {
+    http::v1_json(resp, std::move(value->body));
+  } else {
+    http::v1_text(resp, std::move(value->body));
+  }
 }
 
 }  // namespace nsq::nsqd
