@@ -37,6 +37,8 @@ std::string json_duration(Duration d) {
   return std::to_string(d.count());
 }
 
+}  // namespace
+
 int tls_required_number(const std::string& value) {
   std::string lower(value);
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -45,6 +47,8 @@ int tls_required_number(const std::string& value) {
   if (!config::parse_go_bool(lower, b)) return 2;
   return b ? 2 : 0;
 }
+
+namespace {
 
 int tls_version_number(const std::string& value) {
   if (value == "tls1.1") return 0x0302;

@@ -35,6 +35,10 @@ struct OptionValue {
 std::optional<OptionValue> option_value(const NsqdOptions& opts, const RuntimeOptionValues& rt,
                                         std::string_view cfg_name);
 
+// -tls-required as the reference stores it: 0 not required, 1 tcp-https (all but HTTP),
+// 2 required everywhere.
+int tls_required_number(const std::string& value);
+
 // Go's lg.ParseLogLevel (debug|info|warn|error|fatal, any case) -> 1..5; 0 when invalid.
 int go_log_level(std::string_view name);
 
