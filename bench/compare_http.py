@@ -130,7 +130,7 @@ def main() -> int:
     ap.add_argument("--modes", default="pub,mpub")
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--runtime", type=float, default=4.0, help="seconds per run")
-    ap.add_argument("--conns", type=int, default=8)
+    ap.add_argument("--conns", type=int, default=16)
     ap.add_argument("--size", type=int, default=100)
     ap.add_argument("--batch", type=int, default=100, help="messages per /mpub request")
     args = ap.parse_args()
