@@ -140,6 +140,16 @@ STEPS = [
     ("GET", "/PING", None),
     ("OPTIONS", "/pub", None),
     ("GET", "/info/extra", None),
+    ("HEAD", "/ping", None),
+    ("DELETE", "/pub?topic=t", None),
+    ("GET", "/config", None),
+    ("GET", "/config/", None),
+    ("PUT", "/config/log_level/", b"info"),
+    ("GET", "/stats?format=json&topic=t%zz", None),
+    ("POST", "/pub?topic=" + "x" * 64, b"x"),
+    ("POST", "/pub?topic=" + "x" * 65, b"x"),
+    ("POST", "/pub?topic=a%23ephemeral", b"x"),
+    ("POST", "/pub?topic=a%23ephemeralx", b"x"),
 ]
 
 HEADERS_COMPARED = ("content-type", "x-nsq-content-type", "allow", "location")
