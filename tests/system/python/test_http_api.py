@@ -433,3 +433,31 @@ def test_tcp_protocol_on_the_http_port_gets_go_bad_request(nsqd_factory, ref_nsq
     a = nsqhttp.raw_exchange(ours, b"  V2PUB t\n")
     b = nsqhttp.raw_exchange(ref, b"  V2PUB t\n")
     assert a == b
+
+
+def test_stalled_http_clients_do_not_disturb_tcp(nsqd, connect):
+    """Half-sent HTTP requests (head only, half a body) hold no loop: TCP traffic goes on."""
+    import socket
+    nsqhttp.wait_http(nsqd)
+    stalled = []
+    try:
+        for i in range(20):
+            s = socket.create_connection((nsqd.host, nsqd.http_port))
+            if i % 2:
+                s.sendall(b"POST /pub?topic=s HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\nhalf")
+            else:
+                s.sendall(b"GET /stats HTTP/1.1\r\nHost: x\r\n")  # head never finished
+            stalled.append(s)
+        c = connect()
+        c.sub("s", "c", rdy=100)
+        p = connect()
+        start = time.monotonic()
+        for i in range(100):
+            p.publish("s", b"m%d" % i)
+        for i in range(100):
+            assert c.expect_message(timeout=2).body == b"m%d" % i
+        assert time.monotonic() - start < 2.0
+        assert request(nsqd, "GET", "/ping").body == b"OK"
+    finally:
+        for s in stalled:
+            s.close()
