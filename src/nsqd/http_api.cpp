@@ -100,6 +100,7 @@ NsqdHttpApi::NsqdHttpApi(Nsqd& nsqd, const StatsCollector& stats)
                      ? 2
                      : go_log_level(nsqd.options().log_level)) {
   const auto& o = nsqd.options();
+  tls_required_ = tls_required_number(o.tls_required) == 2;
   auto bind = [this](void (NsqdHttpApi::*fn)(Request&, Response&)) {
     return [this, fn](Request& req, Response& resp) { (this->*fn)(req, resp); };
   };
@@ -148,6 +149,17 @@ NsqdHttpApi::NsqdHttpApi(Nsqd& nsqd, const StatsCollector& stats)
 void NsqdHttpApi::set_ports(int tcp_port, int http_port) {
   tcp_port_ = tcp_port;
   http_port_ = http_port;
+}
+
+bool NsqdHttpApi::intercept(Request&, Response& resp) {
+  if (!tls_required_) return false;
+  // Byte for byte the reference's hand-written body (note the spaces). This listener is
+  // plain HTTP; the HTTPS port is 0 while no HTTPS listener exists.
+  resp.status = 403;
+  resp.set_header(std::string(http::kNsqContentTypeHeader), std::string(http::kNsqContentTypeV1));
+  resp.set_header("Content-Type", std::string(http::kJsonContentType));
+  resp.body = "{\"message\": \"TLS_REQUIRED\", \"https_port\": 0}";
+  return true;
 }
 
 void NsqdHttpApi::ping(Request&, Response& resp) {
@@ -416,6 +428,7 @@ void NsqdHttpApi::config(Request& req, Response& resp) {
           addresses.push_back(v.get<std::string>());
         }
       }
+      lookupd_addresses_null_ = doc.is_null();
       nsqd_.set_lookupd_addresses(std::move(addresses));
     } else if (opt == "log_level") {
       const int level = go_log_level(req.body);
@@ -434,9 +447,17 @@ void NsqdHttpApi::config(Request& req, Response& resp) {
   rt.broadcast_http_port = o.broadcast_http_port != 0 ? o.broadcast_http_port : http_port_.load();
   rt.statsd_prefix =
       expand_statsd_prefix(o.statsd_prefix, o.broadcast_address, rt.broadcast_http_port);
-  auto value = option_json(o, rt, opt);
+  auto value = option_value(o, rt, opt);
   if (!value) return http::v1_error(resp, 400, "INVALID_OPTION");
-  http::v1_json(resp, std::move(*value));
+  if (opt == "nsqlookupd_tcp_addresses" && lookupd_addresses_null_ &&
+      rt.lookupd_addresses.empty()) {
+    value->body = "null";
+  }
+  if (value->json) {
+    http::v1_json(resp, std::move(value->body));
+  } else {
+    http::v1_text(resp, std::move(value->body));
+  }
 }
 
 }  // namespace nsq::nsqd

@@ -30,6 +30,10 @@ class NsqdHttpApi : public http::RoutedService {
   // The real listening ports (for /info and the broadcast defaults); -1 = not TCP.
   void set_ports(int tcp_port, int http_port);
 
+ protected:
+  // -tls-required=true: every plain-HTTP request gets the reference's 403 TLS_REQUIRED.
+  bool intercept(http::Request& req, http::Response& resp) override;
+
  private:
   void ping(http::Request& req, http::Response& resp);
   void info(http::Request& req, http::Response& resp);
@@ -54,6 +58,9 @@ class NsqdHttpApi : public http::RoutedService {
   std::atomic<int> tcp_port_{-1};
   std::atomic<int> http_port_{-1};
   std::atomic<int> log_level_;  // Go's number, changed by PUT /config/log_level
+  // PUT /config/nsqlookupd_tcp_addresses with `null` leaves Go a nil slice, shown as null.
+  std::atomic<bool> lookupd_addresses_null_{false};
+  bool tls_required_ = false;
 };
 
 }  // namespace nsq::nsqd

@@ -13,10 +13,10 @@ namespace nsq::nsqd {
 
 namespace {
 
+// Marks a string option: answered as text, not JSON.
+constexpr char kTextMarker = '\x01';
 std::string json_string(std::string_view s) {
-  std::string out;
-  http::append_json_string(out, s);
-  return out;
+  return kTextMarker + std::string(s);
 }
 
 std::string json_strings(const std::vector<std::string>& list) {
@@ -37,6 +37,8 @@ std::string json_duration(Duration d) {
   return std::to_string(d.count());
 }
 
+}  // namespace
+
 int tls_required_number(const std::string& value) {
   std::string lower(value);
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -45,6 +47,8 @@ int tls_required_number(const std::string& value) {
   if (!config::parse_go_bool(lower, b)) return 2;
   return b ? 2 : 0;
 }
+
+namespace {
 
 int tls_version_number(const std::string& value) {
   if (value == "tls1.1") return 0x0302;
@@ -89,8 +93,8 @@ std::string expand_statsd_prefix(const std::string& prefix, const std::string& b
   return out;
 }
 
-std::optional<std::string> option_json(const NsqdOptions& o, const RuntimeOptionValues& rt,
-                                       std::string_view name) {
+std::optional<OptionValue> option_value(const NsqdOptions& o, const RuntimeOptionValues& rt,
+                                        std::string_view name) {
   using Getter = std::function<std::string()>;
   // Keyed by the reference's config names (its `cfg` tags, else the flag with '-' -> '_').
   const std::map<std::string_view, Getter> table = {
@@ -136,8 +140,6 @@ std::optional<std::string> option_json(const NsqdOptions& o, const RuntimeOption
        [&] { return json_duration(o.e2e_processing_latency_window_time); }},
       {"e2e_processing_latency_percentiles",
        [&] {
-         // A Go nil slice (never set) encodes as null.
-         if (o.e2e_processing_latency_percentiles.empty()) return std::string("null");
          auto sorted = o.e2e_processing_latency_percentiles;
          std::sort(sorted.begin(), sorted.end(), std::greater<>());
          http::JsonWriter w;
@@ -158,7 +160,9 @@ std::optional<std::string> option_json(const NsqdOptions& o, const RuntimeOption
   };
   auto it = table.find(name);
   if (it == table.end()) return std::nullopt;
-  return it->second();
+  std::string v = it->second();
+  if (!v.empty() && v.front() == kTextMarker) return OptionValue{v.substr(1), false};
+  return OptionValue{std::move(v), true};
 }
 
 }  // namespace nsq::nsqd

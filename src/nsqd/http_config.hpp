@@ -1,7 +1,9 @@
-// GET/PUT /config/:opt: every nsqd option addressed by its config-file name, JSON-encoded the
-// way the reference's reflection over its Options struct does (NSQ-SPEC.md §2.5): strings
-// quoted, lists as arrays, durations as integer nanoseconds, log_level as Go's number
-// (1 debug .. 5 fatal), tls_required 0/1/2, tls_min_version as the TLS version number.
+// GET/PUT /config/:opt: every nsqd option addressed by its config-file name, encoded the way
+// the reference's reflection over its Options struct and its V1 responder do: a string option
+// is answered as bare text (RespondV1 writes Go strings as they are, without JSON quotes or a
+// JSON content type); everything else is JSON: lists as arrays, durations as integer
+// nanoseconds, log_level as Go's number (1 debug .. 5 fatal), tls_required 0/1/2,
+// tls_min_version as the TLS version number.
 // Pure functions; thread-safe.
 #pragma once
 
@@ -23,9 +25,19 @@ struct RuntimeOptionValues {
   std::string statsd_prefix;  // already host-expanded
 };
 
-// The JSON value of option `cfg_name`, or nullopt when no option has that name.
-std::optional<std::string> option_json(const NsqdOptions& opts, const RuntimeOptionValues& rt,
-                                       std::string_view cfg_name);
+struct OptionValue {
+  std::string body;
+  bool json = true;  // false: a string option, sent as plain text
+  bool operator==(const OptionValue&) const = default;
+};
+
+// The value of option `cfg_name`, or nullopt when no option has that name.
+std::optional<OptionValue> option_value(const NsqdOptions& opts, const RuntimeOptionValues& rt,
+                                        std::string_view cfg_name);
+
+// -tls-required as the reference stores it: 0 not required, 1 tcp-https (all but HTTP),
+// 2 required everywhere.
+int tls_required_number(const std::string& value);
 
 // Go's lg.ParseLogLevel (debug|info|warn|error|fatal, any case) -> 1..5; 0 when invalid.
 int go_log_level(std::string_view name);

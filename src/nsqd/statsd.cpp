@@ -145,6 +145,7 @@ StatsdPusher::~StatsdPusher() {
 void StatsdPusher::start() {
   if (started_ || opts_.statsd_address.empty()) return;
   started_ = true;
+  next_tick_ = std::chrono::steady_clock::now();
   schedule_tick();
   thread_ = std::thread([this] { io_.run(); });
 }
@@ -158,7 +159,10 @@ void StatsdPusher::stop() {
 }
 
 void StatsdPusher::schedule_tick() {
-  tick_timer_.expires_after(opts_.statsd_interval);
+  // Fixed rate like Go's time.Ticker: the time spent pushing does not shift later ticks.
+  next_tick_ +=
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(opts_.statsd_interval);
+  tick_timer_.expires_at(next_tick_);
   tick_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
     push();

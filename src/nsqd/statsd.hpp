@@ -62,6 +62,7 @@ class StatsdPusher {
   bool started_ = false;
 
   // --- statsd thread only ---
+  std::chrono::steady_clock::time_point next_tick_{};
   std::optional<StatsSnapshot> last_;
   std::optional<MemStats> last_mem_;
   std::vector<std::string> datagrams_;

@@ -68,7 +68,7 @@ TEST(SerializeResponse, GoLayout) {
   v1_empty(empty);
   const std::string e = serialize_response(empty, true, true);
   EXPECT_NE(e.find("Content-Length: 0\r\nConnection: close\r\n\r\n"), std::string::npos);
-  EXPECT_EQ(e.find("Content-Type"), std::string::npos);
+  EXPECT_EQ(e.find("\r\nContent-Type"), std::string::npos);
 }
 
 }  // namespace

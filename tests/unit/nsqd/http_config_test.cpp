@@ -6,26 +6,54 @@
 namespace nsq::nsqd {
 namespace {
 
-TEST(OptionJson, TypesAndNames) {
+std::optional<std::string> J(const NsqdOptions& o, const RuntimeOptionValues& rt,
+                             std::string_view name) {
+  auto v = option_value(o, rt, name);
+  if (!v) return std::nullopt;
+  return (v->json ? "json:" : "text:") + v->body;
+}
+
+TEST(OptionValue, TypesAndNames) {
   NsqdOptions o;
   o.broadcast_address = "h";
   RuntimeOptionValues rt;
   rt.lookupd_addresses = {"127.0.0.1:4160"};
   rt.broadcast_http_port = 4151;
-  EXPECT_EQ(option_json(o, rt, "mem_queue_size"), "10000");
-  EXPECT_EQ(option_json(o, rt, "msg_timeout"), "60000000000");
-  EXPECT_EQ(option_json(o, rt, "nsqlookupd_tcp_addresses"), R"(["127.0.0.1:4160"])");
-  EXPECT_EQ(option_json(o, rt, "auth_http_addresses"), "[]");
-  EXPECT_EQ(option_json(o, rt, "log_level"), "2");
-  EXPECT_EQ(option_json(o, rt, "tls_min_version"), "769");
-  EXPECT_EQ(option_json(o, rt, "tls_required"), "0");
-  EXPECT_EQ(option_json(o, rt, "snappy"), "true");
-  EXPECT_EQ(option_json(o, rt, "broadcast_http_port"), "4151");
-  EXPECT_EQ(option_json(o, rt, "e2e_processing_latency_percentiles"), "null");
+  EXPECT_EQ(J(o, rt, "mem_queue_size"),
+            "json:"
+            "10000");
+  EXPECT_EQ(J(o, rt, "msg_timeout"),
+            "json:"
+            "60000000000");
+  EXPECT_EQ(J(o, rt, "nsqlookupd_tcp_addresses"), std::string("json:") + R"(["127.0.0.1:4160"])");
+  EXPECT_EQ(J(o, rt, "auth_http_addresses"),
+            "json:"
+            "[]");
+  EXPECT_EQ(J(o, rt, "log_level"),
+            "json:"
+            "2");
+  EXPECT_EQ(J(o, rt, "tls_min_version"),
+            "json:"
+            "769");
+  EXPECT_EQ(J(o, rt, "tls_required"),
+            "json:"
+            "0");
+  EXPECT_EQ(J(o, rt, "snappy"),
+            "json:"
+            "true");
+  EXPECT_EQ(J(o, rt, "broadcast_http_port"),
+            "json:"
+            "4151");
+  EXPECT_EQ(J(o, rt, "e2e_processing_latency_percentiles"),
+            "json:"
+            "[]");
+  EXPECT_EQ(J(o, rt, "log_prefix"), "text:[nsqd] ");
   o.e2e_processing_latency_percentiles = {0.5, 1.0};
-  EXPECT_EQ(option_json(o, rt, "e2e_processing_latency_percentiles"), "[1,0.5]");
-  EXPECT_FALSE(option_json(o, rt, "lookupd_tcp_address"));  // flag name, not config name
-  EXPECT_FALSE(option_json(o, rt, "nope"));
+  EXPECT_EQ(J(o, rt, "e2e_processing_latency_percentiles"),
+            "json:"
+            "[1,0.5]");
+  EXPECT_FALSE(J(o, rt, "lookupd_tcp_address"));  // flag name, not config name
+  EXPECT_FALSE(J(o, rt, "nope"));
 }
 
 TEST(GoLogLevel, Names) {
