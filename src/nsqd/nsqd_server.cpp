@@ -4,6 +4,8 @@
 #include <future>
 
 #include "common/log/logger.hpp"
+#include "common/net/address.hpp"
+#include "common/util/hostname.hpp"
 
 namespace nsq::nsqd {
 
@@ -16,7 +18,11 @@ NsqdServer::NsqdServer(NsqdOptions opts)
     : nsqd_(std::move(opts)),
       pool_(static_cast<size_t>(nsqd_.options().io_threads)),
       tcp_(nsqd_, pool_),
-      timer_loop_(pool_.at(0)) {}
+      timer_loop_(pool_.at(0)),
+      lookupd_(std::make_shared<LookupdClient>(nsqd_, nsqd_.options().lookupd_tcp_addresses,
+                                               nsqd_.options().max_body_size)) {
+  lookupd_->observe(nsqd_);
+}
 
 NsqdServer::~NsqdServer() { stop(); }
 
@@ -25,6 +31,18 @@ bool NsqdServer::start(std::string& error) {
   pool_.start();
   tcp_.start_accepting();
   schedule_timers();
+  // What lookupd hands to consumers: broadcast ports default to the listening ones.
+  const auto& o = nsqd_.options();
+  LookupdIdentity id;
+  id.broadcast_address = o.broadcast_address;
+  id.hostname = util::os_hostname();
+  id.tcp_port = o.broadcast_tcp_port > 0 ? o.broadcast_tcp_port : tcp_.local_endpoint().port();
+  id.http_port = o.broadcast_http_port;
+  if (id.http_port <= 0) {
+    const auto hp = net::split_host_port(o.http_address);
+    id.http_port = hp ? hp->port : 0;
+  }
+  lookupd_->start(std::move(id));
   started_ = true;
   return true;
 }
@@ -50,6 +68,7 @@ void NsqdServer::stop() {
   });
   done.get_future().wait();
   pool_.stop();
+  lookupd_->stop();
   nsqd_.close_all();
   log::info("NSQ: bye");
 }

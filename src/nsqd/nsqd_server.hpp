@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/net/io_pool.hpp"
+#include "nsqd/lookupd_client.hpp"
 #include "nsqd/nsqd.hpp"
 #include "nsqd/tcp_server.hpp"
 
@@ -25,6 +26,8 @@ class NsqdServer {
 
   Nsqd& nsqd() { return nsqd_; }
   boost::asio::ip::tcp::endpoint tcp_endpoint() const { return tcp_.local_endpoint(); }
+  // nsqlookupd registration (set_addresses() for PUT /config/nsqlookupd_tcp_addresses).
+  LookupdClient& lookupd() { return *lookupd_; }
 
  private:
   void schedule_timers();
@@ -33,6 +36,7 @@ class NsqdServer {
   net::IoPool pool_;
   TcpServer tcp_;
   boost::asio::steady_timer timer_loop_;
+  std::shared_ptr<LookupdClient> lookupd_;
   bool started_ = false;
   bool stopped_ = false;
 };
