@@ -382,3 +382,105 @@ def test_http_api_same_as_reference(nsqlookupd_factory):
     for g, w in zip(got, want):
         assert g == w
     assert len(got) == len(want)
+
+
+# ---- what nsqd sends to lookupd, compared with the reference nsqd --------------------------
+
+class FakeLookupd:
+    """Accepts one nsqd connection and records its V1 commands, answering like nsqlookupd."""
+
+    def __init__(self):
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(4)
+        self.srv.settimeout(10)
+        self.address = "127.0.0.1:%d" % self.srv.getsockname()[1]
+        self.conn = None
+        self.buf = b""
+
+    def accept(self):
+        self.conn, _ = self.srv.accept()
+        self.conn.settimeout(10)
+        assert self._exact(4) == b"  V1"
+
+    def _exact(self, n):
+        while len(self.buf) < n:
+            chunk = self.conn.recv(4096)
+            assert chunk, "nsqd closed the lookupd connection"
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def _reply(self, data):
+        self.conn.sendall(struct.pack(">i", len(data)) + data)
+
+    def next_command(self):
+        while b"\n" not in self.buf:
+            chunk = self.conn.recv(4096)
+            assert chunk, "nsqd closed the lookupd connection"
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        if line == b"IDENTIFY":
+            (n,) = struct.unpack(">i", self._exact(4))
+            body = self._exact(n)
+            self._reply(b'{"broadcast_address":"127.0.0.1","hostname":"x","http_port":1,'
+                        b'"tcp_port":2,"version":"1.3.0"}')
+            return line, body
+        self._reply(b"OK")
+        return line, None
+
+    def close(self):
+        if self.conn:
+            self.conn.close()
+        self.srv.close()
+
+
+def nsqd_conversation(nsqd_factory, binary):
+    fake = FakeLookupd()
+    try:
+        nd = nsqd_factory("--lookupd-tcp-address=" + fake.address, binary=binary)
+        fake.accept()
+        line, body = fake.next_command()
+        assert line == b"IDENTIFY"
+        raw_identify = body
+        with nsqproto.Conn(nd.host, nd.tcp_port) as c:
+            c.sub("t", "c")
+        with nsqproto.Conn(nd.host, nd.tcp_port) as c:
+            c.sub("e", "c#ephemeral")
+        # closing the ephemeral channel's last consumer deletes it; collect until quiet
+        # (the reference sends its notifications from goroutines: order and duplicates vary)
+        lines = []
+        fake.conn.settimeout(1.5)
+        try:
+            while True:
+                lines.append(fake.next_command()[0])
+        except socket.timeout:
+            pass
+        return nd, raw_identify, lines
+    finally:
+        fake.close()
+
+
+def test_nsqd_identify_and_registrations_same_as_reference(nsqd_factory):
+    results = {}
+    for name, binary in (("ours", NSQD_BIN), ("ref", NSQD_REF_BIN)):
+        nd, raw, lines = nsqd_conversation(nsqd_factory, binary)
+        doc = json.loads(raw)
+        assert doc.pop("tcp_port") == nd.tcp_port
+        assert doc.pop("http_port") == nd.http_port
+        # The reference builds each command when its goroutine-sent notification is handled,
+        # so a channel already gone by then is only UNREGISTERed; compare what stays registered.
+        registered = {l.split(b" ", 1)[1] for l in lines if l.startswith(b"REGISTER ")}
+        registered -= {l.split(b" ", 1)[1] for l in lines if l.startswith(b"UNREGISTER ")}
+        results[name] = (list(json.loads(raw)), doc, sorted(registered))
+        if name == "ours":
+            our_lines = lines
+    assert results["ours"] == results["ref"]
+    keys, doc, registered = results["ours"]
+    assert registered == [b"e", b"t", b"t c"]
+    lines = sorted(our_lines)
+    assert keys == ["broadcast_address", "hostname", "http_port", "tcp_port", "version"]
+    assert doc == {"broadcast_address": socket.gethostname(), "hostname": socket.gethostname(),
+                   "version": "1.3.0"}
+    assert lines == sorted([b"REGISTER t", b"REGISTER t c", b"REGISTER e",
+                            b"REGISTER e c#ephemeral", b"UNREGISTER e c#ephemeral"])
