@@ -7,7 +7,12 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include <boost/asio/io_context.hpp>
+#include <set>
+
+#include "common/http/client.hpp"
 #include "common/http/json_writer.hpp"
+#include "common/http/query.hpp"
 #include "common/log/logger.hpp"
 #include "common/protocol/lookup_v1.hpp"
 #include "nsqd/lookup_peer.hpp"
@@ -118,6 +123,53 @@ std::vector<std::string> LookupdClient::addresses() const {
 std::vector<std::string> LookupdClient::http_addresses() const {
   std::lock_guard lock(mu_);
   return http_addresses_;
+}
+
+std::vector<std::string> LookupdClient::topic_channels(
+    const std::string& topic, std::chrono::nanoseconds connect_timeout,
+    std::chrono::nanoseconds request_timeout) const {
+  const auto lookupds = http_addresses();
+  if (lookupds.empty()) {
+    if (!addresses().empty()) {
+      log::error("no available nsqlookupd to query for channels to pre-create for topic {}", topic);
+    }
+    return {};
+  }
+  // A private io_context run to completion on this thread: the caller's event loop is not
+  // re-entered, it just waits like the reference's blocking call.
+  boost::asio::io_context ctx;
+  std::set<std::string> channels;
+  std::vector<std::string> errors;
+  for (const auto& addr : lookupds) {
+    auto url = http::parse_url("http://" + addr + "/channels?topic=" + http::query_escape(topic));
+    if (!url) continue;
+    http::ClientRequest req;
+    req.host = url->host;
+    req.port = url->port;
+    req.target = url->target;
+    req.connect_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(connect_timeout);
+    req.request_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(request_timeout);
+    http::async_request(ctx.get_executor(), std::move(req), [&, addr](http::ClientResponse r) {
+      if (!r.ok() || r.status != 200) {
+        errors.push_back(addr + ": " + (r.ok() ? "status " + std::to_string(r.status) : r.error));
+        return;
+      }
+      const auto doc = nlohmann::json::parse(r.body, nullptr, false);
+      if (!doc.is_object() || !doc.contains("channels") || !doc["channels"].is_array()) {
+        errors.push_back(addr + ": bad response");
+        return;
+      }
+      for (const auto& c : doc["channels"]) {
+        if (c.is_string()) channels.insert(c.get<std::string>());
+      }
+    });
+  }
+  ctx.run();
+  if (errors.size() == lookupds.size()) {
+    log::warn("failed to query nsqlookupd for channels to pre-create for topic {} - {}", topic,
+              errors.front());
+  }
+  return {channels.begin(), channels.end()};
 }
 
 void LookupdClient::enqueue(const RegistryEvent& event) {

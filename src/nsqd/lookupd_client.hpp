@@ -61,6 +61,12 @@ class LookupdClient : public std::enable_shared_from_this<LookupdClient> {
   std::vector<std::string> addresses() const;
   // "<broadcast_address>:<http_port>" of every lookupd that answered IDENTIFY.
   std::vector<std::string> http_addresses() const;
+  // The channels the connected lookupds know for `topic` (GET /channels on each, union), for
+  // pre-creating them on a new topic. Blocks the calling thread for the HTTP round trips
+  // (bounded by the timeouts), as the reference's GetTopic does. Empty on failure (logged).
+  std::vector<std::string> topic_channels(const std::string& topic,
+                                          std::chrono::nanoseconds connect_timeout,
+                                          std::chrono::nanoseconds request_timeout) const;
 
  private:
   struct PeerState;

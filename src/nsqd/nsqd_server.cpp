@@ -22,6 +22,13 @@ NsqdServer::NsqdServer(NsqdOptions opts)
       lookupd_(std::make_shared<LookupdClient>(nsqd_, nsqd_.options().lookupd_tcp_addresses,
                                                nsqd_.options().max_body_size)) {
   lookupd_->observe(nsqd_);
+  std::weak_ptr<LookupdClient> weak = lookupd_;
+  nsqd_.set_topic_channel_source([weak, this](const std::string& topic) {
+    auto client = weak.lock();
+    if (!client) return std::vector<std::string>{};
+    return client->topic_channels(topic, nsqd_.options().http_client_connect_timeout,
+                                  nsqd_.options().http_client_request_timeout);
+  });
 }
 
 NsqdServer::~NsqdServer() { stop(); }

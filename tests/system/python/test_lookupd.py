@@ -484,3 +484,25 @@ def test_nsqd_identify_and_registrations_same_as_reference(nsqd_factory):
                    "version": "1.3.0"}
     assert lines == sorted([b"REGISTER t", b"REGISTER t c", b"REGISTER e",
                             b"REGISTER e c#ephemeral", b"UNREGISTER e c#ephemeral"])
+
+
+@pytest.mark.parametrize("nsqd_bin", [NSQD_BIN, NSQD_REF_BIN], ids=["ours", "ref"])
+def test_new_topic_precreates_channels_known_to_lookupd(nsqlookupd_factory, nsqd_factory,
+                                                         nsqd_bin):
+    lk = nsqlookupd_factory()
+    for ch in ("pre", "other", "tmp#ephemeral"):
+        assert lk.post("/channel/create?topic=fresh&channel=" + urllib.parse.quote(ch))[0] == 200
+    nd = nsqd_factory("--lookupd-tcp-address=" + lk.tcp_address, binary=nsqd_bin)
+    wait_until(lambda: json.loads(lk.get("/nodes")[2])["producers"], 10, "nsqd identified")
+    time.sleep(0.2)  # the IDENTIFY reply (lookupd's HTTP address) is processed after /nodes shows it
+    publish_n(nd, "fresh", "m", 3)  # creates the topic: both channels must exist already
+    # (a topic without channels would hand its held messages to the first channel only)
+    for ch in ("other", "pre"):
+        with nsqproto.Conn(nd.host, nd.tcp_port) as c:
+            c.sub("fresh", ch, rdy=10)
+            got = sorted(c.expect_message(timeout=3).body for _ in range(3))
+        assert got == [b"m-0", b"m-1", b"m-2"], ch
+    # the ephemeral channel was not pre-created: nsqd registered only "pre"
+    wait_until(lambda: producer_ports(lk, "fresh") == [nd.tcp_port], 10, "topic registered")
+    dbg = json.loads(lk.get("/debug")[2])
+    assert "channel:fresh:pre" in dbg and "channel:fresh:tmp#ephemeral" not in dbg
