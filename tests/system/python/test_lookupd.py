@@ -280,6 +280,11 @@ BAD_INPUT = [
     ("too_long_topic", b"  V1", ["ID", b"REGISTER " + b"x" * 65 + b"\n"]),
     ("no_params", b"  V1", ["ID", b"REGISTER\n"]),
     ("empty_topic", b"  V1", ["ID", b"REGISTER  c\n"]),
+    ("identify_truncated_body", b"  V1",
+     [("SEND", b"IDENTIFY\n" + struct.pack(">i", 10) + b"{}"), "SHUT"]),
+    ("identify_truncated_size", b"  V1", [("SEND", b"IDENTIFY\n\0\0"), "SHUT"]),
+    ("partial_line_at_eof", b"  V1", [("SEND", b"PIN"), "SHUT"]),
+    ("pipelined", b"  V1", [b"PING\nPING\n", "READ"]),
 ]
 
 
@@ -293,6 +298,14 @@ def run_bad_input(lk, magic, steps):
         if step == "ID":
             r = c.identify()
             out.append(b"<json>" if r and r.startswith(b"{") else r)
+        elif step == "SHUT":
+            c.s.shutdown(socket.SHUT_WR)
+            out.append(c.read())
+        elif step == "READ":
+            out.append(c.read())
+        elif isinstance(step, tuple):  # ("SEND", bytes): incomplete, the answer comes later
+            c.s.sendall(step[1])
+            continue
         else:
             out.append(c.cmd(step))
         if out[-1] is None:
