@@ -521,3 +521,22 @@ def test_new_topic_precreates_channels_known_to_lookupd(nsqlookupd_factory, nsqd
     wait_until(lambda: producer_ports(lk, "fresh") == [nd.tcp_port], 10, "topic registered")
     dbg = json.loads(lk.get("/debug")[2])
     assert "channel:fresh:pre" in dbg and "channel:fresh:tmp#ephemeral" not in dbg
+
+
+def test_nsqd_pings_lookupd_every_15s(nsqlookupd_factory, nsqd_factory):
+    """Slow (~16 s): last_update in /debug is refreshed by nsqd's PING, as the reference's."""
+    lk = nsqlookupd_factory()
+    nd = nsqd_factory("--lookupd-tcp-address=" + lk.tcp_address)
+
+    def last_update():
+        entries = json.loads(lk.get("/debug")[2]).get("client::", [])
+        return entries[0]["last_update"] if entries else None
+
+    first = wait_until(last_update, 10, "nsqd identified")
+    t0 = time.monotonic()
+    second = wait_until(lambda: (last_update() or first) != first and last_update(), 18,
+                        "a PING refreshing last_update")
+    waited = time.monotonic() - t0
+    assert 13.5 < (second - first) / 1e9 < 16.5, (second - first) / 1e9
+    assert waited < 16.5
+    assert nd.alive()
