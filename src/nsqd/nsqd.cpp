@@ -50,6 +50,12 @@ std::shared_ptr<Topic> Nsqd::get_topic(const std::string& name) {
   }
   log::info("TOPIC({}): created", name);
   notify(RegistryEvent::Kind::kTopicCreated, name, "");
+  if (channel_source_) {
+    for (const auto& channel : channel_source_(name)) {
+      // An ephemeral channel only exists while it has consumers.
+      if (!channel.ends_with("#ephemeral")) topic->get_channel(channel);
+    }
+  }
   return topic;
 }
 

@@ -79,6 +79,12 @@ class Nsqd {
   using PauseObserver = std::function<void(const std::string& topic, const std::string& channel)>;
   void add_pause_observer(PauseObserver observer);
   void notify_paused(const std::string& topic, const std::string& channel);
+  // Where a new topic learns the channels it must have from the start (nsqlookupd's
+  // /channels, so a message published to a new topic reaches every channel consumers use
+  // elsewhere in the cluster). Called by get_topic() after creating a topic, on the creating
+  // thread, and may block briefly. Set before serving.
+  using TopicChannelSource = std::function<std::vector<std::string>(const std::string& topic)>;
+  void set_topic_channel_source(TopicChannelSource source) { channel_source_ = std::move(source); }
 
  private:
   ChannelLimits channel_limits() const;
@@ -95,6 +101,7 @@ class Nsqd {
   bool closing_ = false;
   std::map<std::string, std::shared_ptr<Topic>> topics_;
   std::vector<RegistryObserver> observers_;  // fixed before serving: read without a lock
+  TopicChannelSource channel_source_;        // likewise
   mutable std::mutex health_mu_;
   std::string health_error_;
   mutable std::mutex lookupd_mu_;

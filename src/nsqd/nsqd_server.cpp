@@ -5,6 +5,8 @@
 
 #include "common/log/logger.hpp"
 #include "nsqd/http_config.hpp"
+#include "common/net/address.hpp"
+#include "common/util/hostname.hpp"
 
 namespace nsq::nsqd {
 
@@ -20,7 +22,22 @@ NsqdServer::NsqdServer(NsqdOptions opts)
       stats_(nsqd_, [this] { return tcp_.clients(); }),
       http_api_(nsqd_, stats_),
       http_(pool_, http_api_),
-      timer_loop_(pool_.at(0)) {}
+      timer_loop_(pool_.at(0)),
+      lookupd_(std::make_shared<LookupdClient>(nsqd_, nsqd_.options().lookupd_tcp_addresses,
+                                               nsqd_.options().max_body_size)) {
+  lookupd_->observe(nsqd_);
+  std::weak_ptr<LookupdClient> weak = lookupd_;
+  // PUT /config/nsqlookupd_tcp_addresses reconnects to the new set.
+  nsqd_.add_lookupd_addresses_observer([weak](std::vector<std::string> addresses) {
+    if (auto client = weak.lock()) client->set_addresses(std::move(addresses));
+  });
+  nsqd_.set_topic_channel_source([weak, this](const std::string& topic) {
+    auto client = weak.lock();
+    if (!client) return std::vector<std::string>{};
+    return client->topic_channels(topic, nsqd_.options().http_client_connect_timeout,
+                                  nsqd_.options().http_client_request_timeout);
+  });
+}
 
 NsqdServer::~NsqdServer() { stop(); }
 
@@ -44,6 +61,14 @@ bool NsqdServer::start(std::string& error) {
   http_.start_accepting();
   if (statsd_) statsd_->start();
   schedule_timers();
+  // What lookupd hands to consumers: broadcast ports default to the listening ones.
+  const auto& o = nsqd_.options();
+  LookupdIdentity id;
+  id.broadcast_address = o.broadcast_address;
+  id.hostname = util::os_hostname();
+  id.tcp_port = o.broadcast_tcp_port > 0 ? o.broadcast_tcp_port : tcp_.local_endpoint().port();
+  id.http_port = o.broadcast_http_port > 0 ? o.broadcast_http_port : http_port;
+  lookupd_->start(std::move(id));
   started_ = true;
   return true;
 }
@@ -71,6 +96,7 @@ void NsqdServer::stop() {
   });
   done.get_future().wait();
   pool_.stop();
+  lookupd_->stop();
   nsqd_.close_all();
   log::info("NSQ: bye");
 }

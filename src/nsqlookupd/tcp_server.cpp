@@ -81,6 +81,9 @@ void LookupTcpServer::do_accept() {
 }
 
 void LookupTcpServer::stop() {
+  boost::system::error_code ep_ec;
+  const auto ep = acceptor_.local_endpoint(ep_ec);
+  if (!ep_ec) log::info("TCP: closing {}", net::endpoint_string(ep));
   asio::post(acceptor_.get_executor(), [this] {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
