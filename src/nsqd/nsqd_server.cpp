@@ -22,6 +22,11 @@ NsqdServer::~NsqdServer() { stop(); }
 
 bool NsqdServer::start(std::string& error) {
   if (!tcp_.listen(nsqd_.options().tcp_address, error)) return false;
+  // After binding, as the reference: recreate the topics/channels of nsqd.dat, rewrite it.
+  if (std::string md_error; !nsqd_.load_metadata(md_error)) {
+    error = md_error;
+    return false;
+  }
   pool_.start();
   tcp_.start_accepting();
   schedule_timers();
