@@ -96,7 +96,7 @@ std::string Channel::put(std::span<const MessagePtr> msgs, int64_t defer_ns) {
 }
 
 size_t Channel::refill_target_locked() const {
-  if (!backend_ || paused_ || exiting_ || backend_->depth() <= 0) return 0;
+  if (!backend_ || paused_ || exiting_ || !backend_->has_data()) return 0;
   if (queue_.size() >= kRefillBatch) return 0;
   for (const auto& slot : consumers_) {
     if (slot.consumer->ready_for_message()) return kRefillBatch - queue_.size();

@@ -35,6 +35,8 @@ std::shared_ptr<MessageBackend> MessageBackend::open(const std::string& name,
   if (!queue) return nullptr;
   std::shared_ptr<MessageBackend> b(new MessageBackend(std::move(queue), std::move(ctx)));
   b->load_deferred_index();
+  const auto pos = b->queue_->positions();
+  b->salvage_.store(pos.read_file_num != pos.write_file_num || pos.read_pos != pos.write_pos);
   return b;
 }
 
@@ -100,7 +102,10 @@ size_t MessageBackend::read(size_t max, std::vector<Incoming>& out) {
       std::memcpy(id.data(), rec.data() + 10, id.size());
       in.msg = Message::create(id, ts, rec.substr(kHeaderSize));
     });
-    if (r != disk::ReadResult::kOk) break;
+    if (r != disk::ReadResult::kOk) {
+      if (r == disk::ReadResult::kEmpty) salvage_.store(false, std::memory_order_relaxed);
+      break;
+    }
     if (now != 0) {
       std::lock_guard lock(deferred_mu_);
       auto it = deferred_until_.find(in.msg->id());

@@ -76,6 +76,10 @@ class MessageBackend : public std::enable_shared_from_this<MessageBackend> {
   size_t read(size_t max, std::vector<Incoming>& out);
 
   int64_t depth() const { return queue_->depth(); }
+  // Something may be readable: depth > 0, or records the metadata did not count (after a
+  // crash the depth can be 0 while an unsynced tail waits to be salvaged; the reference's
+  // reader also goes by positions, not depth).
+  bool has_data() const { return depth() > 0 || salvage_.load(std::memory_order_relaxed); }
   const std::string& name() const { return queue_->name(); }
 
   // fsync + metadata when anything changed since the last sync (sync-timeout rule).
@@ -101,6 +105,7 @@ class MessageBackend : public std::enable_shared_from_this<MessageBackend> {
   std::mutex deferred_mu_;
   std::unordered_map<MessageId, int64_t, MessageIdHash> deferred_until_;  // id -> unix ns
   std::atomic<bool> has_deferred_{false};
+  std::atomic<bool> salvage_{false};
 };
 
 }  // namespace nsq::nsqd

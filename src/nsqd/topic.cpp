@@ -121,7 +121,7 @@ void Topic::flush_pending_locked() {
 
 void Topic::maybe_pump_locked() {
   if (!backend_ || pump_pending_ || exiting_ || channel_list_.empty() || paused_) return;
-  if (!limits_.disk->worker || backend_->depth() <= 0) return;
+  if (!limits_.disk->worker || !backend_->has_data()) return;
   pump_pending_ = true;
   limits_.disk->worker->post([weak = weak_from_this()] {
     if (auto self = weak.lock()) self->pump_backend();

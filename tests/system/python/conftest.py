@@ -51,7 +51,8 @@ def wait_for_port(host, port, deadline, proc=None):
 class Nsqd:
     """One nsqd process owned by a test."""
 
-    def __init__(self, data_path, extra_args=()):
+    def __init__(self, data_path, extra_args=(), binary=None):
+        self.binary = binary or NSQD_BIN
         self.host = "127.0.0.1"
         self.data_path = str(data_path)
         self.log_path = os.path.join(self.data_path, "nsqd.log")
@@ -68,12 +69,12 @@ class Nsqd:
         return self.proc.pid
 
     def start(self):
-        if not os.access(NSQD_BIN, os.X_OK):
-            pytest.fail("nsqd binary not found or not executable: %s (set NSQD_BIN)" % NSQD_BIN)
+        if not os.access(self.binary, os.X_OK):
+            pytest.fail("nsqd binary not found or not executable: %s (set NSQD_BIN)" % self.binary)
         # A port taken between free_port() and bind() would make startup fail: retry a few times.
         for attempt in range(3):
             self.tcp_port, self.http_port = free_port(), free_port()
-            args = [NSQD_BIN,
+            args = [self.binary,
                     "--tcp-address=%s:%d" % (self.host, self.tcp_port),
                     "--http-address=%s:%d" % (self.host, self.http_port),
                     "--data-path=%s" % self.data_path] + self.extra_args
@@ -112,6 +113,11 @@ class Nsqd:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+    def kill9(self):
+        """SIGKILL (a crash): nothing is flushed."""
+        self._kill()
+        self.proc = None
 
     def stop(self):
         """SIGTERM, SIGKILL after a deadline. Returns a problem description or None."""
