@@ -4,9 +4,23 @@
 #include <chrono>
 #include <ctime>
 
+#include "common/log/logger.hpp"
 #include "common/protocol/names.hpp"
+#include "nsqd/disk_worker.hpp"
 
 namespace nsq::nsqd {
+
+namespace {
+// Messages one refill moves from disk to memory. Refills run only while a consumer is ready,
+// so a queue nobody reads stays on disk (durable) instead of moving into memory.
+constexpr size_t kRefillBatch = 256;
+
+int64_t wall_clock_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
 
 int64_t steady_now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -29,28 +43,110 @@ Channel::Channel(std::string topic_name, std::string name, ChannelLimits limits,
       on_ephemeral_empty_(std::move(on_ephemeral_empty)),
       e2e_(limits_.e2e_percentiles.empty()
                ? nullptr
-               : std::make_unique<E2eLatency>(limits_.e2e_percentiles, limits_.e2e_window_ns)) {}
+               : std::make_unique<E2eLatency>(limits_.e2e_percentiles, limits_.e2e_window_ns)) {
+  // Ephemeral channels never touch the disk: past the memory bound they drop [compat].
+  if (limits_.disk && !ephemeral_) {
+    std::string error;
+    // The reference names a channel's queue "<topic>:<channel>".
+    backend_ = MessageBackend::open(topic_name_ + ":" + name_, limits_.disk, error);
+    if (!backend_) log::error("CHANNEL({}): failed to open disk queue - {}", name_, error);
+  }
+}
 
 Channel::~Channel() = default;
 
 int64_t Channel::free_capacity() const {
   std::lock_guard lock(mu_);
-  if (ephemeral_) return INT64_MAX;
+  if (ephemeral_ || backend_) return INT64_MAX;
   return std::max<int64_t>(0, limits_.mem_queue_size - static_cast<int64_t>(queue_.size()));
 }
 
-void Channel::put(std::span<const MessagePtr> msgs, int64_t defer_ns) {
+std::string Channel::put(std::span<const MessagePtr> msgs, int64_t defer_ns) {
+  // What does not fit in memory; `msgs` keeps the messages alive meanwhile.
+  thread_local std::vector<MessageBackend::Outgoing> overflow;
+  overflow.clear();
+  {
+    std::lock_guard lock(mu_);
+    if (exiting_) return "";
+    const int64_t now = coarse_now_ns();
+    for (const auto& m : msgs) {
+      ++message_count_;
+      if (defer_ns > 0) {
+        defer_locked(Queued{m, 0}, now + defer_ns);
+      } else if (!backend_ || static_cast<int64_t>(queue_.size()) < limits_.mem_queue_size) {
+        enqueue_locked(Queued{m, 0});
+      } else {
+        overflow.push_back(MessageBackend::Outgoing{m.get(), 0, 0});
+      }
+    }
+    dispatch_locked(now);
+  }
+  if (overflow.empty()) return "";
+  // The write runs outside the channel lock: consumers keep being served meanwhile.
+  std::string error = backend_->write(overflow);
   std::lock_guard lock(mu_);
-  if (exiting_) return;
-  const int64_t now = coarse_now_ns();
-  for (const auto& m : msgs) {
-    ++message_count_;
-    if (defer_ns > 0) {
-      defer_locked(Queued{m, 0}, now + defer_ns);
-    } else {
-      enqueue_locked(Queued{m, 0});
+  if (!error.empty()) {
+    message_count_ -= overflow.size();
+    overflow.clear();
+    return error;
+  }
+  overflow.clear();
+  maybe_refill_locked();
+  return "";
+}
+
+size_t Channel::refill_target_locked() const {
+  if (!backend_ || paused_ || exiting_ || !backend_->has_data()) return 0;
+  if (queue_.size() >= kRefillBatch) return 0;
+  for (const auto& slot : consumers_) {
+    if (slot.consumer->ready_for_message()) return kRefillBatch - queue_.size();
+  }
+  return 0;
+}
+
+void Channel::maybe_refill_locked() {
+  if (refill_pending_ || !limits_.disk || limits_.disk->worker == nullptr) return;
+  if (refill_target_locked() == 0) return;
+  refill_pending_ = true;
+  limits_.disk->worker->post([weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->refill_from_backend();
+  });
+}
+
+void Channel::refill_from_backend() {
+  size_t want = 0;
+  uint64_t epoch = 0;
+  {
+    std::lock_guard lock(mu_);
+    want = refill_target_locked();
+    epoch = epoch_;
+    if (want == 0) {
+      refill_pending_ = false;
+      return;
     }
   }
+  // Read without the channel lock: a cold file may take a while.
+  thread_local std::vector<MessageBackend::Incoming> got;
+  got.clear();
+  backend_->read(want, got);
+  std::lock_guard lock(mu_);
+  refill_pending_ = false;
+  // Nothing read although depth > 0 (a corrupt file was just set aside): the timer loop
+  // retries, rather than spinning here.
+  if (got.empty()) return;
+  if (exiting_ || epoch != epoch_) {  // deleted or emptied meanwhile
+    got.clear();
+    return;
+  }
+  const int64_t now = coarse_now_ns();
+  for (auto& in : got) {
+    if (in.defer_ns > 0) {
+      defer_locked(Queued{std::move(in.msg), in.attempts}, now + in.defer_ns);
+    } else {
+      queue_.push_back(Queued{std::move(in.msg), in.attempts});
+    }
+  }
+  got.clear();
   dispatch_locked(now);
 }
 
@@ -125,6 +221,11 @@ Consumer* Channel::next_ready_consumer_locked() {
 }
 
 void Channel::dispatch_locked(int64_t now_ns) {
+  dispatch_queue_locked(now_ns);
+  if (backend_) maybe_refill_locked();
+}
+
+void Channel::dispatch_queue_locked(int64_t now_ns) {
   if (paused_) return;
   while (!queue_.empty()) {
     Consumer* consumer = next_ready_consumer_locked();
@@ -208,19 +309,33 @@ bool Channel::process_timers(int64_t now_ns) {
     deferred_.pop_back();
     any = true;
   }
-  if (any) dispatch_locked(now_ns);
+  if (any) {
+    dispatch_locked(now_ns);
+  } else if (backend_) {
+    maybe_refill_locked();  // retries a refill that found nothing to read
+  }
   return any;
 }
 
 void Channel::pause() {
-  std::lock_guard lock(mu_);
-  paused_ = true;
+  {
+    std::lock_guard lock(mu_);
+    paused_ = true;
+  }
+  if (limits_.disk && limits_.disk->metadata_changed && !ephemeral_) {
+    limits_.disk->metadata_changed();
+  }
 }
 
 void Channel::unpause() {
-  std::lock_guard lock(mu_);
-  paused_ = false;
-  dispatch_locked(coarse_now_ns());
+  {
+    std::lock_guard lock(mu_);
+    paused_ = false;
+    dispatch_locked(coarse_now_ns());
+  }
+  if (limits_.disk && limits_.disk->metadata_changed && !ephemeral_) {
+    limits_.disk->metadata_changed();
+  }
 }
 
 bool Channel::paused() const {
@@ -235,17 +350,81 @@ void Channel::drop_all_locked() {
 }
 
 void Channel::empty() {
-  std::lock_guard lock(mu_);
-  drop_all_locked();
-  for (auto& slot : consumers_) slot.consumer->in_flight_reset();
+  {
+    std::lock_guard lock(mu_);
+    drop_all_locked();
+    ++epoch_;
+    for (auto& slot : consumers_) slot.consumer->in_flight_reset();
+  }
+  if (backend_) backend_->empty();
 }
 
 void Channel::close() {
-  std::lock_guard lock(mu_);
-  exiting_ = true;
-  drop_all_locked();
-  for (auto& slot : consumers_) slot.consumer->disconnect();
-  consumers_.clear();
+  {
+    std::lock_guard lock(mu_);
+    exiting_ = true;
+    drop_all_locked();
+    // Consumers of a deleted channel are disconnected, as the reference does.
+    for (auto& slot : consumers_) slot.consumer->disconnect();
+    consumers_.clear();
+  }
+  if (backend_) backend_->remove();
+}
+
+void Channel::shutdown() {
+  std::vector<MessageBackend::Outgoing> out;
+  std::vector<MessagePtr> hold;  // keeps the messages alive after the queues are cleared
+  size_t mem = 0;
+  size_t in_flight = 0;
+  size_t deferred = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (exiting_) return;
+    exiting_ = true;
+    if (backend_) {
+      // The reference's order: memory queue, in-flight, deferred.
+      mem = queue_.size();
+      in_flight = in_flight_.size();
+      deferred = deferred_.size();
+      out.reserve(mem + in_flight + deferred);
+      hold.reserve(mem + in_flight + deferred);
+      for (const auto& q : queue_) {
+        out.push_back(MessageBackend::Outgoing{q.msg.get(), q.attempts, 0});
+        hold.push_back(q.msg);
+      }
+      in_flight_.for_each([&](const InFlightQueue::Entry& e) {
+        out.push_back(MessageBackend::Outgoing{e.msg.get(), e.attempts, 0});
+        hold.push_back(e.msg);
+      });
+      // A deferred message keeps its remaining delay, as a wall-clock due time.
+      const int64_t steady = coarse_now_ns();
+      const int64_t wall = wall_clock_ns();
+      std::vector<DeferredEntry> by_due = deferred_;
+      std::sort(by_due.begin(), by_due.end(),
+                [](const DeferredEntry& a, const DeferredEntry& b) { return b > a; });
+      for (const auto& d : by_due) {
+        const int64_t due = wall + std::max<int64_t>(1, d.due_ns - steady);
+        out.push_back(MessageBackend::Outgoing{d.item.msg.get(), d.item.attempts, due});
+        hold.push_back(d.item.msg);
+      }
+    }
+    drop_all_locked();
+    consumers_.clear();
+  }
+  if (!backend_) return;
+  if (!out.empty()) {
+    log::info("CHANNEL({}): flushing {} memory {} in-flight {} deferred messages to backend", name_,
+              mem, in_flight, deferred);
+    std::string error = backend_->write(out);
+    if (!error.empty()) {
+      log::error("CHANNEL({}): failed to flush messages to backend - {}", name_, error);
+    }
+  }
+  backend_->close();
+}
+
+void Channel::sync_backend_if_dirty() {
+  if (backend_) backend_->sync_if_dirty();
 }
 
 bool Channel::exiting() const {
@@ -257,7 +436,8 @@ ChannelStats Channel::stats() const {
   std::lock_guard lock(mu_);
   ChannelStats s;
   s.name = name_;
-  s.depth = static_cast<int64_t>(queue_.size());
+  s.backend_depth = backend_ ? backend_->depth() : 0;
+  s.depth = static_cast<int64_t>(queue_.size()) + s.backend_depth;
   s.in_flight_count = static_cast<int64_t>(in_flight_.size());
   s.deferred_count = static_cast<int64_t>(deferred_.size());
   s.message_count = message_count_;

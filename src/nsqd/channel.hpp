@@ -21,9 +21,10 @@
 #include <vector>
 
 #include "nsqd/consumer.hpp"
-#include "nsqd/in_flight_queue.hpp"
 #include "nsqd/e2e_latency.hpp"
+#include "nsqd/in_flight_queue.hpp"
 #include "nsqd/message.hpp"
+#include "nsqd/message_backend.hpp"
 
 namespace nsq::nsqd {
 
@@ -34,6 +35,8 @@ struct ChannelLimits {
   // --e2e-processing-latency-percentile (descending) and -window-time; none = not tracked.
   std::vector<double> e2e_percentiles;
   int64_t e2e_window_ns = 10LL * 60 * 1000 * 1000 * 1000;
+  // Disk queues for durable topics and channels; null = memory only (unit tests).
+  std::shared_ptr<const DiskContext> disk;
 };
 
 struct ChannelStats {
@@ -50,7 +53,7 @@ struct ChannelStats {
   std::vector<int64_t> consumer_ids;  // subscribed consumers, for /stats client lists
 };
 
-class Channel {
+class Channel : public std::enable_shared_from_this<Channel> {
  public:
   // Called (outside the channel lock) when an #ephemeral channel loses its last consumer.
   using EmptyCallback = std::function<void(Channel&)>;
@@ -66,11 +69,14 @@ class Channel {
   bool ephemeral() const { return ephemeral_; }
 
   // --- publishing side (called by the Topic) ---
-  // Messages that fit in memory right now (ephemeral channels always accept: they drop
-  // overflow silently, as the reference does).
+  // Messages accepted right now: the free memory without a disk queue; unbounded with one
+  // (overflow goes to disk) and for ephemeral channels (they drop overflow silently, as the
+  // reference does).
   int64_t free_capacity() const;
-  // Queues copies of `msgs` (or defers them by `defer_ns`) and delivers what it can.
-  void put(std::span<const MessagePtr> msgs, int64_t defer_ns);
+  // Queues copies of `msgs` (or defers them by `defer_ns`) and delivers what it can. What
+  // does not fit in memory goes to the disk queue in one write; returns "" or the write error
+  // (nothing of `msgs` past the memory queue was stored then).
+  std::string put(std::span<const MessagePtr> msgs, int64_t defer_ns);
 
   // --- consumers ---
   enum class AddResult { kOk, kExiting, kTooMany };
@@ -93,8 +99,15 @@ class Channel {
   bool paused() const;
   // Drops queued, in-flight and deferred messages (HTTP /channel/empty).
   void empty();
-  // Refuses everything from now on and drops the messages (deletion).
+  // Refuses everything from now on and drops the messages, disk queue included (deletion).
   void close();
+  // Shutdown: refuses everything from now on and writes the memory queue, in-flight and
+  // deferred messages to the disk queue (as the reference's flush), then syncs and closes it.
+  void shutdown();
+  // fsyncs the disk queue if anything changed since its last sync (sync-timeout; disk worker).
+  void sync_backend_if_dirty();
+  // Disk worker: moves messages from the disk queue into memory (see maybe_refill_locked).
+  void refill_from_backend();
   bool exiting() const;
 
   ChannelStats stats() const;
@@ -120,12 +133,18 @@ class Channel {
   };
 
   // All *_locked helpers require mu_.
+  // Delivers what it can, then tops memory up from disk if that is due.
   void dispatch_locked(int64_t now_ns);
+  void dispatch_queue_locked(int64_t now_ns);
   Consumer* next_ready_consumer_locked();
   Consumer* find_consumer_locked(int64_t id) const;
   void enqueue_locked(Queued item);
   void defer_locked(Queued item, int64_t due_ns);
   void drop_all_locked();
+  // Schedules refill_from_backend when the disk queue holds messages and memory has room
+  // (mem-queue-size > 0) or a consumer is ready (mem-queue-size = 0).
+  void maybe_refill_locked();
+  size_t refill_target_locked() const;
 
   const std::string topic_name_;
   const std::string name_;
@@ -145,6 +164,10 @@ class Channel {
   std::vector<ConsumerSlot> consumers_;
   size_t next_consumer_ = 0;  // round-robin cursor
   std::minstd_rand sample_rng_{12345};
+
+  std::shared_ptr<MessageBackend> backend_;  // null for ephemeral / memory-only channels
+  bool refill_pending_ = false;
+  uint64_t epoch_ = 0;  // bumped by empty(): a refill in progress drops what it read
 
   uint64_t message_count_ = 0;
   uint64_t requeue_count_ = 0;

@@ -4,11 +4,37 @@
 #include <chrono>
 
 #include "common/log/logger.hpp"
+#include "common/protocol/names.hpp"
+#include "nsqd/metadata.hpp"
 
 namespace nsq::nsqd {
 
+namespace {
+// Disk worker threads: fsyncs of one queue should not hold up refills of another.
+constexpr size_t kDiskWorkerThreads = 2;
+}  // namespace
+
 Nsqd::Nsqd(NsqdOptions opts)
-    : opts_(std::move(opts)), guids_(opts_.node_id), lookupd_addresses_(opts_.lookupd_tcp_addresses) {}
+    : opts_(std::move(opts)), guids_(opts_.node_id),
+      disk_worker_(kDiskWorkerThreads),
+      lookupd_addresses_(opts_.lookupd_tcp_addresses) {
+  disk_ctx_ = make_disk_context();
+}
+
+std::shared_ptr<const DiskContext> Nsqd::make_disk_context() {
+  auto ctx = std::make_shared<DiskContext>();
+  ctx->data_path = opts_.data_path;
+  ctx->queue_options.max_bytes_per_file = opts_.max_bytes_per_file;
+  // As the reference: a record holds the 26-byte header and a body of up to --max-msg-size.
+  ctx->queue_options.min_msg_size = static_cast<int32_t>(MessageBackend::kHeaderSize);
+  ctx->queue_options.max_msg_size =
+      static_cast<int32_t>(opts_.max_msg_size + static_cast<int64_t>(MessageBackend::kHeaderSize));
+  ctx->queue_options.sync_every = std::max<int64_t>(1, opts_.sync_every);
+  ctx->worker = &disk_worker_;
+  ctx->report_health = [this](const std::string& error) { set_health_error(error); };
+  ctx->metadata_changed = [this] { persist_metadata_async(); };
+  return ctx;
+}
 
 Nsqd::~Nsqd() { close_all(); }
 
@@ -21,6 +47,7 @@ ChannelLimits Nsqd::channel_limits() const {
   l.e2e_percentiles = opts_.e2e_processing_latency_percentiles;
   std::sort(l.e2e_percentiles.begin(), l.e2e_percentiles.end(), std::greater<>());
   l.e2e_window_ns = opts_.e2e_processing_latency_window_time.count();
+  l.disk = disk_ctx_;
   return l;
 }
 
@@ -64,6 +91,11 @@ void Nsqd::add_registry_observer(RegistryObserver observer) {
 }
 
 void Nsqd::notify(RegistryEvent::Kind kind, const std::string& topic, const std::string& channel) {
+  // As the reference: every durable create/delete rewrites nsqd.dat (not while loading it).
+  if (!loading_.load() && !protocol::is_ephemeral_name(topic) &&
+      (channel.empty() || !protocol::is_ephemeral_name(channel))) {
+    persist_metadata_async();
+  }
   if (observers_.empty()) return;
   const RegistryEvent event{kind, topic, channel};
   for (const auto& observer : observers_) observer(event);
@@ -104,7 +136,72 @@ void Nsqd::process_timers(int64_t now_steady_ns) {
   // timeouts fire within one tick instead of the reference's probabilistic sampling.
   for (const auto& topic : topics()) {
     for (const auto& channel : topic->channels()) channel->process_timers(now_steady_ns);
+    topic->pump_if_due();
   }
+  // --sync-timeout: every queue that changed since its last fsync gets one, on the disk worker.
+  if (now_steady_ns - last_sync_ns_ >= opts_.sync_timeout.count()) {
+    last_sync_ns_ = now_steady_ns;
+    if (!sync_pending_.exchange(true)) {
+      disk_worker_.post([this] {
+        sync_pending_.store(false);
+        sync_all_backends();
+      });
+    }
+  }
+}
+
+void Nsqd::sync_all_backends() {
+  for (const auto& topic : topics()) topic->sync_backends_if_dirty();
+}
+
+bool Nsqd::load_metadata(std::string& error) {
+  std::vector<std::string> warnings;
+  auto md = load_metadata_file(opts_.data_path, error, &warnings);
+  for (const auto& w : warnings) log::warn("{}", w);
+  if (!md) return false;
+  loading_.store(true);
+  for (const auto& t : md->topics) {
+    auto topic = get_topic(t.name);
+    if (!topic) continue;
+    if (t.paused) topic->pause();
+    for (const auto& c : t.channels) {
+      auto channel = topic->get_channel(c.name);
+      if (channel && c.paused) channel->pause();
+    }
+  }
+  loading_.store(false);
+  // The reference rewrites the file right after loading it.
+  return persist_metadata(error);
+}
+
+bool Nsqd::persist_metadata(std::string& error) {
+  std::lock_guard persist(persist_mu_);
+  Metadata md;
+  for (const auto& topic : topics()) {
+    if (topic->ephemeral() || topic->exiting()) continue;
+    TopicMetadata tm;
+    tm.name = topic->name();
+    tm.paused = topic->paused();
+    for (const auto& ch : topic->channels()) {
+      if (ch->ephemeral()) continue;
+      tm.channels.push_back(ChannelMetadata{ch->name(), ch->paused()});
+    }
+    md.topics.push_back(std::move(tm));
+  }
+  if (!save_metadata_file(opts_.data_path, md, error)) {
+    log::error("failed to persist metadata - {}", error);
+    return false;
+  }
+  return true;
+}
+
+void Nsqd::persist_metadata_async() {
+  if (loading_.load() || persist_pending_.exchange(true)) return;
+  disk_worker_.post([this] {
+    persist_pending_.store(false);
+    std::string error;
+    persist_metadata(error);
+  });
 }
 
 int64_t Nsqd::wall_clock_ns() {
@@ -154,13 +251,21 @@ void Nsqd::notify_paused(const std::string& topic, const std::string& channel) {
 }
 
 void Nsqd::close_all() {
+  {
+    std::lock_guard lock(mu_);
+    if (closing_) return;
+  }
+  // Finish the disk task in progress (a refill holding messages) before flushing.
+  disk_worker_.stop();
+  std::string error;
+  persist_metadata(error);  // the reference persists before closing its topics
   std::map<std::string, std::shared_ptr<Topic>> topics;
   {
     std::lock_guard lock(mu_);
     closing_ = true;
     topics.swap(topics_);
   }
-  for (auto& [name, topic] : topics) topic->close();
+  for (auto& [name, topic] : topics) topic->shutdown();
 }
 
 }  // namespace nsq::nsqd

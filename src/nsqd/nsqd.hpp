@@ -13,7 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "nsqd/disk_worker.hpp"
 #include "nsqd/guid.hpp"
+#include "nsqd/message_backend.hpp"
 #include "nsqd/options.hpp"
 #include "nsqd/topic.hpp"
 
@@ -49,8 +51,18 @@ class Nsqd {
   // Runs every channel's in-flight timeouts and deferred releases due at `now_steady_ns`.
   void process_timers(int64_t now_steady_ns);
 
-  // Stops accepting publishes and drops every topic (shutdown).
+  // Shutdown: stops accepting publishes, flushes every topic and channel to its disk queue
+  // (memory, in-flight and deferred messages, as the reference does), syncs, and writes
+  // nsqd.dat. Idempotent.
   void close_all();
+
+  // nsqd.dat: recreates the topics and channels it lists (paused state included). Call once
+  // before serving; false + the reference's error text on an unreadable or invalid file.
+  bool load_metadata(std::string& error);
+  // Writes nsqd.dat now (atomic); false + error on failure.
+  bool persist_metadata(std::string& error);
+  // Writes nsqd.dat soon, on the disk worker (several requests coalesce into one write).
+  void persist_metadata_async();
 
   // When this daemon started (unix ns): /info and /stats `start_time`.
   int64_t start_time_ns() const { return start_time_ns_; }
@@ -88,6 +100,8 @@ class Nsqd {
 
  private:
   ChannelLimits channel_limits() const;
+  std::shared_ptr<const DiskContext> make_disk_context();
+  void sync_all_backends();
   void notify(RegistryEvent::Kind kind, const std::string& topic, const std::string& channel);
 
   static int64_t wall_clock_ns();
@@ -96,6 +110,15 @@ class Nsqd {
   const int64_t start_time_ns_ = wall_clock_ns();
   GuidFactory guids_;
   std::atomic<int64_t> client_ids_{0};
+
+  // Declared before the registry: topics keep pointers into these.
+  DiskWorker disk_worker_;
+  std::shared_ptr<const DiskContext> disk_ctx_;
+  std::atomic<bool> loading_{false};
+  std::atomic<bool> persist_pending_{false};
+  std::atomic<bool> sync_pending_{false};
+  std::mutex persist_mu_;  // one nsqd.dat write at a time
+  int64_t last_sync_ns_ = 0;  // timer loop only
 
   mutable std::mutex mu_;
   bool closing_ = false;

@@ -44,6 +44,11 @@ NsqdServer::~NsqdServer() { stop(); }
 bool NsqdServer::start(std::string& error) {
   const auto& opts = nsqd_.options();
   if (!tcp_.listen(opts.tcp_address, error)) return false;
+  // After binding, as the reference: recreate the topics/channels of nsqd.dat, rewrite it.
+  if (std::string md_error; !nsqd_.load_metadata(md_error)) {
+    error = md_error;
+    return false;
+  }
   // -http-address="" disables the HTTP API, as in the reference.
   if (!opts.http_address.empty() && !http_.listen(opts.http_address, error)) return false;
   const int tcp_port = tcp_.local_endpoint().port();

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/log/logger.hpp"
 #include "common/protocol/names.hpp"
+#include "nsqd/disk_worker.hpp"
 
 namespace nsq::nsqd {
 
@@ -20,12 +22,23 @@ Topic::Topic(std::string name, ChannelLimits limits, GuidFactory& guids, EmptyCa
       limits_(limits),
       guids_(guids),
       on_empty_(std::move(on_empty)),
-      on_channel_event_(std::move(on_channel_event)) {}
+      on_channel_event_(std::move(on_channel_event)) {
+  if (limits_.disk && !ephemeral_) {
+    std::string error;
+    backend_ = MessageBackend::open(name_, limits_.disk, error);
+    if (!backend_) log::error("TOPIC({}): failed to open disk queue - {}", name_, error);
+  }
+}
+
+namespace {
+// Messages one pump moves from the topic's disk queue to its channels.
+constexpr size_t kPumpBatch = 256;
+}  // namespace
 
 Topic::~Topic() = default;
 
 int64_t Topic::free_capacity_locked(size_t wanted) const {
-  if (ephemeral_) return static_cast<int64_t>(wanted);
+  if (ephemeral_ || backend_) return static_cast<int64_t>(wanted);
   if (channel_list_.empty() || paused_) {
     return std::max<int64_t>(0, limits_.mem_queue_size - static_cast<int64_t>(pending_.size()));
   }
@@ -37,8 +50,8 @@ int64_t Topic::free_capacity_locked(size_t wanted) const {
 std::string Topic::publish(std::span<const std::string_view> bodies, int64_t defer_ns) {
   std::lock_guard lock(mu_);
   if (exiting_) return "exiting";
-  // Until the disk queue exists, memory is the only store: refuse what does not fit rather
-  // than drop it, so the publisher knows (E_PUB_FAILED) and nothing acknowledged is lost.
+  // Without a disk queue (memory-only unit tests) refuse what does not fit rather than drop
+  // it, so the publisher knows (E_PUB_FAILED) and nothing acknowledged is lost.
   if (free_capacity_locked(bodies.size()) < static_cast<int64_t>(bodies.size())) {
     return "queue full (mem-queue-size reached)";
   }
@@ -52,16 +65,43 @@ std::string Topic::publish(std::span<const std::string_view> bodies, int64_t def
   }
   message_count_ += bodies.size();
 
+  std::string error;
   if (channel_list_.empty() || paused_) {
-    for (auto& m : batch_) {
+    const auto room = static_cast<size_t>(
+        std::max<int64_t>(0, limits_.mem_queue_size - static_cast<int64_t>(pending_.size())));
+    size_t in_memory = batch_.size();
+    if (backend_ && batch_.size() > room) {
+      // The overflow goes to disk first, so a failed write leaves nothing half-published.
+      in_memory = room;
+      std::vector<MessageBackend::Outgoing> out;
+      out.reserve(batch_.size() - room);
+      const int64_t due = defer_ns > 0 ? wall_now_ns() + defer_ns : 0;
+      for (size_t i = room; i < batch_.size(); ++i) {
+        out.push_back(MessageBackend::Outgoing{batch_[i].get(), 0, due});
+      }
+      error = backend_->write(out);
+      if (!error.empty()) {
+        message_count_ -= bodies.size();
+        for (auto b : bodies) message_bytes_ -= b.size();
+        batch_.clear();
+        return error;
+      }
+    }
+    for (size_t i = 0; i < in_memory; ++i) {
+      // Ephemeral topics have no disk: past the memory bound they drop [compat].
       if (ephemeral_ && static_cast<int64_t>(pending_.size()) >= limits_.mem_queue_size) break;
-      pending_.push_back(Pending{std::move(m), defer_ns});
+      pending_.push_back(Pending{std::move(batch_[i]), defer_ns});
     }
   } else {
-    for (const auto& ch : channel_list_) ch->put(batch_, defer_ns);
+    // A failed disk write on one channel does not stop the others: the publisher sees the
+    // error and retries, so a channel may get a message twice but none loses it.
+    for (const auto& ch : channel_list_) {
+      std::string e = ch->put(batch_, defer_ns);
+      if (error.empty()) error = std::move(e);
+    }
   }
   batch_.clear();
-  return "";
+  return error;
 }
 
 void Topic::flush_pending_locked() {
@@ -70,7 +110,76 @@ void Topic::flush_pending_locked() {
     Pending p = std::move(pending_.front());
     pending_.pop_front();
     const MessagePtr one[] = {p.msg};
-    for (const auto& ch : channel_list_) ch->put(one, p.defer_ns);
+    for (const auto& ch : channel_list_) {
+      if (std::string e = ch->put(one, p.defer_ns); !e.empty()) {
+        log::error("TOPIC({}): failed to put msg to channel - {}", name_, e);
+      }
+    }
+  }
+  maybe_pump_locked();
+}
+
+void Topic::maybe_pump_locked() {
+  if (!backend_ || pump_pending_ || exiting_ || channel_list_.empty() || paused_) return;
+  if (!limits_.disk->worker || !backend_->has_data()) return;
+  pump_pending_ = true;
+  limits_.disk->worker->post([weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->pump_backend();
+  });
+}
+
+void Topic::pump_if_due() {
+  std::lock_guard lock(mu_);
+  maybe_pump_locked();
+}
+
+void Topic::pump_backend() {
+  {
+    std::lock_guard lock(mu_);
+    if (exiting_ || channel_list_.empty() || paused_) {
+      pump_pending_ = false;
+      return;
+    }
+  }
+  std::vector<MessageBackend::Incoming> got;
+  backend_->read(kPumpBatch, got);
+  std::lock_guard lock(mu_);
+  pump_pending_ = false;
+  if (got.empty() || exiting_) return;
+  if (channel_list_.empty() || paused_) {
+    // The channels went away meanwhile: keep the messages in memory until they come back.
+    for (auto& in : got) pending_.push_back(Pending{std::move(in.msg), in.defer_ns});
+    return;
+  }
+  std::vector<MessagePtr> now_batch;
+  now_batch.reserve(got.size());
+  auto put_all = [&](std::span<const MessagePtr> msgs, int64_t defer_ns) {
+    for (const auto& ch : channel_list_) {
+      if (std::string e = ch->put(msgs, defer_ns); !e.empty()) {
+        log::error("TOPIC({}): failed to put msg to channel - {}", name_, e);
+      }
+    }
+  };
+  for (auto& in : got) {
+    if (in.defer_ns > 0) {
+      const MessagePtr one[] = {in.msg};
+      put_all(one, in.defer_ns);
+    } else {
+      now_batch.push_back(std::move(in.msg));
+    }
+  }
+  put_all(now_batch, 0);
+  maybe_pump_locked();
+}
+
+void Topic::sync_backends_if_dirty() {
+  if (backend_) backend_->sync_if_dirty();
+  for (const auto& ch : channels()) ch->sync_backend_if_dirty();
+}
+
+void Topic::notify_metadata_changed() {
+  if (limits_.disk && limits_.disk->metadata_changed && !ephemeral_) {
+    limits_.disk->metadata_changed();
   }
 }
 
@@ -130,14 +239,20 @@ std::vector<std::shared_ptr<Channel>> Topic::channels() const {
 }
 
 void Topic::pause() {
-  std::lock_guard lock(mu_);
-  paused_ = true;
+  {
+    std::lock_guard lock(mu_);
+    paused_ = true;
+  }
+  notify_metadata_changed();
 }
 
 void Topic::unpause() {
-  std::lock_guard lock(mu_);
-  paused_ = false;
-  flush_pending_locked();
+  {
+    std::lock_guard lock(mu_);
+    paused_ = false;
+    flush_pending_locked();
+  }
+  notify_metadata_changed();
 }
 
 bool Topic::paused() const {
@@ -146,8 +261,11 @@ bool Topic::paused() const {
 }
 
 void Topic::empty() {
-  std::lock_guard lock(mu_);
-  pending_.clear();
+  {
+    std::lock_guard lock(mu_);
+    pending_.clear();
+  }
+  if (backend_) backend_->empty();
 }
 
 void Topic::close() {
@@ -160,6 +278,35 @@ void Topic::close() {
     channels_.clear();
   }
   for (auto& ch : to_close) ch->close();
+  if (backend_) backend_->remove();
+}
+
+void Topic::shutdown() {
+  std::vector<std::shared_ptr<Channel>> to_flush;
+  std::deque<Pending> pending;
+  {
+    std::lock_guard lock(mu_);
+    if (exiting_) return;
+    exiting_ = true;
+    pending.swap(pending_);
+    to_flush.swap(channel_list_);
+    channels_.clear();
+  }
+  if (backend_ && !pending.empty()) {
+    log::info("TOPIC({}): flushing {} memory messages to backend", name_, pending.size());
+    std::vector<MessageBackend::Outgoing> out;
+    out.reserve(pending.size());
+    const int64_t wall = wall_now_ns();
+    for (const auto& p : pending) {
+      out.push_back(
+          MessageBackend::Outgoing{p.msg.get(), 0, p.defer_ns > 0 ? wall + p.defer_ns : 0});
+    }
+    if (std::string e = backend_->write(out); !e.empty()) {
+      log::error("TOPIC({}): failed to flush messages to backend - {}", name_, e);
+    }
+  }
+  for (auto& ch : to_flush) ch->shutdown();
+  if (backend_) backend_->close();
 }
 
 bool Topic::exiting() const {
@@ -173,7 +320,8 @@ TopicStats Topic::stats() const {
   {
     std::lock_guard lock(mu_);
     s.name = name_;
-    s.depth = static_cast<int64_t>(pending_.size());
+    s.backend_depth = backend_ ? backend_->depth() : 0;
+    s.depth = static_cast<int64_t>(pending_.size()) + s.backend_depth;
     s.message_count = message_count_;
     s.message_bytes = message_bytes_;
     s.paused = paused_;

@@ -41,7 +41,8 @@ class Topic : public std::enable_shared_from_this<Topic> {
   // Called outside every lock when an #ephemeral topic loses its last channel.
   using EmptyCallback = std::function<void(Topic&)>;
   // Called outside every lock after a channel was created (true) or deleted (false).
-  using ChannelEventCallback = std::function<void(Topic&, const std::string& channel, bool created)>;
+  using ChannelEventCallback =
+      std::function<void(Topic&, const std::string& channel, bool created)>;
 
   Topic(std::string name, ChannelLimits limits, GuidFactory& guids, EmptyCallback on_empty,
         ChannelEventCallback on_channel_event = nullptr);
@@ -65,8 +66,18 @@ class Topic : public std::enable_shared_from_this<Topic> {
   void unpause();
   bool paused() const;
   void empty();
+  // Deletion: closes every channel and removes the disk queues.
   void close();
+  // Shutdown: writes the memory queue to the disk queue, shuts every channel down (each
+  // flushes its own), syncs and closes.
+  void shutdown();
   bool exiting() const;
+  // Timer loop: starts draining the disk queue into the channels if that is due.
+  void pump_if_due();
+  // Disk worker: fsyncs this topic's and its channels' disk queues if they changed.
+  void sync_backends_if_dirty();
+  // Disk worker: moves a batch from the topic's disk queue to its channels.
+  void pump_backend();
 
   TopicStats stats() const;
 
@@ -77,6 +88,8 @@ class Topic : public std::enable_shared_from_this<Topic> {
   };
 
   void flush_pending_locked();
+  void maybe_pump_locked();
+  void notify_metadata_changed();
   int64_t free_capacity_locked(size_t wanted) const;
 
   const std::string name_;
@@ -91,10 +104,12 @@ class Topic : public std::enable_shared_from_this<Topic> {
   bool paused_ = false;
   std::map<std::string, std::shared_ptr<Channel>> channels_;
   std::vector<std::shared_ptr<Channel>> channel_list_;  // fan-out order, same members
-  std::deque<Pending> pending_;                          // no channel yet, or paused
+  std::deque<Pending> pending_;                         // no channel yet, or paused
   uint64_t message_count_ = 0;
   uint64_t message_bytes_ = 0;
-  std::vector<MessagePtr> batch_;  // scratch for publish, reused under mu_
+  std::vector<MessagePtr> batch_;            // scratch for publish, reused under mu_
+  std::shared_ptr<MessageBackend> backend_;  // null for ephemeral / memory-only topics
+  bool pump_pending_ = false;
 };
 
 // Wall clock in nanoseconds since the Unix epoch: the message timestamp.

@@ -117,6 +117,11 @@ class Nsqd:
             self.proc.kill()
             self.proc.wait()
 
+    def kill9(self):
+        """SIGKILL (a crash): nothing is flushed."""
+        self._kill()
+        self.proc = None
+
     def stop(self):
         """SIGTERM, SIGKILL after a deadline. Returns a problem description or None."""
         if self.proc is None:
