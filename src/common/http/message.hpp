@@ -50,8 +50,11 @@ struct Response {
 // Go's http.StatusText.
 std::string_view status_text(unsigned status);
 
-// The response bytes. `with_body` is false for HEAD requests.
-std::string serialize_response(const Response& r, bool with_body, bool connection_close);
+// The response bytes. `with_body` is false for HEAD requests. `request_version` is the
+// request's (10 or 11): Go answers an HTTP/1.0 request with an HTTP/1.0 status line, and
+// states `Connection: keep-alive` there instead of `Connection: close`.
+std::string serialize_response(const Response& r, bool with_body, bool connection_close,
+                               unsigned request_version = 11);
 
 // The current time as an HTTP Date header value, cached per second and thread.
 const std::string& http_date_now();
