@@ -251,20 +251,32 @@ ProducerPtr producer_from_info(const json& info, const std::vector<std::string>&
 }  // namespace
 
 Producers ClusterInfo::nsqd_producers(const std::vector<std::string>& nsqds, CiError& err) {
-  // /info and /stats of every nsqd at once (the reference asks them one after the other per
-  // node; the answers are the same).
+  // /info of every nsqd at once, then /stats of those that answered: like the reference's
+  // per-node sequence, a dead or slow node costs one timeout.
   auto infos = up_.call_all(gets(nsqds, "/info"));
-  auto stats = up_.call_all(gets(nsqds, "/stats?format=json&include_clients=false"));
   std::vector<std::string> errs;
-  Producers producers;
+  std::vector<json> info_json(nsqds.size());
+  std::vector<size_t> alive;
+  std::vector<std::string> alive_addrs;
   for (size_t i = 0; i < nsqds.size(); ++i) {
-    json info, st;
     std::string e;
-    if (!decode(infos[i], info, e) || !decode(stats[i], st, e)) {
+    if (!decode(infos[i], info_json[i], e)) {
       errs.push_back(e);
       continue;
     }
-    producers.push_back(producer_from_info(info, topic_names(st)));
+    alive.push_back(i);
+    alive_addrs.push_back(nsqds[i]);
+  }
+  auto stats = up_.call_all(gets(alive_addrs, "/stats?format=json&include_clients=false"));
+  Producers producers;
+  for (size_t k = 0; k < alive.size(); ++k) {
+    json st;
+    std::string e;
+    if (!decode(stats[k], st, e)) {
+      errs.push_back(e);
+      continue;
+    }
+    producers.push_back(producer_from_info(info_json[alive[k]], topic_names(st)));
   }
   finish(err, errs, nsqds.size(), "nsqd");
   if (err.fatal_error()) return {};

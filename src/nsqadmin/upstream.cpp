@@ -47,8 +47,9 @@ UpstreamResult to_result(const UpstreamCall& c, const http::Url& u, http::Client
     if (r.error.starts_with("connect timeout")) {
       out.error = prefix + "dial tcp " + addr + ": i/o timeout";
     } else if (r.error.starts_with("request timeout")) {
-      out.error =
-          prefix + "context deadline exceeded (Client.Timeout exceeded while awaiting headers)";
+      out.error = prefix +
+                  "net/http: timeout awaiting response headers (Client.Timeout exceeded while "
+                  "awaiting headers)";
     } else if (r.error.starts_with("resolve")) {
       out.error = prefix + "dial tcp: lookup " + u.host + ": no such host";
     } else if (ec == asio::error::connection_refused) {
