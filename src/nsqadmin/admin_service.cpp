@@ -13,6 +13,7 @@
 #include "common/protocol/go_json.hpp"
 #include "common/protocol/names.hpp"
 #include "common/util/hostname.hpp"
+#include "nsqadmin/compress.hpp"
 #include "nsqadmin/static_assets.hpp"
 
 namespace nsq::nsqadmin {
@@ -198,6 +199,7 @@ void AdminService::handle_async(Request& req, std::function<void(Response)> done
       resp = Response{};
       http::v1_error(resp, 500, "INTERNAL_ERROR");
     }
+    maybe_compress(req.header("Accept-Encoding"), resp);
     done(std::move(resp));
   });
 }
@@ -816,55 +818,48 @@ void AdminService::config(Request& req, Response& resp) {
     }
     o = options();
   }
+  // A string value is written as is (the reference's RespondV1), anything else as JSON.
+  const std::map<std::string, const std::string*> text_opts = {
+      {"log_prefix", &o.log_prefix},
+      {"http_address", &o.http_address},
+      {"base_path", &o.base_path},
+      {"dev_static_dir", &o.dev_static_dir},
+      {"graphite_url", &o.graphite_url},
+      {"statsd_prefix", &o.statsd_prefix},
+      {"statsd_counter_format", &o.statsd_counter_format},
+      {"statsd_gauge_format", &o.statsd_gauge_format},
+      {"http_client_tls_root_ca_file", &o.http_client_tls_root_ca_file},
+      {"http_client_tls_cert", &o.http_client_tls_cert},
+      {"http_client_tls_key", &o.http_client_tls_key},
+      {"allow_config_from_cidr", &o.allow_config_from_cidr},
+      {"notification_http_endpoint", &o.notification_http_endpoint},
+      {"acl_http_header", &o.acl_http_header},
+  };
+  if (auto it = text_opts.find(opt); it != text_opts.end()) {
+    http::v1_text(resp, *it->second);
+    return;
+  }
   JsonWriter w;
   auto dur = [](Duration d) { return static_cast<int64_t>(d.count()); };
-  if (opt == "log_level")
+  if (opt == "log_level") {
     w.number(level_number(o.log_level));
-  else if (opt == "log_prefix")
-    w.string(o.log_prefix);
-  else if (opt == "http_address")
-    w.string(o.http_address);
-  else if (opt == "base_path")
-    w.string(o.base_path);
-  else if (opt == "dev_static_dir")
-    w.string(o.dev_static_dir);
-  else if (opt == "graphite_url")
-    w.string(o.graphite_url);
-  else if (opt == "proxy_graphite")
+  } else if (opt == "proxy_graphite") {
     w.boolean(o.proxy_graphite);
-  else if (opt == "statsd_prefix")
-    w.string(o.statsd_prefix);
-  else if (opt == "statsd_counter_format")
-    w.string(o.statsd_counter_format);
-  else if (opt == "statsd_gauge_format")
-    w.string(o.statsd_gauge_format);
-  else if (opt == "statsd_interval")
+  } else if (opt == "statsd_interval") {
     w.number(dur(o.statsd_interval));
-  else if (opt == "nsqlookupd_http_addresses")
+  } else if (opt == "nsqlookupd_http_addresses") {
     write_string_list(w, o.lookupd_http_addresses, false);
-  else if (opt == "nsqd_http_addresses")
+  } else if (opt == "nsqd_http_addresses") {
     write_string_list(w, o.nsqd_http_addresses, false);
-  else if (opt == "http_client_connect_timeout")
+  } else if (opt == "http_client_connect_timeout") {
     w.number(dur(o.http_client_connect_timeout));
-  else if (opt == "http_client_request_timeout")
+  } else if (opt == "http_client_request_timeout") {
     w.number(dur(o.http_client_request_timeout));
-  else if (opt == "http_client_tls_insecure_skip_verify")
+  } else if (opt == "http_client_tls_insecure_skip_verify") {
     w.boolean(o.http_client_tls_insecure_skip_verify);
-  else if (opt == "http_client_tls_root_ca_file")
-    w.string(o.http_client_tls_root_ca_file);
-  else if (opt == "http_client_tls_cert")
-    w.string(o.http_client_tls_cert);
-  else if (opt == "http_client_tls_key")
-    w.string(o.http_client_tls_key);
-  else if (opt == "allow_config_from_cidr")
-    w.string(o.allow_config_from_cidr);
-  else if (opt == "notification_http_endpoint")
-    w.string(o.notification_http_endpoint);
-  else if (opt == "acl_http_header")
-    w.string(o.acl_http_header);
-  else if (opt == "admin_users")
+  } else if (opt == "admin_users") {
     write_string_list(w, o.admin_users, false);
-  else {
+  } else {
     http::v1_error(resp, 400, "INVALID_OPTION");
     return;
   }

@@ -363,3 +363,35 @@ describe('command line', () => {
   }
 });
 
+
+describe('-base-path and compression', () => {
+  let oursBp;
+  let refBp;
+  before(async () => {
+    const args = [`-lookupd-http-address=${cluster.lookupd.http}`, '-base-path=admin/'];
+    oursBp = await startAdmin(OURS, args, cluster.dir);
+    refBp = await startAdmin(REF, args, cluster.dir).catch(async () => null);
+  });
+  after(async () => {
+    await oursBp?.stop();
+    await refBp?.stop();
+  });
+  for (const p of ['/admin/config/log_prefix', '/admin/config/statsd_interval', '/admin/ping', '/admin/api/topics', '/admin/api/nodes', '/api/topics', '/ping', '/admin/',
+    '/admin/topics/stable', '/admin/static/no-such-file.js', '/admin/config/base_path']) {
+    test(`GET ${p}`, async () => {
+      const [a, b] = await Promise.all([call(oursBp.root, p), call(refBp.root, p)]);
+      assert.equal(a.status, b.status, `${p}: ours ${a.status} ref ${b.status}`);
+      if (b.json !== undefined && p.includes('/api/')) assert.deepEqual([...keySets(a.json)].sort(), [...keySets(b.json)].sort());
+      if (p.endsWith('/admin/')) assert.match(a.text, /<div id="app">/);
+      if (p.includes('/config/')) assert.equal(a.text, b.text);
+    });
+  }
+  test('gzip and deflate like the reference', async () => {
+    for (const enc of ['gzip', 'deflate', 'br, deflate, gzip']) {
+      const [a, b] = await Promise.all([ours, ref].map((x) => call(x.root, '/api/topics', { headers: { 'Accept-Encoding': enc } })));
+      assert.equal(a.headers.get('content-encoding'), b.headers.get('content-encoding'), enc);
+      assert.equal(a.headers.get('vary'), b.headers.get('vary'));
+      assert.deepEqual(a.json.topics, b.json.topics, 'decoded body');
+    }
+  });
+});

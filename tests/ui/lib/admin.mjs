@@ -17,9 +17,11 @@ export async function startAdmin(bin, args, dir) {
   fs.closeSync(out);
   const exited = new Promise((r) => child.once('exit', r));
   const root = `http://127.0.0.1:${port}`;
+  const bp = args.find((a) => a.startsWith('-base-path='));
+  const base = bp ? ('/' + bp.slice(11)).replace(/\/+/g, '/').replace(/\/$/, '') : '';
   await waitFor(async () => {
     if (child.exitCode !== null) throw new Error(`${bin} exited: ${fs.readFileSync(log, 'utf8')}`);
-    const r = await fetch(`${root}/ping`, { signal: AbortSignal.timeout(1000) });
+    const r = await fetch(`${root}${base}/ping`, { signal: AbortSignal.timeout(1000) });
     return r.ok;
   }, { timeout: 10000, what: `${bin} /ping` });
   return {
