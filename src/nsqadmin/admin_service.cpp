@@ -172,7 +172,7 @@ AdminService::AdminService(AdminOptions opts)
           std::chrono::duration_cast<std::chrono::milliseconds>(opts_.http_client_connect_timeout),
           std::chrono::duration_cast<std::chrono::milliseconds>(opts_.http_client_request_timeout)),
       ci_(upstream_),
-      workers_(8) {
+      workers_(16) {
   if (!opts_.allow_config_from_cidr.empty()) {
     has_config_cidr_ = parse_cidr(opts_.allow_config_from_cidr, config_cidr_);
   }
@@ -348,7 +348,7 @@ void AdminService::static_asset(Request& req, Response& resp) {
       data = ss.str();
       found = true;
     }
-  } else if (const StaticAsset* a = find_static_asset(name); a && name != "index.html") {
+  } else if (const StaticAsset* a = find_static_asset(name)) {
     data = std::string(a->data);
     found = true;
   }
@@ -384,12 +384,8 @@ void AdminService::topics(Request& req, Response& resp) {
   if (inactive && *inactive == "true") {
     w.key("topics").begin_object();
     if (!o.lookupd_http_addresses.empty()) {
-      for (const auto& t : topics) {
-        CiError ignored;
-        auto producers = ci_.lookupd_topic_producers(t, o.lookupd_http_addresses, ignored);
-        if (!producers.empty()) continue;
-        CiError ignored2;
-        auto channels = ci_.lookupd_topic_channels(t, o.lookupd_http_addresses, ignored2);
+      for (const auto& [t, channels] :
+           ci_.lookupd_inactive_topics(topics, o.lookupd_http_addresses)) {
         w.key(t);
         write_string_list(w, channels, true);
       }

@@ -127,25 +127,6 @@ std::vector<std::string> ClusterInfo::lookupd_topics(const std::vector<std::stri
   return {topics.begin(), topics.end()};
 }
 
-std::vector<std::string> ClusterInfo::lookupd_topic_channels(
-    const std::string& topic, const std::vector<std::string>& lookupds, CiError& err) {
-  auto results = up_.call_all(gets(lookupds, "/channels?topic=" + http::query_escape(topic)));
-  std::vector<std::string> errs;
-  std::set<std::string> channels;
-  for (const auto& r : results) {
-    json j;
-    std::string e;
-    if (!decode(r, j, e)) {
-      errs.push_back(e);
-      continue;
-    }
-    for (auto& c : strings_of(j, "channels")) channels.insert(std::move(c));
-  }
-  finish(err, errs, lookupds.size(), "nsqlookupd");
-  if (err.fatal_error()) return {};
-  return {channels.begin(), channels.end()};
-}
-
 Producers ClusterInfo::lookupd_producers(const std::vector<std::string>& lookupds, CiError& err) {
   auto results = up_.call_all(gets(lookupds, "/nodes"));
   std::vector<std::string> errs;
@@ -213,6 +194,48 @@ Producers ClusterInfo::lookupd_topic_producers(const std::string& topic,
   finish(err, errs, lookupds.size(), "nsqlookupd");
   if (err.fatal_error()) return {};
   return producers;
+}
+
+std::map<std::string, std::vector<std::string>> ClusterInfo::lookupd_inactive_topics(
+    const std::vector<std::string>& topics, const std::vector<std::string>& lookupds) {
+  std::vector<UpstreamCall> calls;
+  for (const auto& t : topics) {
+    for (auto& c : gets(lookupds, "/lookup?topic=" + http::query_escape(t))) {
+      calls.push_back(std::move(c));
+    }
+  }
+  auto results = up_.call_all(std::move(calls));
+  std::vector<std::string> inactive;
+  for (size_t i = 0; i < topics.size(); ++i) {
+    bool has_producers = false;
+    for (size_t k = 0; k < lookupds.size(); ++k) {
+      json j;
+      std::string e;
+      if (!decode(results[i * lookupds.size() + k], j, e)) continue;
+      auto it = j.find("producers");
+      if (it != j.end() && it->is_array() && !it->empty()) has_producers = true;
+    }
+    if (!has_producers) inactive.push_back(topics[i]);
+  }
+  calls.clear();
+  for (const auto& t : inactive) {
+    for (auto& c : gets(lookupds, "/channels?topic=" + http::query_escape(t))) {
+      calls.push_back(std::move(c));
+    }
+  }
+  results = up_.call_all(std::move(calls));
+  std::map<std::string, std::vector<std::string>> out;
+  for (size_t i = 0; i < inactive.size(); ++i) {
+    std::set<std::string> channels;
+    for (size_t k = 0; k < lookupds.size(); ++k) {
+      json j;
+      std::string e;
+      if (!decode(results[i * lookupds.size() + k], j, e)) continue;
+      for (auto& c : strings_of(j, "channels")) channels.insert(std::move(c));
+    }
+    out[inactive[i]] = std::vector<std::string>(channels.begin(), channels.end());
+  }
+  return out;
 }
 
 std::vector<std::string> ClusterInfo::nsqd_topics(const std::vector<std::string>& nsqds,

@@ -43,12 +43,13 @@ class ClusterInfo {
   explicit ClusterInfo(Upstream& up) : up_(up) {}
 
   std::vector<std::string> lookupd_topics(const std::vector<std::string>& lookupds, CiError& err);
-  std::vector<std::string> lookupd_topic_channels(const std::string& topic,
-                                                  const std::vector<std::string>& lookupds,
-                                                  CiError& err);
   Producers lookupd_producers(const std::vector<std::string>& lookupds, CiError& err);
   Producers lookupd_topic_producers(const std::string& topic,
                                     const std::vector<std::string>& lookupds, CiError& err);
+  // Topics of `topics` that no lookupd lists a producer for, with their channels (lookupd
+  // errors ignored, as the reference does); every /lookup and /channels call in one batch.
+  std::map<std::string, std::vector<std::string>> lookupd_inactive_topics(
+      const std::vector<std::string>& topics, const std::vector<std::string>& lookupds);
   std::vector<std::string> nsqd_topics(const std::vector<std::string>& nsqds, CiError& err);
   Producers nsqd_producers(const std::vector<std::string>& nsqds, CiError& err);
   Producers nsqd_topic_producers(const std::string& topic, const std::vector<std::string>& nsqds,

@@ -1,5 +1,6 @@
 #include "nsqadmin/upstream.hpp"
 
+#include <algorithm>
 #include <boost/asio/error.hpp>
 #include <condition_variable>
 #include <memory>
@@ -72,46 +73,70 @@ UpstreamResult to_result(const UpstreamCall& c, const http::Url& u, http::Client
   return out;
 }
 
+// One call_all(): results by index, the calls not started yet, and how many are unfinished.
 struct Batch {
   std::mutex mu;
   std::condition_variable cv;
-  size_t pending = 0;
+  std::vector<UpstreamCall> calls;
   std::vector<UpstreamResult> results;
+  size_t next = 0;
+  size_t pending = 0;
 };
 
+// Upper bound of requests in flight per batch, so a page over thousands of topics does not
+// open thousands of sockets at once.
+constexpr size_t kMaxInFlight = 64;
+
 }  // namespace
+
+void Upstream::start_next(const std::shared_ptr<void>& batch_ptr) {
+  auto batch = std::static_pointer_cast<Batch>(batch_ptr);
+  size_t i;
+  {
+    std::lock_guard lock(batch->mu);
+    if (batch->next >= batch->calls.size()) return;
+    i = batch->next++;
+  }
+  const UpstreamCall& call = batch->calls[i];
+  auto finish = [this, batch, i](UpstreamResult res) {
+    {
+      std::lock_guard lock(batch->mu);
+      batch->results[i] = std::move(res);
+      if (--batch->pending == 0) batch->cv.notify_all();
+    }
+    start_next(batch);
+  };
+  auto u = http::parse_url(call.url);
+  if (!u) {
+    UpstreamResult bad;
+    bad.error = "parse \"" + call.url + "\": invalid URL";
+    finish(std::move(bad));
+    return;
+  }
+  http::ClientRequest req;
+  req.method = call.method;
+  req.host = u->host;
+  req.port = u->port;
+  req.target = u->target;
+  req.body = call.body;
+  req.headers = call.headers;
+  req.nsq_v1_accept = call.v1;
+  req.connect_timeout = connect_timeout_;
+  req.request_timeout = request_timeout_;
+  log::debug("CI: querying {}", call.url);
+  http::async_request(io_.get_executor(), std::move(req),
+                      [finish, &call, url = *u](http::ClientResponse r) {
+                        finish(to_result(call, url, std::move(r)));
+                      });
+}
 
 std::vector<UpstreamResult> Upstream::call_all(std::vector<UpstreamCall> calls) {
   auto batch = std::make_shared<Batch>();
   batch->results.resize(calls.size());
   batch->pending = calls.size();
-  for (size_t i = 0; i < calls.size(); ++i) {
-    auto u = http::parse_url(calls[i].url);
-    if (!u) {
-      batch->results[i].error = "parse \"" + calls[i].url + "\": invalid URL";
-      std::lock_guard lock(batch->mu);
-      --batch->pending;
-      continue;
-    }
-    http::ClientRequest req;
-    req.method = calls[i].method;
-    req.host = u->host;
-    req.port = u->port;
-    req.target = u->target;
-    req.body = calls[i].body;
-    req.headers = calls[i].headers;
-    req.nsq_v1_accept = calls[i].v1;
-    req.connect_timeout = connect_timeout_;
-    req.request_timeout = request_timeout_;
-    log::debug("CI: querying {}", calls[i].url);
-    http::async_request(io_.get_executor(), std::move(req),
-                        [batch, i, call = calls[i], url = *u](http::ClientResponse r) {
-                          auto res = to_result(call, url, std::move(r));
-                          std::lock_guard lock(batch->mu);
-                          batch->results[i] = std::move(res);
-                          if (--batch->pending == 0) batch->cv.notify_all();
-                        });
-  }
+  batch->calls = std::move(calls);
+  const size_t first = std::min(batch->calls.size(), kMaxInFlight);
+  for (size_t k = 0; k < first; ++k) start_next(batch);
   std::unique_lock lock(batch->mu);
   batch->cv.wait(lock, [&] { return batch->pending == 0; });
   return std::move(batch->results);

@@ -11,6 +11,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,6 +46,9 @@ class Upstream {
   void post(UpstreamCall c);
 
  private:
+  // Starts the next unstarted call of a batch (see upstream.cpp), if any.
+  void start_next(const std::shared_ptr<void>& batch);
+
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::chrono::milliseconds connect_timeout_;

@@ -68,5 +68,7 @@ export function normMessage(m) {
   // Go reports a response-header timeout either way, depending on which of its two equal
   // deadlines fires first.
   return String(m ?? '').replace(/127\.0\.0\.1:\d+/g, 'ADDR')
-    .replace(/(net\/http: timeout awaiting response headers|context deadline exceeded) \(Client\.Timeout/g, 'TIMEOUT (Client.Timeout');
+    .replace(/(net\/http: timeout awaiting response headers|context deadline exceeded) \(Client\.Timeout/g, 'TIMEOUT (Client.Timeout')
+    // the reference lists per-node errors in the order its goroutines finished
+    .split('\n').sort().join('\n');
 }
