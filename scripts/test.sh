@@ -35,6 +35,7 @@ must scripts/build.sh release
 must tests/system/python/setup.sh
 must tests/system/go/setup.sh
 must tests/system/js/setup.sh
+must tests/ui/setup.sh
 
 export NSQD_BIN="$REPO/build/src/nsqd/nsqd"
 export NSQD_REF_BIN="$REPO/.deps/reference-bin/nsqd"
@@ -45,6 +46,13 @@ step "unit tests (release)" ctest --test-dir build --output-on-failure -j2
 step "system tests: python (pynsq, raw protocol, HTTP)" tests/system/python/run.sh -q
 step "system tests: go (go-nsq)" tests/system/go/run.sh
 step "system tests: js (nsqjs)" tests/system/js/run.sh
+# nsqadmin against a cluster of reference nsqd/nsqlookupd until ours serve the HTTP APIs it
+# needs; UI_NSQD_BIN / UI_NSQLOOKUPD_BIN switch the cluster to ours.
+step "nsqadmin: /api vs reference, UI in headless Chromium" \
+  env NSQADMIN_BIN="$REPO/build/src/nsqadmin/nsqadmin" NSQADMIN_REF_BIN="$REPO/.deps/reference-bin/nsqadmin" \
+  NSQD_BIN="${UI_NSQD_BIN:-$REPO/.deps/reference-bin/nsqd}" \
+  NSQLOOKUPD_BIN="${UI_NSQLOOKUPD_BIN:-$REPO/.deps/reference-bin/nsqlookupd}" \
+  NSQ_TAIL_BIN="$REPO/.deps/reference-bin/nsq_tail" UI_SCREENSHOTS=0 tests/ui/run.sh
 
 if [[ -z "${NSQ_SKIP_SANITIZERS:-}" ]]; then
   step "build asan+ubsan" scripts/build.sh asan nsq_unit_tests nsqd nsqlookupd

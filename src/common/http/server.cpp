@@ -1,5 +1,6 @@
 #include "common/http/server.hpp"
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
@@ -245,10 +246,15 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void dispatch() {
     req_.body = std::move(parser_->get().body());
-    Response resp;
-    shared_->service.handle(req_, resp);
-    if (resp.close) keep_alive_ = false;
-    write_response(resp);
+    // The answer may come from another thread (handle_async): hop back to this loop.
+    shared_->service.handle_async(req_, [self = shared_from_this()](Response resp) {
+      auto ex = self->socket_.get_executor();
+      asio::dispatch(ex, [self = std::move(self), resp = std::move(resp)] {
+        if (self->closed_) return;
+        if (resp.close) self->keep_alive_ = false;
+        self->write_response(resp);
+      });
+    });
   }
 
   void write_response(const Response& resp) {
