@@ -46,12 +46,12 @@ step "unit tests (release)" ctest --test-dir build --output-on-failure -j2
 step "system tests: python (pynsq, raw protocol, HTTP)" tests/system/python/run.sh -q
 step "system tests: go (go-nsq)" tests/system/go/run.sh
 step "system tests: js (nsqjs)" tests/system/js/run.sh
-# nsqadmin against a cluster of reference nsqd/nsqlookupd until ours serve the HTTP APIs it
-# needs; UI_NSQD_BIN / UI_NSQLOOKUPD_BIN switch the cluster to ours.
+# nsqadmin (ours, and the reference's for the /api comparison) over a cluster of our nsqd and
+# nsqlookupd; UI_NSQD_BIN / UI_NSQLOOKUPD_BIN switch the cluster to other binaries.
 step "nsqadmin: /api vs reference, UI in headless Chromium" \
   env NSQADMIN_BIN="$REPO/build/src/nsqadmin/nsqadmin" NSQADMIN_REF_BIN="$REPO/.deps/reference-bin/nsqadmin" \
-  NSQD_BIN="${UI_NSQD_BIN:-$REPO/.deps/reference-bin/nsqd}" \
-  NSQLOOKUPD_BIN="${UI_NSQLOOKUPD_BIN:-$REPO/.deps/reference-bin/nsqlookupd}" \
+  NSQD_BIN="${UI_NSQD_BIN:-$REPO/build/src/nsqd/nsqd}" \
+  NSQLOOKUPD_BIN="${UI_NSQLOOKUPD_BIN:-$REPO/build/src/nsqlookupd/nsqlookupd}" \
   NSQ_TAIL_BIN="$REPO/.deps/reference-bin/nsq_tail" UI_SCREENSHOTS=0 tests/ui/run.sh
 
 if [[ -z "${NSQ_SKIP_SANITIZERS:-}" ]]; then
