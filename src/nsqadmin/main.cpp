@@ -1,10 +1,7 @@
 // nsqadmin entry point: parse options, check them as the reference does, serve HTTP until
 // SIGINT/SIGTERM.
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <iostream>
-
 #include "common/config/flag_set.hpp"
+#include "common/daemon/startup.hpp"
 #include "common/http/server.hpp"
 #include "common/log/logger.hpp"
 #include "common/net/io_pool.hpp"
@@ -15,21 +12,10 @@ int main(int argc, char** argv) {
   nsq::nsqadmin::AdminOptions opts;
   nsq::config::FlagSet flags("nsqadmin");
   nsq::nsqadmin::register_admin_flags(flags, opts);
-  const auto parsed = flags.parse(argc, argv);
-  if (parsed.action == nsq::config::ParseResult::Action::kExit) return parsed.exit_code;
-
-  if (opts.show_version) {
-    std::cout << "nsqadmin v" << NSQ_COMPAT_VERSION << " (built w/gcc" << __VERSION__ << ")\n";
-    return 0;
+  if (auto exit_code = nsq::daemon::parse_command_line(
+          "nsqadmin", flags, argc, argv, {opts.show_version, opts.log_level, opts.log_prefix})) {
+    return *exit_code;
   }
-
-  nsq::log::Level level;
-  if (!nsq::log::parse_level(opts.log_level, level)) {
-    std::cerr << "invalid value \"" << opts.log_level
-              << "\" for flag -log-level: invalid log level\n";
-    return 2;
-  }
-  nsq::log::init(opts.log_prefix, level);
 
   if (auto invalid = nsq::nsqadmin::validate_admin_options(opts); !invalid.empty()) {
     nsq::log::fatal("failed to instantiate nsqadmin - {}", invalid);
@@ -57,12 +43,7 @@ int main(int argc, char** argv) {
   pool.start();
   server.start_accepting();
 
-  boost::asio::io_context signals_ctx;
-  boost::asio::signal_set signals(signals_ctx, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int) {
-    if (!ec) nsq::log::info("NSQADMIN: stopping");
-  });
-  signals_ctx.run();
+  nsq::daemon::wait_for_shutdown_signal("NSQADMIN: stopping");
   server.stop();
   pool.stop();
   return 0;
