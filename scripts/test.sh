@@ -47,11 +47,11 @@ step "system tests: js (nsqjs)" tests/system/js/run.sh
 if [[ -z "${NSQ_SKIP_SANITIZERS:-}" ]]; then
   step "build asan+ubsan" scripts/build.sh asan nsq_unit_tests nsqd
   step "unit tests (asan+ubsan)" build-asan/tests/unit/nsq_unit_tests --gtest_brief=1
-  # The bad-input suite against the instrumented server: malformed frames must not touch
-  # memory they do not own.
+  # The bad-input and HTTP suites against the instrumented server: malformed frames and
+  # requests must not touch memory they do not own.
   step "system tests: bad input vs asan+ubsan nsqd" \
     env NSQD_BIN="$REPO/build-asan/src/nsqd/nsqd" tests/system/python/run.sh -q \
-    tests/system/python/test_bad_input.py
+    tests/system/python/test_bad_input.py tests/system/python/test_http_api.py
   step "build tsan" scripts/build.sh tsan nsq_unit_tests nsqd
   step "unit tests (tsan)" build-tsan/tests/unit/nsq_unit_tests --gtest_brief=1
   # Real concurrent traffic through the threaded core under ThreadSanitizer.
