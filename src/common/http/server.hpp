@@ -40,6 +40,10 @@ class Service {
   // The declared or actual body exceeds body_limit(): the answer (the connection closes).
   virtual void body_too_big(Request& req, Response& resp) = 0;
   virtual void handle(Request& req, Response& resp) = 0;
+  // The body turned out malformed (e.g. a bad chunk) after the head was accepted. true: call
+  // handle() anyway with what was read and `req.body_incomplete` set (Go handlers see a read
+  // error and answer themselves); false: net/http's raw 400. The connection closes either way.
+  virtual bool handles_incomplete_body(const Request&) { return false; }
 };
 
 struct ServerOptions {
