@@ -57,11 +57,11 @@ step "nsqadmin: /api vs reference, UI in headless Chromium" \
 if [[ -z "${NSQ_SKIP_SANITIZERS:-}" ]]; then
   step "build asan+ubsan" scripts/build.sh asan nsq_unit_tests nsqd nsqlookupd
   step "unit tests (asan+ubsan)" build-asan/tests/unit/nsq_unit_tests --gtest_brief=1
-  # The bad-input suite against the instrumented server: malformed frames must not touch
-  # memory they do not own.
+  # The bad-input and HTTP suites against the instrumented server: malformed frames and
+  # requests must not touch memory they do not own.
   step "system tests: bad input vs asan+ubsan nsqd" \
     env NSQD_BIN="$REPO/build-asan/src/nsqd/nsqd" tests/system/python/run.sh -q \
-    tests/system/python/test_bad_input.py
+    tests/system/python/test_bad_input.py tests/system/python/test_http_api.py
   step "system tests: lookupd vs asan+ubsan nsqd and nsqlookupd" \
     env NSQD_BIN="$REPO/build-asan/src/nsqd/nsqd" \
     NSQLOOKUPD_BIN="$REPO/build-asan/src/nsqlookupd/nsqlookupd" tests/system/python/run.sh -q \

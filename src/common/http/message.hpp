@@ -29,8 +29,9 @@ struct Request {
   const boost::beast::http::fields* headers = nullptr;
   std::optional<uint64_t> content_length;  // nullopt for chunked / absent
   std::string body;
-  std::string remote_address;  // "ip:port"
-  RouteMatch match;            // filled by a routing service
+  bool body_incomplete = false;  // reading the body failed: `body` is what came before
+  std::string remote_address;    // "ip:port"
+  RouteMatch match;              // filled by a routing service
 
   std::string_view header(std::string_view name) const;
   std::string_view param(std::string_view name) const;

@@ -231,7 +231,13 @@ class Session : public std::enable_shared_from_this<Session> {
                             ec == asio::error::operation_aborted) {
                           return self->close();
                         }
-                        if (ec) return self->write_raw_and_close(kBadRequest);
+                        if (ec) {
+                          if (!self->shared_->service.handles_incomplete_body(self->req_)) {
+                            return self->write_raw_and_close(kBadRequest);
+                          }
+                          self->req_.body_incomplete = true;
+                          self->keep_alive_ = false;  // the stream is out of sync
+                        }
                         self->dispatch();
                       });
   }

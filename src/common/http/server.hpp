@@ -49,6 +49,10 @@ class Service {
     handle(req, resp);
     done(std::move(resp));
   }
+  // The body turned out malformed (e.g. a bad chunk) after the head was accepted. true: call
+  // handle() anyway with what was read and `req.body_incomplete` set (Go handlers see a read
+  // error and answer themselves); false: net/http's raw 400. The connection closes either way.
+  virtual bool handles_incomplete_body(const Request&) { return false; }
 };
 
 struct ServerOptions {

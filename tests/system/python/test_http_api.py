@@ -465,9 +465,10 @@ def test_stalled_http_clients_do_not_disturb_tcp(nsqd, connect):
 
 # Raw requests: what net/http answers to malformed or unusual HTTP, byte for byte (Date
 # aside). Known differences, not tested: an `HTTP/2.0` request line (Go 505, ours 400), a
-# malformed chunked body on /pub (Go's handler 500 INTERNAL_ERROR, ours 400 before the
-# handler), `GET *` (httprouter 405, ours 404), and a peer that sends "  V2" and stops (Go waits
-# for a full line, ours answers 400 at once).
+# malformed chunked body on routes other than /pub and /mpub (Go's handlers differ per route,
+# ours 400), `GET *` (httprouter 405, ours 404), and a peer that sends "  V2" and stops (Go
+# waits for a full line, ours answers 400 at once).
+CHUNKED = b"POST %s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
 RAW_REQUESTS = [
     b"GARBAGE\r\n\r\n",
     b"GET /ping HTTP/1.1\r\n\r\n",
@@ -482,6 +483,12 @@ RAW_REQUESTS = [
     b"get /ping HTTP/1.1\r\nHost: x\r\n\r\n",
     b"GET ping HTTP/1.1\r\nHost: x\r\n\r\n",
     b"GET http://x/ping HTTP/1.1\r\nHost: x\r\n\r\n",
+    CHUNKED % b"/pub?topic=t" + b"3\r\nabc\r\nzz\r\n",
+    CHUNKED % b"/mpub?topic=t" + b"3\r\nabc\r\nzz\r\n",
+    CHUNKED % b"/mpub?topic=bad!" + b"zz\r\n",
+    CHUNKED % b"/mpub?topic=t&binary=true" + b"2\r\n\x00\x00\r\nzz\r\n",
+    CHUNKED % b"/mpub?topic=t&binary=true" + b"6\r\n\x00\x00\x00\x01\x00\x00\r\nzz\r\n",
+    CHUNKED % b"/mpub?topic=t&binary=true" + b"9\r\n\x00\x00\x00\x01\x00\x00\x00\x01x\r\nzz\r\n",
     b"POST /pub?topic=t HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
     b"GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",  # pipelined
 ]
