@@ -190,6 +190,15 @@ describe('admin actions have the same effect as the reference', () => {
   }
 });
 
+describe('inactive topics', () => {
+  test('topics created through lookupd only are listed with their channels, like the reference', async () => {
+    const r = await both('/api/topics?inactive=true');
+    sameAnswer('/api/topics?inactive=true', r, { values: true });
+    assert.deepEqual(r.ours.json.topics['act-ours-new'], ['fresh']);
+    assert.ok(!('stable' in r.ours.json.topics));
+  });
+});
+
 describe('bad input: same status and message as the reference', () => {
   const cases = [
     ['POST', '/api/topics', { topic: 'bad topic!' }],

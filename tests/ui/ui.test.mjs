@@ -247,3 +247,43 @@ describe('errors are shown, nothing hangs', () => {
     assert.deepEqual(page.pageErrors, []);
   });
 });
+
+describe('ACL and base path in the browser', () => {
+  test('non-admins see no action buttons; the ACL header user does', async () => {
+    const acl = await startAdmin(OURS, [`-lookupd-http-address=${cluster.lookupd.http}`, '-admin-user=alice'], cluster.dir);
+    const p2 = await newPage(ctx, { refresh: 0 });
+    try {
+      await p2.goto(`${acl.root}/topics/orders`);
+      await p2.locator('[data-testid="topic-nodes"]').waitFor();
+      assert.equal(await p2.locator('[data-testid="topic-actions"] button').count(), 0);
+      assert.equal(await p2.locator('button[data-action="tombstone"]').count(), 0);
+      await p2.setExtraHTTPHeaders({ 'X-Forwarded-User': 'alice' });
+      await p2.goto(`${acl.root}/topics/orders`);
+      await p2.locator('[data-testid="topic-actions"] [data-action="delete"]').waitFor();
+    } finally {
+      await p2.close();
+      await acl.stop();
+    }
+  });
+
+  test('-base-path: pages, links and API calls stay under the prefix', async () => {
+    const bp = await startAdmin(OURS, [`-lookupd-http-address=${cluster.lookupd.http}`, '-base-path=/ops/nsq'], cluster.dir);
+    const p2 = await newPage(ctx, { refresh: 0 });
+    const outside = [];
+    p2.on('request', (r) => { if (!new URL(r.url()).pathname.startsWith('/ops/nsq/')) outside.push(r.url()); });
+    try {
+      await p2.goto(`${bp.root}/ops/nsq/`);
+      await p2.locator('tr[data-topic="orders"] a').first().click();
+      await p2.waitForURL(/\/ops\/nsq\/topics\/orders$/);
+      await p2.locator('[data-testid="topic-channels"] tr[data-channel="fraud-check"]').waitFor();
+      await p2.reload();
+      await p2.locator('[data-testid="topic-channels"] tr[data-channel="fraud-check"]').waitFor();
+      assert.deepEqual(outside.filter((u) => !u.endsWith('/ops/nsq')), []);
+      assert.deepEqual(p2.pageErrors, []);
+    } finally {
+      await p2.close();
+      await bp.stop();
+    }
+  });
+});
+
