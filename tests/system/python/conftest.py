@@ -20,6 +20,8 @@ REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, HERE)
 
 NSQD_BIN = os.environ.get("NSQD_BIN", os.path.join(REPO, "build", "src", "nsqd", "nsqd"))
+# The reference nsqd, for tests that run the same steps against both (nsqd_factory(bin_path=)).
+NSQD_REF_BIN = os.environ.get("NSQD_REF_BIN", "/work/refbin/nsqd")
 STARTUP_DEADLINE = 15.0
 SHUTDOWN_DEADLINE = 10.0
 
@@ -51,7 +53,8 @@ def wait_for_port(host, port, deadline, proc=None):
 class Nsqd:
     """One nsqd process owned by a test."""
 
-    def __init__(self, data_path, extra_args=()):
+    def __init__(self, data_path, extra_args=(), bin_path=None):
+        self.bin_path = bin_path or NSQD_BIN
         self.host = "127.0.0.1"
         self.data_path = str(data_path)
         self.log_path = os.path.join(self.data_path, "nsqd.log")
@@ -68,12 +71,13 @@ class Nsqd:
         return self.proc.pid
 
     def start(self):
-        if not os.access(NSQD_BIN, os.X_OK):
-            pytest.fail("nsqd binary not found or not executable: %s (set NSQD_BIN)" % NSQD_BIN)
+        if not os.access(self.bin_path, os.X_OK):
+            pytest.fail("nsqd binary not found or not executable: %s (set NSQD_BIN)" %
+                        self.bin_path)
         # A port taken between free_port() and bind() would make startup fail: retry a few times.
         for attempt in range(3):
             self.tcp_port, self.http_port = free_port(), free_port()
-            args = [NSQD_BIN,
+            args = [self.bin_path,
                     "--tcp-address=%s:%d" % (self.host, self.tcp_port),
                     "--http-address=%s:%d" % (self.host, self.http_port),
                     "--data-path=%s" % self.data_path] + self.extra_args
@@ -137,10 +141,10 @@ def nsqd_factory(tmp_path):
     """start(*extra_args) -> Nsqd; every process started is stopped (and checked) at teardown."""
     started = []
 
-    def start(*extra_args):
+    def start(*extra_args, bin_path=None):
         d = tmp_path / ("nsqd%d" % len(started))
         d.mkdir()
-        n = Nsqd(d, extra_args)
+        n = Nsqd(d, extra_args, bin_path)
         started.append(n)
         return n.start()
 
