@@ -58,7 +58,9 @@ TEST(DeflateStream, RoundTripsAtEveryLevel) {
       DeflateStreamCodec a(level), b(level);
       std::string wire, out;
       a.encode(data, wire);
-      if (compressible) EXPECT_LT(wire.size(), data.size() / 10);
+      if (compressible) {
+        EXPECT_LT(wire.size(), data.size() / 10);
+      }
       ASSERT_TRUE(b.decode(wire, out)) << b.error();
       EXPECT_EQ(out, data) << level;
     }

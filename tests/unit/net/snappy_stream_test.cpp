@@ -66,7 +66,9 @@ TEST(SnappyStream, RoundTripsCompressibleAndRandomData) {
     for (size_t n : {size_t(1), size_t(100), size_t(65536), size_t(65537), size_t(300000)}) {
       const std::string data = sample(n, compressible);
       const std::string wire = encode_all({data});
-      if (compressible && n > 1000) EXPECT_LT(wire.size(), n / 2);
+      if (compressible && n > 1000) {
+        EXPECT_LT(wire.size(), n / 2);
+      }
       SnappyStreamCodec dec;
       std::string out;
       ASSERT_TRUE(dec.decode(wire, out)) << dec.error();
