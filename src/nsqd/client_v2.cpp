@@ -31,6 +31,7 @@ constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kMaxOutputBacklog = 4 * 1024 * 1024;
 // Keep at most this much buffer capacity around between bursts.
 constexpr size_t kRetainedBufferCapacity = 1024 * 1024;
+constexpr int64_t kTlsHandshakeTimeoutNs = 5LL * 1000 * 1000 * 1000;
 
 ProtocolError fatal(std::string code, std::string message) {
   return ProtocolError{std::move(code), std::move(message), true};
@@ -242,7 +243,23 @@ void ClientV2::process_input() {
         close("failed to read command - line too long");
         return;
       case Status::kError:
-        if (!r.mpub_created_topic.empty()) nsqd_.get_topic(std::string(r.mpub_created_topic));
+        if (!r.mpub_created_topic.empty()) {
+          if (!opts_.auth_http_addresses.empty()) {
+            // The reference checks MPUB's grant before it reads the body, so an
+            // unauthorised client hears about auth, not about its body.
+            protocol::Command mpub;
+            mpub.type = CommandType::kMpub;
+            mpub.topic = r.mpub_created_topic;
+            const AuthCheck verdict = check_auth(mpub);
+            if (verdict == AuthCheck::kRefresh) return;  // parsed again once refreshed
+            if (verdict == AuthCheck::kDenied) {
+              in_start_ += r.consumed;
+              close_after_flush();
+              return;
+            }
+          }
+          nsqd_.get_topic(std::string(r.mpub_created_topic));
+        }
         send_error(r.error);
         in_start_ += r.consumed;
         pending_eof_error_.reset();
@@ -729,6 +746,13 @@ void ClientV2::on_timer(const boost::system::error_code& ec) {
   timer_armed_ = false;
   const int64_t now = steady_now_ns();
   if (read_deadline_ns_ > 0 && now >= read_deadline_ns_ && !closing_after_flush_) {
+    if (tls_handshaking_) {
+      // Abort the handshake; on_tls_handshake reports the timeout to the client.
+      tls_handshake_timed_out_ = true;
+      boost::system::error_code ignored;
+      socket_.cancel(ignored);
+      return;
+    }
     if (pending_eof_error_) {
       send_error(*pending_eof_error_);
       close_after_flush();
@@ -772,8 +796,12 @@ void ClientV2::continue_upgrade() {
       close("IDENTIFY failed - unexpected data before TLS handshake");
       return;
     }
+    // The reference gives the handshake 5 s.
+    read_deadline_ns_ = steady_now_ns() + kTlsHandshakeTimeoutNs;
+    arm_timer();
     tls_ =
         std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, *nsqd_.tls_context());
+    tls_handshaking_ = true;
     tls_->async_handshake(asio::ssl::stream_base::server,
                           [self = shared_from_this()](const boost::system::error_code& ec) {
                             self->on_tls_handshake(ec);
@@ -813,11 +841,22 @@ void ClientV2::continue_upgrade() {
 
 void ClientV2::on_tls_handshake(const boost::system::error_code& ec) {
   if (closed_) return;
+  tls_handshaking_ = false;
   if (ec) {
-    log::error("[{}] - E_IDENTIFY_FAILED IDENTIFY failed {}", remote_address_, ec.message());
-    close("IDENTIFY failed - TLS handshake: " + ec.message());
+    // As the reference: the failure is reported in a plain error frame on the raw socket.
+    std::string why = ec.message();
+    if (tls_handshake_timed_out_) {
+      boost::system::error_code ignored;
+      why = "read tcp " + net::endpoint_string(socket_.local_endpoint(ignored)) + "->" +
+            remote_address_ + ": i/o timeout";
+    }
+    tls_.reset();
+    pending_upgrade_.reset();
+    send_error(fatal("E_IDENTIFY_FAILED", "IDENTIFY failed " + why));
+    close_after_flush();
     return;
   }
+  reset_read_deadline();
   SSL* ssl = tls_->native_handle();
   {
     std::lock_guard lock(meta_mu_);

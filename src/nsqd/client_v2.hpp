@@ -187,7 +187,9 @@ class ClientV2 final : public Consumer, public std::enable_shared_from_this<Clie
   std::optional<NegotiatedFeatures> pending_upgrade_;  // steps left after the IDENTIFY reply
   bool upgrading_ = false;            // input stays paused until the upgrade is done
   bool tls_policy_required_ = false;  // --tls-required: commands need TLS first
-  std::string tls_common_name_;       // of the client certificate (sent to auth servers)
+  bool tls_handshaking_ = false;
+  bool tls_handshake_timed_out_ = false;
+  std::string tls_common_name_;  // of the client certificate (sent to auth servers)
 
   // --- authorization, event-loop-only ---
   std::optional<AuthState> auth_;

@@ -2,6 +2,7 @@
 against our nsqd and the reference (NSQD_REF_BIN), with the same expectations."""
 
 import json
+import struct
 import threading
 import time
 import urllib.parse
@@ -211,3 +212,11 @@ def test_pynsq_auth_secret_round_trip(authd, auth_server):
     c = snapshot[0]
     assert (c["authed"], c["auth_identity"], c["auth_identity_url"]) == (
         True, "bob", "https://id.example/bob")
+
+
+def test_mpub_auth_checked_before_body(authd):
+    # num_messages 0 is an invalid body, but the grant check comes first.
+    with nsqproto.Conn(authd.host, authd.tcp_port) as c:
+        c.send(b"MPUB t\n" + struct.pack(">ii", 4, 0))
+        c.expect_error(b"E_AUTH_FIRST AUTH required before MPUB")
+        c.expect_closed()

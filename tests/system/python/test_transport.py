@@ -347,3 +347,21 @@ def test_tls_startup_errors(tmp_path, server_bin, args, message):
                          capture_output=True, timeout=10)
     assert out.returncode != 0
     assert message in (out.stdout + out.stderr).decode(), out
+
+
+def test_tls_handshake_deadline(start, certs):
+    # A client that asks for TLS and never starts the handshake is dropped after ~5 s.
+    nsqd = start(*tls_args(certs))
+    s, f, reply = raw_identify(nsqd, tls_v1=True)
+    with s:
+        assert reply["tls_v1"] is True
+        s.settimeout(15)
+        t0 = time.monotonic()
+        # The failure comes as a plain error frame naming the timed-out read, then EOF.
+        ftype, data = read_frame(f)
+        assert 4 <= time.monotonic() - t0 < 10
+        assert ftype == 1
+        local, remote = "%s:%d" % s.getpeername(), "%s:%d" % s.getsockname()
+        assert data == ("E_IDENTIFY_FAILED IDENTIFY failed read tcp %s->%s: i/o timeout" % (
+            local, remote)).encode()
+        assert f.read(1) == b""
