@@ -931,6 +931,8 @@ ClientStats ClientV2::stats() const {
   s.tls = tls_on_;
   s.tls_version = tls_version_;
   s.tls_cipher_suite = tls_cipher_;
+  // Go reports NegotiatedProtocolIsMutual as always true (deprecated field).
+  s.tls_negotiated_protocol_is_mutual = tls_on_;
   s.authed = authed_;
   s.auth_identity = auth_identity_;
   s.auth_identity_url = auth_identity_url_;

@@ -42,6 +42,18 @@ std::shared_ptr<ssl::context> build_tls_context(const NsqdOptions& opts, std::st
                        ssl::context::no_sslv3 | ssl::context::single_dh_use,
                    ec);
   SSL_CTX_set_min_proto_version(ctx->native_handle(), min_version(opts.tls_min_version));
+  // Go's crypto/tls server choice (AES-128-GCM first on AES hardware, ECDHE only), so
+  // /stats names the same suite for the same client.
+  SSL_CTX_set_options(ctx->native_handle(), SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_cipher_list(ctx->native_handle(),
+                          "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                          "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                          "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+                          "ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:"
+                          "ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA");
+  SSL_CTX_set_ciphersuites(ctx->native_handle(),
+                           "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:"
+                           "TLS_AES_256_GCM_SHA384");
   ctx->use_certificate_chain_file(opts.tls_cert, ec);
   if (ec) {
     error = "open " + opts.tls_cert + ": " + ec.message();

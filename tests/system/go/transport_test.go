@@ -90,10 +90,12 @@ func (c testCerts) clientTLS(t *testing.T, withClientCert bool) *tls.Config {
 }
 
 type statsClient struct {
-	Snappy     bool   `json:"snappy"`
-	Deflate    bool   `json:"deflate"`
-	TLS        bool   `json:"tls"`
-	TLSVersion string `json:"tls_version"`
+	Snappy      bool   `json:"snappy"`
+	Deflate     bool   `json:"deflate"`
+	TLS         bool   `json:"tls"`
+	TLSVersion  string `json:"tls_version"`
+	CipherSuite string `json:"tls_cipher_suite"`
+	IsMutual    bool   `json:"tls_negotiated_protocol_is_mutual"`
 }
 
 func statsClients(t *testing.T, d *Daemon, topic string) []statsClient {
@@ -210,7 +212,10 @@ func TestTLSRoundTrip(t *testing.T) {
 					c.Deflate = mode == "deflate"
 					return c
 				})
+				// go-nsq speaks TLS 1.3; the reference's suite names predate it
+				// (TLS_AES_128_GCM_SHA256 = 0x1301 prints as "Unknown 4865").
 				if len(clients) != 1 || !clients[0].TLS || clients[0].TLSVersion != "TLS1.3" ||
+					clients[0].CipherSuite != "Unknown 4865" || !clients[0].IsMutual ||
 					clients[0].Snappy != (mode == "snappy") || clients[0].Deflate != (mode == "deflate") {
 					t.Fatalf("stats clients = %+v", clients)
 				}

@@ -282,9 +282,10 @@ def test_tls_pynsq_round_trip(start, certs):
     nsqd = start(*tls_args(certs))
     clients = round_trip(nsqd, "t_tls", tls_v1=True, tls_options=client_tls_options(certs))
     assert clients and all(c["tls"] for c in clients), clients
-    # pynsq pins TLS 1.2; the reference names the version "TLS1.2".
-    assert {c["tls_version"] for c in clients} == {"TLS1.2"}
-    assert all(c["tls_cipher_suite"] for c in clients)
+    # pynsq pins TLS 1.2; the reference names the version "TLS1.2" and picks AES-128-GCM.
+    assert {(c["tls_version"], c["tls_cipher_suite"], c["tls_negotiated_protocol"],
+             c["tls_negotiated_protocol_is_mutual"]) for c in clients} == {
+        ("TLS1.2", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "", True)}
 
 
 @pytest.mark.parametrize("compression", ["snappy", "deflate"])
