@@ -123,6 +123,18 @@ void ClientV2::do_read() {
     return;
   }
   if (codec_) {
+    if (codec_->has_backlog()) {
+      // The codec held back decoded bytes (bounded expansion): drain it before reading.
+      reading_ = true;
+      asio::post(socket_.get_executor(), [self = shared_from_this()] {
+        self->reading_ = false;
+        if (self->closed_ || self->closing_after_flush_) return;
+        if (!self->decode_input({})) return;
+        self->process_input();
+        self->do_read();
+      });
+      return;
+    }
     // Compressed: read the wire bytes aside; on_read decodes them into in_buf_.
     if (raw_in_.empty()) raw_in_.resize(kReadChunk);
     reading_ = true;
@@ -162,17 +174,22 @@ void ClientV2::on_read(const boost::system::error_code& ec, size_t n) {
     return;
   }
   if (codec_) {
-    decoded_in_.clear();
-    if (!codec_->decode(std::string_view(raw_in_.data(), n), decoded_in_)) {
-      close("failed to read command - " + codec_->error());
-      return;
-    }
-    append_input(decoded_in_);
+    if (!decode_input(std::string_view(raw_in_.data(), n))) return;
   } else {
     in_end_ += n;
   }
   process_input();
   do_read();
+}
+
+bool ClientV2::decode_input(std::string_view wire) {
+  decoded_in_.clear();
+  if (!codec_->decode(wire, decoded_in_)) {
+    close("failed to read command - " + codec_->error());
+    return false;
+  }
+  append_input(decoded_in_);
+  return true;
 }
 
 void ClientV2::append_input(std::string_view bytes) {
@@ -826,12 +843,7 @@ void ClientV2::continue_upgrade() {
     if (in_end_ > in_start_) {
       const std::string early(in_buf_.data() + in_start_, in_end_ - in_start_);
       in_start_ = in_end_ = 0;
-      decoded_in_.clear();
-      if (!codec_->decode(early, decoded_in_)) {
-        close("failed to read command - " + codec_->error());
-        return;
-      }
-      append_input(decoded_in_);
+      if (!decode_input(early)) return;
     }
   }
   pending_upgrade_.reset();

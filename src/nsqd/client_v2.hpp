@@ -132,7 +132,10 @@ class ClientV2 final : public Consumer, public std::enable_shared_from_this<Clie
   void continue_upgrade();
   void on_tls_handshake(const boost::system::error_code& ec);
   void finish_upgrade();
-  // Appends decoded input to in_buf_ (the compressed read path).
+  // The compressed read path: decodes `wire` into in_buf_; false (connection closed) on
+  // corrupt input.
+  bool decode_input(std::string_view wire);
+  // Appends decoded input to in_buf_.
   void append_input(std::string_view bytes);
   template <class Handler>
   void async_read_some(boost::asio::mutable_buffer buf, Handler&& handler);

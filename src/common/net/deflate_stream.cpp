@@ -41,8 +41,16 @@ void DeflateStreamCodec::encode(std::string_view plain, std::string& out) {
 
 bool DeflateStreamCodec::decode(std::string_view wire, std::string& out) {
   if (!error_.empty()) return false;
-  inflater_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(wire.data()));
-  inflater_.avail_in = static_cast<uInt>(wire.size());
+  std::string_view in = wire;
+  const bool from_backlog = !backlog_.empty();
+  if (from_backlog) {
+    backlog_.append(wire);
+    in = backlog_;
+  }
+  inflater_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  inflater_.avail_in = static_cast<uInt>(in.size());
+  const size_t limit = out.size() + kMaxDecodePerCall;
+  output_limited_ = false;
   for (;;) {
     const size_t start = out.size();
     out.resize(start + kInflateStep);
@@ -53,16 +61,29 @@ bool DeflateStreamCodec::decode(std::string_view wire, std::string& out) {
     if (rc == Z_STREAM_END) {
       // The peer finished its stream (a final block); later bytes would start a new one.
       inflateReset(&inflater_);
-      if (inflater_.avail_in == 0) return true;
+      if (inflater_.avail_in == 0) break;
       continue;
     }
-    if (rc == Z_BUF_ERROR) return true;  // no progress possible: needs more input
+    if (rc == Z_BUF_ERROR) break;  // no progress possible: needs more input
     if (rc != Z_OK) {
       error_ = std::string("deflate: ") + (inflater_.msg ? inflater_.msg : "corrupt input");
       return false;
     }
-    if (inflater_.avail_in == 0 && inflater_.avail_out != 0) return true;
+    if (inflater_.avail_in == 0 && inflater_.avail_out != 0) break;
+    if (out.size() >= limit) {
+      // A few KiB can inflate to many MiB: hand out at most kMaxDecodePerCall per call and
+      // keep the rest (input and zlib's pending output) for the next one.
+      output_limited_ = true;
+      break;
+    }
   }
+  const size_t left = inflater_.avail_in;
+  if (from_backlog) {
+    backlog_.erase(0, backlog_.size() - left);
+  } else {
+    backlog_.assign(wire.substr(wire.size() - left));
+  }
+  return true;
 }
 
 }  // namespace nsq::net

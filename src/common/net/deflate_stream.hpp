@@ -24,12 +24,18 @@ class DeflateStreamCodec final : public StreamCodec {
   void encode(std::string_view plain, std::string& out) override;
   bool decode(std::string_view wire, std::string& out) override;
   const std::string& error() const override { return error_; }
+  bool has_backlog() const override { return output_limited_ || !backlog_.empty(); }
+
+  // The most decoded bytes one decode() call appends (plus one inflate step).
+  static constexpr size_t kMaxDecodePerCall = 4 * 1024 * 1024;
 
  private:
   z_stream deflater_{};
   z_stream inflater_{};
   bool deflater_ok_ = false;
   bool inflater_ok_ = false;
+  bool output_limited_ = false;  // the last decode() stopped at kMaxDecodePerCall
+  std::string backlog_;          // input not yet inflated because of that limit
   std::string error_;
 };
 

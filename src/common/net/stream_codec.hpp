@@ -24,6 +24,10 @@ class StreamCodec {
   virtual bool decode(std::string_view wire, std::string& out) = 0;
 
   virtual const std::string& error() const = 0;
+
+  // True when decode() held back output to bound memory (a decompression bomb): call
+  // decode("") again before reading more from the peer.
+  virtual bool has_backlog() const { return false; }
 };
 
 }  // namespace nsq::net

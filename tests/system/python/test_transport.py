@@ -366,3 +366,30 @@ def test_tls_handshake_deadline(start, certs):
         assert data == ("E_IDENTIFY_FAILED IDENTIFY failed read tcp %s->%s: i/o timeout" % (
             local, remote)).encode()
         assert f.read(1) == b""
+
+
+def test_deflate_highly_compressible_mpub(start):
+    # ~4.5 MB of zeros in one MPUB inflates far beyond one read: decoding happens in bounded
+    # steps and every message still arrives intact.
+    import zlib
+    nsqd = start("--max-deflate-level=9")
+    s, f, reply = raw_identify(nsqd, deflate=True, deflate_level=9)
+    with s:
+        assert reply["deflate"] is True
+        inflater = zlib.decompressobj(-15)
+        plain = b""
+        while len(plain) < 10:
+            plain += inflater.decompress(f.read1(65536))
+        assert plain == struct.pack(">ii", 6, 0) + b"OK"
+        bodies = [bytes(900_000) for _ in range(5)]
+        deflater = zlib.compressobj(9, zlib.DEFLATED, -15)
+        s.sendall(deflater.compress(nsqproto.mpub("t_bomb", bodies)) +
+                  deflater.flush(zlib.Z_SYNC_FLUSH))
+        plain = b""
+        while len(plain) < 10:
+            data = f.read1(65536)
+            assert data, "closed"
+            plain += inflater.decompress(data)
+        assert plain == struct.pack(">ii", 6, 0) + b"OK"
+    t = [t for t in stats(nsqd)["topics"] if t["topic_name"] == "t_bomb"][0]
+    assert t["message_count"] == 5

@@ -109,3 +109,39 @@ TEST(DeflateStream, RejectsGarbage) {
 }
 
 }  // namespace nsq::net
+
+namespace nsq::net {
+
+TEST(DeflateStream, BoundsOutputPerCallAndKeepsTheRest) {
+  // 40 MiB of zeros deflate to ~40 KiB: decode hands it out in bounded steps.
+  const std::string data(40u << 20, '\0');
+  DeflateStreamCodec enc(9), dec(9);
+  std::string wire;
+  enc.encode(data, wire);
+  enc.encode("tail", wire);
+  ASSERT_LT(wire.size(), 100u * 1024);
+  std::string out, step;
+  ASSERT_TRUE(dec.decode(wire, step));
+  EXPECT_LE(step.size(), DeflateStreamCodec::kMaxDecodePerCall + 64 * 1024);
+  EXPECT_TRUE(dec.has_backlog());
+  out += step;
+  int calls = 1;
+  while (dec.has_backlog()) {
+    step.clear();
+    ASSERT_TRUE(dec.decode("", step));
+    EXPECT_LE(step.size(), DeflateStreamCodec::kMaxDecodePerCall + 64 * 1024);
+    out += step;
+    ASSERT_LT(++calls, 100);
+  }
+  EXPECT_EQ(out.size(), data.size() + 4);
+  EXPECT_EQ(out.substr(out.size() - 4), "tail");
+  // New input while a backlog is held is decoded after it, in order.
+  DeflateStreamCodec dec2(9);
+  std::string out2;
+  ASSERT_TRUE(dec2.decode(std::string_view(wire).substr(0, wire.size() / 2), out2));
+  ASSERT_TRUE(dec2.decode(std::string_view(wire).substr(wire.size() / 2), out2));
+  while (dec2.has_backlog()) ASSERT_TRUE(dec2.decode("", out2));
+  EXPECT_EQ(out2, out);
+}
+
+}  // namespace nsq::net
