@@ -3,13 +3,11 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <cerrno>
 #include <cstring>
-#include <iostream>
 
 #include "common/config/flag_set.hpp"
+#include "common/daemon/startup.hpp"
 #include "common/log/logger.hpp"
 #include "nsqd/nsqd_server.hpp"
 #include "nsqd/options.hpp"
@@ -47,21 +45,10 @@ int main(int argc, char** argv) {
   NsqdOptions opts;
   nsq::config::FlagSet flags("nsqd");
   nsq::nsqd::register_nsqd_flags(flags, opts);
-  const auto parsed = flags.parse(argc, argv);
-  if (parsed.action == nsq::config::ParseResult::Action::kExit) return parsed.exit_code;
-
-  if (opts.show_version) {
-    std::cout << "nsqd v" << NSQ_COMPAT_VERSION << " (built w/gcc" << __VERSION__ << ")\n";
-    return 0;
+  if (auto exit_code = nsq::daemon::parse_command_line(
+          "nsqd", flags, argc, argv, {opts.show_version, opts.log_level, opts.log_prefix})) {
+    return *exit_code;
   }
-
-  nsq::log::Level level;
-  if (!nsq::log::parse_level(opts.log_level, level)) {
-    std::cerr << "invalid value \"" << opts.log_level
-              << "\" for flag -log-level: invalid log level\n";
-    return 2;
-  }
-  nsq::log::init(opts.log_prefix, level);
 
   std::string error;
   if (!lock_data_path(opts.data_path, error)) return fail_startup(error);
@@ -79,12 +66,7 @@ int main(int argc, char** argv) {
   server.nsqd().set_tls_context(std::move(tls_context));
   if (!server.start(error)) return fail_startup(error);
 
-  boost::asio::io_context signals_ctx;
-  boost::asio::signal_set signals(signals_ctx, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
-    if (!ec) nsq::log::info("NSQ: received signal {}, shutting down", signo);
-  });
-  signals_ctx.run();
+  nsq::daemon::wait_for_shutdown_signal("NSQ: received signal, shutting down");
   server.stop();
   return 0;
 }

@@ -16,6 +16,7 @@
 #include "common/http/query.hpp"
 #include "common/log/logger.hpp"
 #include "common/net/address.hpp"
+#include "common/net/listener.hpp"
 
 namespace nsq::http {
 
@@ -341,20 +342,7 @@ Server::Server(net::IoPool& pool, Service& service, ServerOptions options)
 Server::~Server() = default;
 
 bool Server::listen(const std::string& address, std::string& error) {
-  auto ep = net::resolve_listen_endpoint(address, error);
-  if (!ep) {
-    error = "listen (" + address + ") failed - " + error;
-    return false;
-  }
-  boost::system::error_code ec;
-  acceptor_.open(ep->protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(*ep, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    error = "listen (" + address + ") failed - listen tcp " + address + ": bind: " + ec.message();
-    return false;
-  }
+  if (!net::open_listener(acceptor_, address, error)) return false;
   listening_ = true;
   log::info("{}: listening on {}", shared_->options.name,
             net::endpoint_string(acceptor_.local_endpoint()));
