@@ -224,3 +224,58 @@ def test_data_directory_moves_between_implementations(daemons, data_dir, directi
     assert not (seen & seen_before) or direction  # at-least-once: overlap allowed, none lost
     seen, total = consume(n2, "lonely", "c", len(topic_msgs))
     assert seen == set(topic_msgs) and total == len(topic_msgs)
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A 1 MiB tmpfs (needs root); yields (path, resize(size))."""
+    import subprocess
+    mnt = tmp_path / "tmpfs"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)],
+                       capture_output=True)
+    if r.returncode != 0:
+        pytest.skip("cannot mount a tmpfs: %s" % r.stderr.decode().strip())
+
+    def resize(size):
+        subprocess.run(["mount", "-o", "remount,size=" + size, str(mnt)], check=True)
+
+    try:
+        yield mnt, resize
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)])
+
+
+def test_disk_full_refuses_publish_and_recovers(daemons, small_tmpfs):
+    mnt, resize = small_tmpfs
+    n = daemons(mnt, "--mem-queue-size=0")
+    create_channel(n, "t", "c")
+    body = b"x" * 1000
+    acked = []
+    failed = None
+    c = nsqproto.Conn(n.host, n.tcp_port)
+    for i in range(3000):  # 3 MB into 1 MiB
+        msg = b"%06d" % i + body
+        c.send(nsqproto.pub("t", msg))
+        ftype, data = c.read_frame(skip_heartbeats=True)
+        if ftype == nsqproto.FRAME_ERROR:
+            failed = data
+            break
+        acked.append(msg)
+    c.close()
+    assert failed is not None and failed.startswith(b"E_PUB_FAILED"), failed
+    assert b"no space left on device" in failed, failed
+    if n.http_port:  # /ping says unhealthy while the disk is full (when HTTP is built in)
+        import urllib.request
+        try:
+            urllib.request.urlopen("http://%s:%d/ping" % (n.host, n.http_port), timeout=2)
+            pytest.fail("/ping answered 200 while the disk is full")
+        except urllib.error.HTTPError as e:
+            assert e.code == 500 and b"NOK" in e.read()
+        except urllib.error.URLError:
+            pass  # no HTTP server in this build
+    resize("16m")
+    publish_all(n, "t", [b"after-full"])  # space is back: publishing works again
+    seen, total = consume(n, "t", "c", len(acked) + 1)
+    assert seen == set(acked) | {b"after-full"}  # nothing acknowledged was lost
+    assert total == len(acked) + 1
