@@ -34,7 +34,9 @@ std::shared_ptr<const DiskContext> Nsqd::make_disk_context() {
   return ctx;
 }
 
-Nsqd::~Nsqd() { close_all(); }
+Nsqd::~Nsqd() {
+  close_all();
+}
 
 ChannelLimits Nsqd::channel_limits() const {
   ChannelLimits l;
@@ -67,9 +69,9 @@ std::shared_ptr<Topic> Nsqd::get_topic(const std::string& name) {
         [this](Topic& t, const std::string& channel, bool created) {
           log::info("TOPIC({}): {} channel({})", t.name(), created ? "created" : "deleted",
                     channel);
-          notify(created ? RegistryEvent::Kind::kChannelCreated
-                         : RegistryEvent::Kind::kChannelDeleted,
-                 t.name(), channel);
+          notify(
+              created ? RegistryEvent::Kind::kChannelCreated : RegistryEvent::Kind::kChannelDeleted,
+              t.name(), channel);
         });
     topics_.insert_or_assign(name, topic);
   }
@@ -162,8 +164,7 @@ bool Nsqd::load_metadata(std::string& error) {
     }
   }
   loading_.store(false);
-  // The reference rewrites the file right after loading it.
-  return persist_metadata(error);
+  return true;
 }
 
 bool Nsqd::persist_metadata(std::string& error) {

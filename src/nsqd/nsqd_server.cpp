@@ -1,6 +1,7 @@
 #include "nsqd/nsqd_server.hpp"
 
 #include <chrono>
+#include <cstdlib>
 #include <future>
 
 #include "common/log/logger.hpp"
@@ -18,14 +19,22 @@ NsqdServer::NsqdServer(NsqdOptions opts)
       tcp_(nsqd_, pool_),
       timer_loop_(pool_.at(0)) {}
 
-NsqdServer::~NsqdServer() { stop(); }
+NsqdServer::~NsqdServer() {
+  stop();
+}
 
 bool NsqdServer::start(std::string& error) {
   if (!tcp_.listen(nsqd_.options().tcp_address, error)) return false;
   // After binding, as the reference: recreate the topics/channels of nsqd.dat, rewrite it.
+  // A bad nsqd.dat is fatal with the reference's own words (not "failed to instantiate").
   if (std::string md_error; !nsqd_.load_metadata(md_error)) {
-    error = md_error;
-    return false;
+    log::fatal("failed to load metadata - {}", md_error);
+    std::exit(1);
+  }
+  // The reference rewrites the file right after loading it.
+  if (std::string md_error; !nsqd_.persist_metadata(md_error)) {
+    log::fatal("failed to persist metadata - {}", md_error);
+    std::exit(1);
   }
   pool_.start();
   tcp_.start_accepting();
