@@ -2,7 +2,7 @@
 # Builds everything (installing build dependencies) and runs the local suite on NSQ's default
 # ports in the foreground; Ctrl-C stops it. Data lives in ./.local-data (kept across runs).
 #   nsqd        TCP 4150, HTTP 4151
-#   nsqlookupd  TCP 4160, HTTP 4161   (started once the daemon is built: issue 6)
+#   nsqlookupd  TCP 4160, HTTP 4161   (nsqd registers with it: -lookupd-tcp-address)
 #   nsqadmin    HTTP 4171             (started once the daemon is built: issue 8)
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,5 +32,5 @@ if [[ -x build/src/nsqadmin/nsqadmin ]]; then
   build/src/nsqadmin/nsqadmin -http-address=0.0.0.0:4171 -lookupd-http-address=127.0.0.1:4161 &
   pids+=($!)
 fi
-echo "local NSQ suite running (Ctrl-C to stop): nsqd on 4150/4151"
+echo "local NSQ suite running (Ctrl-C to stop): nsqd on 4150/4151, nsqlookupd on 4160/4161"
 wait -n "${pids[@]}"

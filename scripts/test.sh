@@ -38,6 +38,8 @@ must tests/system/js/setup.sh
 
 export NSQD_BIN="$REPO/build/src/nsqd/nsqd"
 export NSQD_REF_BIN="$REPO/.deps/reference-bin/nsqd"
+export NSQLOOKUPD_BIN="$REPO/build/src/nsqlookupd/nsqlookupd"
+export NSQLOOKUPD_REF_BIN="$REPO/.deps/reference-bin/nsqlookupd"
 
 step "unit tests (release)" ctest --test-dir build --output-on-failure -j2
 step "system tests: python (pynsq, raw protocol, HTTP)" tests/system/python/run.sh -q
@@ -45,19 +47,23 @@ step "system tests: go (go-nsq)" tests/system/go/run.sh
 step "system tests: js (nsqjs)" tests/system/js/run.sh
 
 if [[ -z "${NSQ_SKIP_SANITIZERS:-}" ]]; then
-  step "build asan+ubsan" scripts/build.sh asan nsq_unit_tests nsqd
+  step "build asan+ubsan" scripts/build.sh asan nsq_unit_tests nsqd nsqlookupd
   step "unit tests (asan+ubsan)" build-asan/tests/unit/nsq_unit_tests --gtest_brief=1
   # The bad-input suite against the instrumented server: malformed frames must not touch
   # memory they do not own.
   step "system tests: bad input vs asan+ubsan nsqd" \
     env NSQD_BIN="$REPO/build-asan/src/nsqd/nsqd" tests/system/python/run.sh -q \
     tests/system/python/test_bad_input.py
-  step "build tsan" scripts/build.sh tsan nsq_unit_tests nsqd
+  step "system tests: lookupd vs asan+ubsan nsqd and nsqlookupd" \
+    env NSQD_BIN="$REPO/build-asan/src/nsqd/nsqd" \
+    NSQLOOKUPD_BIN="$REPO/build-asan/src/nsqlookupd/nsqlookupd" tests/system/python/run.sh -q \
+    tests/system/python/test_lookupd.py
+  step "build tsan" scripts/build.sh tsan nsq_unit_tests nsqd nsqlookupd
   step "unit tests (tsan)" build-tsan/tests/unit/nsq_unit_tests --gtest_brief=1
   # Real concurrent traffic through the threaded core under ThreadSanitizer.
   step "system tests: go-nsq vs tsan nsqd" \
     env NSQD_BIN="$REPO/build-tsan/src/nsqd/nsqd" TSAN_OPTIONS="halt_on_error=1" \
-    tests/system/go/run.sh
+    NSQLOOKUPD_BIN="$REPO/build-tsan/src/nsqlookupd/nsqlookupd" tests/system/go/run.sh
 fi
 
 echo

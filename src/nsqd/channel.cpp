@@ -364,6 +364,7 @@ void Channel::close() {
     std::lock_guard lock(mu_);
     exiting_ = true;
     drop_all_locked();
+    for (auto& slot : consumers_) slot.consumer->disconnect();
     consumers_.clear();
   }
   if (backend_) backend_->remove();

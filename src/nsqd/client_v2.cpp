@@ -84,6 +84,11 @@ void ClientV2::stop() {
   asio::post(socket_.get_executor(), [self = shared_from_this()] { self->close("shutdown"); });
 }
 
+void ClientV2::disconnect() {
+  asio::post(socket_.get_executor(),
+             [self = shared_from_this()] { self->close("channel deleted"); });
+}
+
 // ---------------------------------------------------------------------------------------
 // reading and command dispatch
 

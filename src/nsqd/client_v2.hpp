@@ -83,6 +83,7 @@ class ClientV2 final : public Consumer, public std::enable_shared_from_this<Clie
   void deliver(const MessagePtr& msg, uint16_t attempts) override;
   void message_done(Outcome outcome) override;
   void in_flight_reset() override;
+  void disconnect() override;
 
  private:
   void do_read();

@@ -30,6 +30,9 @@ class Consumer {
   virtual void message_done(Outcome outcome) = 0;
   // The channel was emptied or deleted: the consumer's in-flight count is back to zero.
   virtual void in_flight_reset() = 0;
+  // The channel (or its topic) was deleted: the reference closes the connections of its
+  // consumers. Must not call back into the channel synchronously (post the close).
+  virtual void disconnect() {}
 };
 
 }  // namespace nsq::nsqd

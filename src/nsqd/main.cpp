@@ -76,9 +76,6 @@ int main(int argc, char** argv) {
   if (!opts.tls_cert.empty() || !opts.tls_key.empty() || tls_required) {
     return fail_startup("TLS is not supported by this build yet");
   }
-  if (!opts.lookupd_tcp_addresses.empty()) {
-    nsq::log::warn("--lookupd-tcp-address: nsqlookupd registration is not built yet; ignored");
-  }
 
   nsq::nsqd::NsqdServer server(opts);
   if (!server.start(error)) return fail_startup(error);

@@ -15,7 +15,10 @@ constexpr size_t kDiskWorkerThreads = 2;
 }  // namespace
 
 Nsqd::Nsqd(NsqdOptions opts)
-    : opts_(std::move(opts)), guids_(opts_.node_id), disk_worker_(kDiskWorkerThreads) {
+    : opts_(std::move(opts)),
+      guids_(opts_.node_id),
+      disk_worker_(kDiskWorkerThreads),
+      lookupd_addresses_(opts_.lookupd_tcp_addresses) {
   disk_ctx_ = make_disk_context();
 }
 
@@ -77,6 +80,12 @@ std::shared_ptr<Topic> Nsqd::get_topic(const std::string& name) {
   }
   log::info("TOPIC({}): created", name);
   notify(RegistryEvent::Kind::kTopicCreated, name, "");
+  if (channel_source_) {
+    for (const auto& channel : channel_source_(name)) {
+      // An ephemeral channel only exists while it has consumers.
+      if (!channel.ends_with("#ephemeral")) topic->get_channel(channel);
+    }
+  }
   return topic;
 }
 
@@ -216,6 +225,31 @@ bool Nsqd::healthy() const {
 void Nsqd::set_health_error(std::string error) {
   std::lock_guard lock(health_mu_);
   health_error_ = std::move(error);
+}
+
+std::vector<std::string> Nsqd::lookupd_addresses() const {
+  std::lock_guard lock(lookupd_mu_);
+  return lookupd_addresses_;
+}
+
+void Nsqd::set_lookupd_addresses(std::vector<std::string> addresses) {
+  {
+    std::lock_guard lock(lookupd_mu_);
+    lookupd_addresses_ = addresses;
+  }
+  for (const auto& observer : lookupd_observers_) observer(addresses);
+}
+
+void Nsqd::add_lookupd_addresses_observer(LookupdAddressesObserver observer) {
+  lookupd_observers_.push_back(std::move(observer));
+}
+
+void Nsqd::add_pause_observer(PauseObserver observer) {
+  pause_observers_.push_back(std::move(observer));
+}
+
+void Nsqd::notify_paused(const std::string& topic, const std::string& channel) {
+  for (const auto& observer : pause_observers_) observer(topic, channel);
 }
 
 void Nsqd::close_all() {

@@ -78,6 +78,27 @@ class Nsqd {
   // and thread-safe (queue the work). Register them before serving.
   void add_registry_observer(RegistryObserver observer);
 
+  // --- nsqlookupd addresses: -lookupd-tcp-address at start, replaced by
+  // PUT /config/nsqlookupd_tcp_addresses at run time ---
+  using LookupdAddressesObserver = std::function<void(std::vector<std::string>)>;
+  std::vector<std::string> lookupd_addresses() const;
+  // Stores the list and calls every observer with it (outside the lock, on the caller's thread).
+  void set_lookupd_addresses(std::vector<std::string> addresses);
+  // Register before serving; observers must be quick and thread-safe (queue the work).
+  void add_lookupd_addresses_observer(LookupdAddressesObserver observer);
+
+  // A topic or channel was paused or unpaused over HTTP: the reference persists its metadata
+  // file right away. Observers run on the HTTP thread; register them before serving.
+  using PauseObserver = std::function<void(const std::string& topic, const std::string& channel)>;
+  void add_pause_observer(PauseObserver observer);
+  void notify_paused(const std::string& topic, const std::string& channel);
+  // Where a new topic learns the channels it must have from the start (nsqlookupd's
+  // /channels, so a message published to a new topic reaches every channel consumers use
+  // elsewhere in the cluster). Called by get_topic() after creating a topic, on the creating
+  // thread, and may block briefly. Set before serving.
+  using TopicChannelSource = std::function<std::vector<std::string>(const std::string& topic)>;
+  void set_topic_channel_source(TopicChannelSource source) { channel_source_ = std::move(source); }
+
  private:
   ChannelLimits channel_limits() const;
   std::shared_ptr<const DiskContext> make_disk_context();
@@ -104,8 +125,13 @@ class Nsqd {
   bool closing_ = false;
   std::map<std::string, std::shared_ptr<Topic>> topics_;
   std::vector<RegistryObserver> observers_;  // fixed before serving: read without a lock
+  TopicChannelSource channel_source_;        // likewise
   mutable std::mutex health_mu_;
   std::string health_error_;
+  mutable std::mutex lookupd_mu_;
+  std::vector<std::string> lookupd_addresses_;
+  std::vector<LookupdAddressesObserver> lookupd_observers_;  // fixed before serving
+  std::vector<PauseObserver> pause_observers_;               // fixed before serving
 };
 
 }  // namespace nsq::nsqd

@@ -5,6 +5,9 @@
 #include <future>
 
 #include "common/log/logger.hpp"
+#include "nsqd/http_config.hpp"
+#include "common/net/address.hpp"
+#include "common/util/hostname.hpp"
 
 namespace nsq::nsqd {
 
@@ -17,14 +20,45 @@ NsqdServer::NsqdServer(NsqdOptions opts)
     : nsqd_(std::move(opts)),
       pool_(static_cast<size_t>(nsqd_.options().io_threads)),
       tcp_(nsqd_, pool_),
-      timer_loop_(pool_.at(0)) {}
+      stats_(nsqd_, [this] { return tcp_.clients(); }),
+      http_api_(nsqd_, stats_),
+      http_(pool_, http_api_),
+      timer_loop_(pool_.at(0)),
+      lookupd_(std::make_shared<LookupdClient>(nsqd_, nsqd_.options().lookupd_tcp_addresses,
+                                               nsqd_.options().max_body_size)) {
+  lookupd_->observe(nsqd_);
+  std::weak_ptr<LookupdClient> weak = lookupd_;
+  // PUT /config/nsqlookupd_tcp_addresses reconnects to the new set.
+  nsqd_.add_lookupd_addresses_observer([weak](std::vector<std::string> addresses) {
+    if (auto client = weak.lock()) client->set_addresses(std::move(addresses));
+  });
+  nsqd_.set_topic_channel_source([weak, this](const std::string& topic) {
+    auto client = weak.lock();
+    if (!client) return std::vector<std::string>{};
+    return client->topic_channels(topic, nsqd_.options().http_client_connect_timeout,
+                                  nsqd_.options().http_client_request_timeout);
+  });
+}
 
 NsqdServer::~NsqdServer() {
   stop();
 }
 
 bool NsqdServer::start(std::string& error) {
-  if (!tcp_.listen(nsqd_.options().tcp_address, error)) return false;
+  const auto& opts = nsqd_.options();
+  if (!tcp_.listen(opts.tcp_address, error)) return false;
+  // -http-address="" disables the HTTP API, as in the reference.
+  if (!opts.http_address.empty() && !http_.listen(opts.http_address, error)) return false;
+  const int tcp_port = tcp_.local_endpoint().port();
+  const int http_port = http_.listening() ? http_.local_endpoint().port() : 0;
+  http_api_.set_ports(tcp_port, http_port);
+  if (!opts.statsd_address.empty()) {
+    const int64_t broadcast_http_port =
+        opts.broadcast_http_port != 0 ? opts.broadcast_http_port : http_port;
+    statsd_ = std::make_unique<StatsdPusher>(
+        opts, stats_,
+        expand_statsd_prefix(opts.statsd_prefix, opts.broadcast_address, broadcast_http_port));
+  }
   // After binding, as the reference: recreate the topics/channels of nsqd.dat, rewrite it.
   // A bad nsqd.dat is fatal with the reference's own words (not "failed to instantiate").
   if (std::string md_error; !nsqd_.load_metadata(md_error)) {
@@ -38,7 +72,17 @@ bool NsqdServer::start(std::string& error) {
   }
   pool_.start();
   tcp_.start_accepting();
+  http_.start_accepting();
+  if (statsd_) statsd_->start();
   schedule_timers();
+  // What lookupd hands to consumers: broadcast ports default to the listening ones.
+  const auto& o = nsqd_.options();
+  LookupdIdentity id;
+  id.broadcast_address = o.broadcast_address;
+  id.hostname = util::os_hostname();
+  id.tcp_port = o.broadcast_tcp_port > 0 ? o.broadcast_tcp_port : tcp_.local_endpoint().port();
+  id.http_port = o.broadcast_http_port > 0 ? o.broadcast_http_port : http_port;
+  lookupd_->start(std::move(id));
   started_ = true;
   return true;
 }
@@ -55,6 +99,8 @@ void NsqdServer::schedule_timers() {
 void NsqdServer::stop() {
   if (stopped_ || !started_) return;
   stopped_ = true;
+  if (statsd_) statsd_->stop();
+  http_.stop();
   tcp_.stop();
   // Let the loops run the posted closes, then cancel the timer loop on its own thread.
   std::promise<void> done;
@@ -64,6 +110,7 @@ void NsqdServer::stop() {
   });
   done.get_future().wait();
   pool_.stop();
+  lookupd_->stop();
   nsqd_.close_all();
   log::info("NSQ: bye");
 }

@@ -7,8 +7,13 @@
 #include <memory>
 #include <string>
 
+#include "common/http/server.hpp"
 #include "common/net/io_pool.hpp"
+#include "nsqd/http_api.hpp"
+#include "nsqd/lookupd_client.hpp"
 #include "nsqd/nsqd.hpp"
+#include "nsqd/stats.hpp"
+#include "nsqd/statsd.hpp"
 #include "nsqd/tcp_server.hpp"
 
 namespace nsq::nsqd {
@@ -25,6 +30,9 @@ class NsqdServer {
 
   Nsqd& nsqd() { return nsqd_; }
   boost::asio::ip::tcp::endpoint tcp_endpoint() const { return tcp_.local_endpoint(); }
+  boost::asio::ip::tcp::endpoint http_endpoint() const { return http_.local_endpoint(); }
+  // nsqlookupd registration (set_addresses() for PUT /config/nsqlookupd_tcp_addresses).
+  LookupdClient& lookupd() { return *lookupd_; }
 
  private:
   void schedule_timers();
@@ -32,7 +40,12 @@ class NsqdServer {
   Nsqd nsqd_;
   net::IoPool pool_;
   TcpServer tcp_;
+  StatsCollector stats_;
+  NsqdHttpApi http_api_;
+  http::Server http_;
+  std::unique_ptr<StatsdPusher> statsd_;
   boost::asio::steady_timer timer_loop_;
+  std::shared_ptr<LookupdClient> lookupd_;
   bool started_ = false;
   bool stopped_ = false;
 };

@@ -14,9 +14,8 @@ namespace {
 constexpr size_t kReadChunk = 64 * 1024;
 }  // namespace
 
-LookupConnection::LookupConnection(Nsqlookupd& lookupd, asio::ip::tcp::socket socket,
-                                   uint64_t id, std::string remote_address,
-                                   CloseCallback on_close)
+LookupConnection::LookupConnection(Nsqlookupd& lookupd, asio::ip::tcp::socket socket, uint64_t id,
+                                   std::string remote_address, CloseCallback on_close)
     : lookupd_(lookupd),
       socket_(std::move(socket)),
       id_(id),
@@ -47,12 +46,12 @@ void LookupConnection::do_read() {
   }
   const size_t old = in_.size();
   in_.resize(old + kReadChunk);
-  socket_.async_read_some(asio::buffer(in_.data() + old, kReadChunk),
-                          [self = shared_from_this(), old](const boost::system::error_code& ec,
-                                                           size_t n) {
-                            self->in_.resize(old + n);
-                            self->on_read(ec, n);
-                          });
+  socket_.async_read_some(
+      asio::buffer(in_.data() + old, kReadChunk),
+      [self = shared_from_this(), old](const boost::system::error_code& ec, size_t n) {
+        self->in_.resize(old + n);
+        self->on_read(ec, n);
+      });
 }
 
 void LookupConnection::on_read(const boost::system::error_code& ec, size_t) {
@@ -141,16 +140,16 @@ void LookupConnection::flush_then(bool close_after) {
   }
   writing_.swap(out_);
   out_.clear();
-  asio::async_write(socket_, asio::buffer(writing_),
-                    [self = shared_from_this(), close_after](const boost::system::error_code& ec,
-                                                             size_t) {
-                      self->writing_.clear();
-                      if (ec || close_after) {
-                        self->close();
-                        return;
-                      }
-                      self->do_read();
-                    });
+  asio::async_write(
+      socket_, asio::buffer(writing_),
+      [self = shared_from_this(), close_after](const boost::system::error_code& ec, size_t) {
+        self->writing_.clear();
+        if (ec || close_after) {
+          self->close();
+          return;
+        }
+        self->do_read();
+      });
 }
 
 void LookupConnection::fail(const protocol::ProtocolError& error) {

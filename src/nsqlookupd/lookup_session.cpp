@@ -70,11 +70,11 @@ std::optional<protocol::ProtocolError> LookupSession::identify(std::string_view 
 void LookupSession::do_register(std::string_view topic, std::string_view channel) {
   auto& db = lookupd_.db();
   if (!channel.empty()) {
-    if (db.add_producer(Registration{std::string(kCategoryChannel), std::string(topic),
-                                     std::string(channel)},
-                        peer_)) {
-      log::info("DB: client({}) REGISTER category:channel key:{} subkey:{}", remote_address_,
-                topic, channel);
+    if (db.add_producer(
+            Registration{std::string(kCategoryChannel), std::string(topic), std::string(channel)},
+            peer_)) {
+      log::info("DB: client({}) REGISTER category:channel key:{} subkey:{}", remote_address_, topic,
+                channel);
     }
   }
   if (db.add_producer(Registration{std::string(kCategoryTopic), std::string(topic), {}}, peer_)) {
@@ -85,8 +85,7 @@ void LookupSession::do_register(std::string_view topic, std::string_view channel
 void LookupSession::do_unregister(std::string_view topic, std::string_view channel) {
   auto& db = lookupd_.db();
   if (!channel.empty()) {
-    const Registration key{std::string(kCategoryChannel), std::string(topic),
-                           std::string(channel)};
+    const Registration key{std::string(kCategoryChannel), std::string(topic), std::string(channel)};
     auto [removed, left] = db.remove_producer(key, peer_->id);
     if (removed) {
       log::info("DB: client({}) UNREGISTER category:channel key:{} subkey:{}", remote_address_,

@@ -48,39 +48,42 @@ void LookupTcpServer::start_accepting() {
 }
 
 void LookupTcpServer::do_accept() {
-  acceptor_.async_accept(pool_.next(), [this](const boost::system::error_code& ec,
-                                              asio::ip::tcp::socket socket) {
-    if (ec) {
-      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-      // Out of file descriptors and similar: log and keep accepting.
-      log::error("TCP: accept error - {}", ec.message());
-      do_accept();
-      return;
-    }
-    boost::system::error_code ep_ec;
-    const auto remote = socket.remote_endpoint(ep_ec);
-    if (ep_ec) {  // the peer is already gone
-      do_accept();
-      return;
-    }
-    std::shared_ptr<LookupConnection> conn;
-    {
-      std::lock_guard lock(mu_);
-      if (stopped_) return;
-      const uint64_t id = ++next_id_;
-      conn = std::make_shared<LookupConnection>(lookupd_, std::move(socket), id,
-                                                net::endpoint_string(remote), [this](uint64_t gone) {
-                                                  std::lock_guard l(mu_);
-                                                  conns_.erase(gone);
-                                                });
-      conns_.emplace(id, conn);
-    }
-    conn->start();
-    do_accept();
-  });
+  acceptor_.async_accept(
+      pool_.next(), [this](const boost::system::error_code& ec, asio::ip::tcp::socket socket) {
+        if (ec) {
+          if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+          // Out of file descriptors and similar: log and keep accepting.
+          log::error("TCP: accept error - {}", ec.message());
+          do_accept();
+          return;
+        }
+        boost::system::error_code ep_ec;
+        const auto remote = socket.remote_endpoint(ep_ec);
+        if (ep_ec) {  // the peer is already gone
+          do_accept();
+          return;
+        }
+        std::shared_ptr<LookupConnection> conn;
+        {
+          std::lock_guard lock(mu_);
+          if (stopped_) return;
+          const uint64_t id = ++next_id_;
+          conn = std::make_shared<LookupConnection>(
+              lookupd_, std::move(socket), id, net::endpoint_string(remote), [this](uint64_t gone) {
+                std::lock_guard l(mu_);
+                conns_.erase(gone);
+              });
+          conns_.emplace(id, conn);
+        }
+        conn->start();
+        do_accept();
+      });
 }
 
 void LookupTcpServer::stop() {
+  boost::system::error_code ep_ec;
+  const auto ep = acceptor_.local_endpoint(ep_ec);
+  if (!ep_ec) log::info("TCP: closing {}", net::endpoint_string(ep));
   asio::post(acceptor_.get_executor(), [this] {
     boost::system::error_code ignored;
     acceptor_.close(ignored);

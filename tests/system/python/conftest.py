@@ -20,6 +20,9 @@ REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, HERE)
 
 NSQD_BIN = os.environ.get("NSQD_BIN", os.path.join(REPO, "build", "src", "nsqd", "nsqd"))
+# The reference nsqd v1.3.0, for tests that run the same steps against both.
+NSQD_REF_BIN = os.environ.get("NSQD_REF_BIN",
+                              os.path.join(REPO, ".deps", "reference-bin", "nsqd"))
 STARTUP_DEADLINE = 15.0
 SHUTDOWN_DEADLINE = 10.0
 
@@ -143,10 +146,10 @@ def nsqd_factory(tmp_path):
     """start(*extra_args) -> Nsqd; every process started is stopped (and checked) at teardown."""
     started = []
 
-    def start(*extra_args):
+    def start(*extra_args, binary=None):
         d = tmp_path / ("nsqd%d" % len(started))
         d.mkdir()
-        n = Nsqd(d, extra_args)
+        n = Nsqd(d, extra_args, binary)
         started.append(n)
         return n.start()
 
@@ -158,6 +161,14 @@ def nsqd_factory(tmp_path):
             problems.append(p + "\n" + n.log_tail())
     if problems:
         pytest.fail("\n\n".join(problems))
+
+
+@pytest.fixture
+def ref_nsqd_bin():
+    """Path of the reference nsqd; skips the test when it is not available."""
+    if not os.access(NSQD_REF_BIN, os.X_OK):
+        pytest.skip("reference nsqd not found (set NSQD_REF_BIN): %s" % NSQD_REF_BIN)
+    return NSQD_REF_BIN
 
 
 @pytest.fixture
@@ -180,3 +191,124 @@ def connect(nsqd):
     yield make
     for c in conns:
         c.close()
+
+
+# ---- nsqlookupd ---------------------------------------------------------------------------
+# NSQLOOKUPD_BIN selects the nsqlookupd under test, NSQLOOKUPD_REF_BIN the reference used by
+# comparison and interop tests; NSQD_REF_BIN the reference nsqd for interop.
+NSQLOOKUPD_BIN = os.environ.get("NSQLOOKUPD_BIN",
+                                os.path.join(REPO, "build", "src", "nsqlookupd", "nsqlookupd"))
+NSQLOOKUPD_REF_BIN = os.environ.get("NSQLOOKUPD_REF_BIN", "/work/refbin/nsqlookupd")
+NSQD_REF_BIN = os.environ.get("NSQD_REF_BIN", "/work/refbin/nsqd")
+
+
+class Nsqlookupd:
+    """One nsqlookupd process owned by a test; restart() keeps its ports."""
+
+    def __init__(self, log_dir, extra_args=(), binary=None):
+        self.binary = binary or NSQLOOKUPD_BIN
+        self.host = "127.0.0.1"
+        self.log_path = os.path.join(str(log_dir), "nsqlookupd.log")
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.tcp_port = self.http_port = None
+
+    @property
+    def tcp_address(self):
+        return "%s:%d" % (self.host, self.tcp_port)
+
+    @property
+    def http_address(self):
+        return "%s:%d" % (self.host, self.http_port)
+
+    def start(self, keep_ports=False):
+        if not os.access(self.binary, os.X_OK):
+            pytest.fail("nsqlookupd binary not found: %s (set NSQLOOKUPD_BIN)" % self.binary)
+        for attempt in range(3):
+            if not keep_ports:
+                self.tcp_port, self.http_port = free_port(), free_port()
+            args = [self.binary, "--tcp-address=%s" % self.tcp_address,
+                    "--http-address=%s" % self.http_address,
+                    "--broadcast-address=127.0.0.1"] + self.extra_args
+            log = open(self.log_path, "ab")
+            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
+            log.close()
+            try:
+                deadline = time.monotonic() + STARTUP_DEADLINE
+                wait_for_port(self.host, self.tcp_port, deadline, self.proc)
+                wait_for_port(self.host, self.http_port, deadline, self.proc)
+                return self
+            except (RuntimeError, TimeoutError) as e:
+                err = e
+                self.kill()
+                if keep_ports:
+                    time.sleep(0.2)  # the old socket may linger briefly
+        pytest.fail("nsqlookupd did not start: %s\n%s" % (err, self.log_tail()))
+
+    def log_tail(self, n=40):
+        try:
+            with open(self.log_path, "rb") as f:
+                lines = f.read().decode(errors="replace").splitlines()
+        except OSError:
+            return ""
+        return "---- nsqlookupd log (tail) ----\n" + "\n".join(lines[-n:])
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self):
+        if self.proc is None:
+            return None
+        rc = self.proc.poll()
+        if rc is not None:
+            return "nsqlookupd died unexpectedly during the test (exit status %s)" % rc
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=SHUTDOWN_DEADLINE)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return "nsqlookupd did not exit within %.0fs of SIGTERM" % SHUTDOWN_DEADLINE
+        return None if rc == 0 else "nsqlookupd exited with status %s after SIGTERM" % rc
+
+    def get(self, path):
+        """GET http://<http_address><path> -> (status, headers, body bytes)."""
+        return http_request("GET", "http://%s%s" % (self.http_address, path))
+
+    def post(self, path):
+        return http_request("POST", "http://%s%s" % (self.http_address, path))
+
+
+def http_request(method, url, timeout=5.0):
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+@pytest.fixture
+def nsqlookupd_factory(tmp_path):
+    """start(*extra_args, binary=None) -> Nsqlookupd; all stopped and checked at teardown."""
+    started = []
+
+    def start(*extra_args, binary=None):
+        d = tmp_path / ("nsqlookupd%d" % len(started))
+        d.mkdir()
+        n = Nsqlookupd(d, extra_args, binary)
+        started.append(n)
+        return n.start()
+
+    yield start
+    problems = []
+    for n in started:
+        p = n.stop()
+        if p:
+            problems.append(p + "\n" + n.log_tail())
+    if problems:
+        pytest.fail("\n\n".join(problems))

@@ -1,0 +1,56 @@
+// url.ParseQuery semantics the nsqd/nsqlookupd HTTP APIs depend on.
+#include "common/http/query.hpp"
+
+#include <gtest/gtest.h>
+
+namespace nsq::http {
+namespace {
+
+TEST(ParseQuery, FirstValueOfRepeatedKeyAndPlusAsSpace) {
+  auto q = parse_query("topic=a+b&topic=c&channel=%41x");
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->get("topic"), "a b");
+  ASSERT_NE(q->all("topic"), nullptr);
+  EXPECT_EQ(q->all("topic")->size(), 2u);
+  EXPECT_EQ(q->get("channel"), "Ax");
+}
+
+TEST(ParseQuery, PresentButEmptyDiffersFromAbsent) {
+  auto q = parse_query("topic=&defer");
+  ASSERT_TRUE(q);
+  EXPECT_TRUE(q->has("topic"));
+  EXPECT_EQ(q->get("topic"), "");
+  EXPECT_EQ(q->get("defer"), "");
+  EXPECT_FALSE(q->get("channel"));
+}
+
+TEST(ParseQuery, EmptyPairsAreSkipped) {
+  auto q = parse_query("&&topic=t&");
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->values().size(), 1u);
+}
+
+TEST(ParseQuery, BadEscapeFailsWithGoMessage) {
+  std::string err;
+  EXPECT_FALSE(parse_query("topic=%zz", &err));
+  EXPECT_EQ(err, "invalid URL escape \"%zz\"");
+  EXPECT_FALSE(parse_query("topic=abc%4", &err));
+  EXPECT_EQ(err, "invalid URL escape \"%4\"");
+}
+
+TEST(ParseQuery, SemicolonFails) {
+  std::string err;
+  EXPECT_FALSE(parse_query("topic=a;b", &err));
+  EXPECT_EQ(err, "invalid semicolon separator in query");
+}
+
+TEST(QueryEscape, RoundTrip) {
+  const std::string raw = "a b/c?d=e&f#g%";
+  std::string out;
+  ASSERT_TRUE(query_unescape(query_escape(raw), out));
+  EXPECT_EQ(out, raw);
+  EXPECT_EQ(query_escape("a b"), "a+b");
+}
+
+}  // namespace
+}  // namespace nsq::http
