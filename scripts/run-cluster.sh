@@ -4,6 +4,7 @@
 #   nsqd #1     TCP 4150, HTTP 4151   \
 #   nsqd #2     TCP 4250, HTTP 4251    } each registered with the lookupd
 #   nsqd #3     TCP 4350, HTTP 4351   /
+#   nsqadmin    HTTP 4171             (-lookupd-http-address=127.0.0.1:4161: shows all three)
 # Consumers find all three through the lookupd: e.g. pynsq
 #   nsq.Reader(..., lookupd_http_addresses=["http://127.0.0.1:4161"])
 # Data lives in ./.local-data/cluster-nsqd{1,2,3} (kept across runs).
@@ -33,5 +34,8 @@ for i in 1 2 3; do
     -data-path="$data" -lookupd-tcp-address=127.0.0.1:4160 &
   pids+=($!)
 done
-echo "cluster running (Ctrl-C to stop): nsqlookupd 4160/4161, nsqd 4150/4151 4250/4251 4350/4351"
+build/src/nsqadmin/nsqadmin -http-address=0.0.0.0:4171 -lookupd-http-address=127.0.0.1:4161 &
+pids+=($!)
+echo "cluster running (Ctrl-C to stop): nsqlookupd 4160/4161, nsqd 4150/4151 4250/4251 4350/4351," \
+  "nsqadmin http://localhost:4171"
 wait -n "${pids[@]}"

@@ -3,7 +3,7 @@
 # ports in the foreground; Ctrl-C stops it. Data lives in ./.local-data (kept across runs).
 #   nsqd        TCP 4150, HTTP 4151
 #   nsqlookupd  TCP 4160, HTTP 4161   (nsqd registers with it: -lookupd-tcp-address)
-#   nsqadmin    HTTP 4171             (started once the daemon is built: issue 8)
+#   nsqadmin    HTTP 4171             (-lookupd-http-address=127.0.0.1:4161)
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
@@ -19,18 +19,13 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-lookupd_args=()
-if [[ -x build/src/nsqlookupd/nsqlookupd ]]; then
-  build/src/nsqlookupd/nsqlookupd -tcp-address=0.0.0.0:4160 -http-address=0.0.0.0:4161 &
-  pids+=($!)
-  lookupd_args=(-lookupd-tcp-address=127.0.0.1:4160)
-fi
-build/src/nsqd/nsqd -tcp-address=0.0.0.0:4150 -http-address=0.0.0.0:4151 \
-  -data-path="$DATA/nsqd" "${lookupd_args[@]}" &
+build/src/nsqlookupd/nsqlookupd -tcp-address=0.0.0.0:4160 -http-address=0.0.0.0:4161 &
 pids+=($!)
-if [[ -x build/src/nsqadmin/nsqadmin ]]; then
-  build/src/nsqadmin/nsqadmin -http-address=0.0.0.0:4171 -lookupd-http-address=127.0.0.1:4161 &
-  pids+=($!)
-fi
-echo "local NSQ suite running (Ctrl-C to stop): nsqd on 4150/4151, nsqlookupd on 4160/4161"
+build/src/nsqd/nsqd -tcp-address=0.0.0.0:4150 -http-address=0.0.0.0:4151 \
+  -data-path="$DATA/nsqd" -lookupd-tcp-address=127.0.0.1:4160 &
+pids+=($!)
+build/src/nsqadmin/nsqadmin -http-address=0.0.0.0:4171 -lookupd-http-address=127.0.0.1:4161 &
+pids+=($!)
+echo "local NSQ suite running (Ctrl-C to stop): nsqd 4150/4151, nsqlookupd 4160/4161," \
+  "nsqadmin http://localhost:4171"
 wait -n "${pids[@]}"

@@ -35,6 +35,7 @@ must scripts/build.sh release
 must tests/system/python/setup.sh
 must tests/system/go/setup.sh
 must tests/system/js/setup.sh
+must tests/ui/setup.sh
 
 export NSQD_BIN="$REPO/build/src/nsqd/nsqd"
 export NSQD_REF_BIN="$REPO/.deps/reference-bin/nsqd"
@@ -45,15 +46,22 @@ step "unit tests (release)" ctest --test-dir build --output-on-failure -j2
 step "system tests: python (pynsq, raw protocol, HTTP)" tests/system/python/run.sh -q
 step "system tests: go (go-nsq)" tests/system/go/run.sh
 step "system tests: js (nsqjs)" tests/system/js/run.sh
+# nsqadmin (ours, and the reference's for the /api comparison) over a cluster of our nsqd and
+# nsqlookupd; UI_NSQD_BIN / UI_NSQLOOKUPD_BIN switch the cluster to other binaries.
+step "nsqadmin: /api vs reference, UI in headless Chromium" \
+  env NSQADMIN_BIN="$REPO/build/src/nsqadmin/nsqadmin" NSQADMIN_REF_BIN="$REPO/.deps/reference-bin/nsqadmin" \
+  NSQD_BIN="${UI_NSQD_BIN:-$REPO/build/src/nsqd/nsqd}" \
+  NSQLOOKUPD_BIN="${UI_NSQLOOKUPD_BIN:-$REPO/build/src/nsqlookupd/nsqlookupd}" \
+  NSQ_TAIL_BIN="$REPO/.deps/reference-bin/nsq_tail" UI_SCREENSHOTS=0 tests/ui/run.sh
 
 if [[ -z "${NSQ_SKIP_SANITIZERS:-}" ]]; then
   step "build asan+ubsan" scripts/build.sh asan nsq_unit_tests nsqd nsqlookupd
   step "unit tests (asan+ubsan)" build-asan/tests/unit/nsq_unit_tests --gtest_brief=1
-  # The bad-input suite against the instrumented server: malformed frames must not touch
-  # memory they do not own.
+  # The bad-input and HTTP suites against the instrumented server: malformed frames and
+  # requests must not touch memory they do not own.
   step "system tests: bad input vs asan+ubsan nsqd" \
     env NSQD_BIN="$REPO/build-asan/src/nsqd/nsqd" tests/system/python/run.sh -q \
-    tests/system/python/test_bad_input.py
+    tests/system/python/test_bad_input.py tests/system/python/test_http_api.py
   step "system tests: lookupd vs asan+ubsan nsqd and nsqlookupd" \
     env NSQD_BIN="$REPO/build-asan/src/nsqd/nsqd" \
     NSQLOOKUPD_BIN="$REPO/build-asan/src/nsqlookupd/nsqlookupd" tests/system/python/run.sh -q \

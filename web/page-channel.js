@@ -3,7 +3,7 @@
 import { api, warnings as splitWarnings } from './api.js';
 import { pagePath } from './config.js';
 import { html } from './html.js';
-import { clientState, commafy, duration, rate } from './format.js';
+import { commafy, duration, rate } from './format.js';
 import { Page } from './page.js';
 import { card, label, notice } from './ui.js';
 import { currentRate, rates, record, values } from './series.js';
@@ -145,7 +145,7 @@ export class ChannelPage extends Page {
     return html`<div class="table-wrap"><table class="grid clients" data-testid="channel-clients">
       <thead><tr>
         <th class="text">Client</th><th class="text">Remote address</th><th class="text">User-Agent</th>
-        <th class="text">State</th><th class="text">Attributes</th><th class="text">nsqd host</th>
+        <th class="text">Attributes</th><th class="text">nsqd host</th>
         <th class="num">Ready</th><th class="num">In-Flight</th><th class="num">Finished</th>
         <th class="num">Requeued</th><th class="num">Messages</th><th class="num">Connected</th>
       </tr></thead>
@@ -166,7 +166,6 @@ export function clientRow(c, { showNode = true } = {}) {
     <td class="text"><span class="mono">${hostname}:${port}</span>${showId ? html`<div class="muted small">id ${id}</div>` : ''}</td>
     <td class="text mono" data-field="remote_address">${c.remote_address}</td>
     <td class="text ua" data-field="user_agent">${c.user_agent || html`<span class="muted">–</span>`}</td>
-    <td class="text" data-field="state">${clientState(c.state)}</td>
     <td class="text attrs">${clientAttrs(c)}</td>
     ${showNode ? html`<td class="text">${c.node ? hostCell(c.node) : ''}</td>` : ''}
     <td class="num" data-field="ready_count">${commafy(c.ready_count)}</td>

@@ -137,7 +137,7 @@ export class NodePage extends Page {
         </tr>
         ${(c.clients || []).length ? html`<tr class="clients-row"><td colspan="${cols}"><div class="nested">
           <table class="grid grid-nested clients"><thead><tr>
-            <th class="text">Client</th><th class="text">Remote address</th><th class="text">User-Agent</th><th class="text">State</th><th class="text">Attributes</th>
+            <th class="text">Client</th><th class="text">Remote address</th><th class="text">User-Agent</th><th class="text">Attributes</th>
             <th class="num">Ready</th><th class="num">In-Flight</th><th class="num">Finished</th><th class="num">Requeued</th><th class="num">Messages</th><th class="num">Connected</th>
           </tr></thead><tbody>${c.clients.map((cl) => clientRow(cl, { showNode: false }))}</tbody></table></div></td></tr>` : ''}`)
         : html`<tr class="sub-row"><td class="text indent muted" colspan="${cols}">No channels exist for this topic.</td></tr>`) : ''}

@@ -366,6 +366,7 @@ void Channel::close() {
     std::lock_guard lock(mu_);
     exiting_ = true;
     drop_all_locked();
+    // Consumers of a deleted channel are disconnected, as the reference does.
     for (auto& slot : consumers_) slot.consumer->disconnect();
     consumers_.clear();
   }

@@ -1,13 +1,19 @@
 #include "nsqd/client_v2.hpp"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <cstring>
 
 #include "common/log/logger.hpp"
 #include "common/net/address.hpp"
+#include "common/net/deflate_stream.hpp"
+#include "common/net/snappy_stream.hpp"
+#include "common/protocol/go_quote.hpp"
 #include "common/protocol/identify.hpp"
+#include "nsqd/auth_query.hpp"
+#include "nsqd/tls_config.hpp"
 
 namespace nsq::nsqd {
 
@@ -25,6 +31,7 @@ constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kMaxOutputBacklog = 4 * 1024 * 1024;
 // Keep at most this much buffer capacity around between bursts.
 constexpr size_t kRetainedBufferCapacity = 1024 * 1024;
+constexpr int64_t kTlsHandshakeTimeoutNs = 5LL * 1000 * 1000 * 1000;
 
 ProtocolError fatal(std::string code, std::string message) {
   return ProtocolError{std::move(code), std::move(message), true};
@@ -60,6 +67,7 @@ ClientV2::ClientV2(Nsqd& nsqd, asio::ip::tcp::socket socket, int64_t id, CloseCa
     remote_address_ = net::endpoint_string(ep);
     remote_host_ = ep.address().to_string();
   }
+  tls_policy_required_ = tls_required_mode(opts_) != TlsRequired::kNo;
   // Until IDENTIFY, the client is known by its address (as in the reference's /stats).
   client_id_ = remote_host_;
   hostname_ = remote_host_;
@@ -92,8 +100,50 @@ void ClientV2::disconnect() {
 // ---------------------------------------------------------------------------------------
 // reading and command dispatch
 
+template <class Handler>
+void ClientV2::async_read_some(asio::mutable_buffer buf, Handler&& handler) {
+  if (tls_) {
+    tls_->async_read_some(buf, std::forward<Handler>(handler));
+  } else {
+    socket_.async_read_some(buf, std::forward<Handler>(handler));
+  }
+}
+
+template <class Handler>
+void ClientV2::async_write_all(asio::const_buffer buf, Handler&& handler) {
+  if (tls_) {
+    asio::async_write(*tls_, buf, std::forward<Handler>(handler));
+  } else {
+    asio::async_write(socket_, buf, std::forward<Handler>(handler));
+  }
+}
+
 void ClientV2::do_read() {
-  if (reading_ || closed_ || closing_after_flush_ || input_paused_) return;
+  if (reading_ || closed_ || closing_after_flush_ || input_paused_ || upgrading_ || auth_pending_) {
+    return;
+  }
+  if (codec_) {
+    if (codec_->has_backlog()) {
+      // The codec held back decoded bytes (bounded expansion): drain it before reading.
+      reading_ = true;
+      asio::post(socket_.get_executor(), [self = shared_from_this()] {
+        self->reading_ = false;
+        if (self->closed_ || self->closing_after_flush_) return;
+        if (!self->decode_input({})) return;
+        self->process_input();
+        self->do_read();
+      });
+      return;
+    }
+    // Compressed: read the wire bytes aside; on_read decodes them into in_buf_.
+    if (raw_in_.empty()) raw_in_.resize(kReadChunk);
+    reading_ = true;
+    async_read_some(asio::buffer(raw_in_),
+                    [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+                      self->on_read(ec, n);
+                    });
+    return;
+  }
   if (in_start_ == in_end_) in_start_ = in_end_ = 0;
   if (in_buf_.size() - in_end_ < kReadChunk / 4 && in_start_ > 0) {
     std::memmove(in_buf_.data(), in_buf_.data() + in_start_, in_end_ - in_start_);
@@ -102,29 +152,57 @@ void ClientV2::do_read() {
   }
   if (in_buf_.size() - in_end_ < kReadChunk / 4) in_buf_.resize(in_buf_.size() + kReadChunk);
   reading_ = true;
-  socket_.async_read_some(
-      asio::buffer(in_buf_.data() + in_end_, in_buf_.size() - in_end_),
-      [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
-        self->on_read(ec, n);
-      });
+  async_read_some(asio::buffer(in_buf_.data() + in_end_, in_buf_.size() - in_end_),
+                  [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+                    self->on_read(ec, n);
+                  });
 }
 
 void ClientV2::on_read(const boost::system::error_code& ec, size_t n) {
   reading_ = false;
   if (closed_ || closing_after_flush_) return;
   if (ec) {
+    // A TLS peer that closes without close_notify is an ordinary EOF here.
+    const bool eof = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
     // A command cut short by EOF gets the reference's "failed to read" error first.
-    if (pending_eof_error_ && ec == asio::error::eof) {
+    if (pending_eof_error_ && eof) {
       send_error(*pending_eof_error_);
       close_after_flush();
       return;
     }
-    close(ec == asio::error::eof ? "EOF" : "failed to read command - " + ec.message());
+    close(eof ? "EOF" : "failed to read command - " + ec.message());
     return;
   }
-  in_end_ += n;
+  if (codec_) {
+    if (!decode_input(std::string_view(raw_in_.data(), n))) return;
+  } else {
+    in_end_ += n;
+  }
   process_input();
   do_read();
+}
+
+bool ClientV2::decode_input(std::string_view wire) {
+  decoded_in_.clear();
+  if (!codec_->decode(wire, decoded_in_)) {
+    close("failed to read command - " + codec_->error());
+    return false;
+  }
+  append_input(decoded_in_);
+  return true;
+}
+
+void ClientV2::append_input(std::string_view bytes) {
+  if (bytes.empty()) return;
+  if (in_start_ == in_end_) in_start_ = in_end_ = 0;
+  if (in_buf_.size() - in_end_ < bytes.size() && in_start_ > 0) {
+    std::memmove(in_buf_.data(), in_buf_.data() + in_start_, in_end_ - in_start_);
+    in_end_ -= in_start_;
+    in_start_ = 0;
+  }
+  if (in_buf_.size() - in_end_ < bytes.size()) in_buf_.resize(in_end_ + bytes.size());
+  std::memcpy(in_buf_.data() + in_end_, bytes.data(), bytes.size());
+  in_end_ += bytes.size();
 }
 
 bool ClientV2::check_magic() {
@@ -142,7 +220,8 @@ bool ClientV2::check_magic() {
   }
   magic_ok_ = true;
   const int64_t now = steady_now_ns();
-  if (settings_.heartbeat_interval_ns > 0) next_heartbeat_ns_ = now + settings_.heartbeat_interval_ns;
+  if (settings_.heartbeat_interval_ns > 0)
+    next_heartbeat_ns_ = now + settings_.heartbeat_interval_ns;
   reset_read_deadline();
   arm_timer();
   return true;
@@ -156,11 +235,12 @@ void ClientV2::reset_read_deadline() {
 
 void ClientV2::process_input() {
   if (!magic_ok_ && !check_magic()) return;
-  while (!closed_ && !closing_after_flush_ && !input_paused_) {
+  while (!closed_ && !closing_after_flush_ && !input_paused_ && !upgrading_ && !auth_pending_) {
     std::string_view data(in_buf_.data() + in_start_, in_end_ - in_start_);
     protocol::ConnContext ctx;
     ctx.state = static_cast<ClientState>(state_.load(std::memory_order_relaxed));
     ctx.heartbeats_enabled = settings_.heartbeat_interval_ns > 0;
+    ctx.tls_required = tls_policy_required_ && !tls_;
     auto r = parser_.parse(data, ctx);
     using Status = protocol::ParseResult::Status;
     switch (r.status) {
@@ -180,7 +260,23 @@ void ClientV2::process_input() {
         close("failed to read command - line too long");
         return;
       case Status::kError:
-        if (!r.mpub_created_topic.empty()) nsqd_.get_topic(std::string(r.mpub_created_topic));
+        if (!r.mpub_created_topic.empty()) {
+          if (!opts_.auth_http_addresses.empty()) {
+            // The reference checks MPUB's grant before it reads the body, so an
+            // unauthorised client hears about auth, not about its body.
+            protocol::Command mpub;
+            mpub.type = CommandType::kMpub;
+            mpub.topic = r.mpub_created_topic;
+            const AuthCheck verdict = check_auth(mpub);
+            if (verdict == AuthCheck::kRefresh) return;  // parsed again once refreshed
+            if (verdict == AuthCheck::kDenied) {
+              in_start_ += r.consumed;
+              close_after_flush();
+              return;
+            }
+          }
+          nsqd_.get_topic(std::string(r.mpub_created_topic));
+        }
         send_error(r.error);
         in_start_ += r.consumed;
         pending_eof_error_.reset();
@@ -192,6 +288,15 @@ void ClientV2::process_input() {
         break;
       case Status::kCommand:
         pending_eof_error_.reset();
+        if (!opts_.auth_http_addresses.empty()) {
+          const AuthCheck verdict = check_auth(r.command);
+          if (verdict == AuthCheck::kRefresh) return;  // parsed again once refreshed
+          if (verdict == AuthCheck::kDenied) {
+            in_start_ += r.consumed;
+            close_after_flush();
+            return;
+          }
+        }
         execute(r.command);
         in_start_ += r.consumed;
         reset_read_deadline();
@@ -204,26 +309,34 @@ void ClientV2::process_input() {
 
 void ClientV2::execute(const protocol::Command& cmd) {
   switch (cmd.type) {
-    case CommandType::kIdentify: exec_identify(cmd); break;
-    case CommandType::kSub: exec_sub(cmd); break;
-    case CommandType::kRdy: exec_rdy(cmd); break;
+    case CommandType::kIdentify:
+      exec_identify(cmd);
+      break;
+    case CommandType::kSub:
+      exec_sub(cmd);
+      break;
+    case CommandType::kRdy:
+      exec_rdy(cmd);
+      break;
     case CommandType::kPub:
     case CommandType::kMpub:
-    case CommandType::kDpub: exec_publish(cmd); break;
+    case CommandType::kDpub:
+      exec_publish(cmd);
+      break;
     case CommandType::kFin:
     case CommandType::kReq:
-    case CommandType::kTouch: exec_response(cmd); break;
+    case CommandType::kTouch:
+      exec_response(cmd);
+      break;
     case CommandType::kCls:
       ready_count_ = 0;
       state_ = static_cast<int32_t>(ClientState::kClosing);
       send_response("CLOSE_WAIT");
       break;
-    case CommandType::kNop: break;
+    case CommandType::kNop:
+      break;
     case CommandType::kAuth:
-      // Authorization servers are not supported yet; main() refuses --auth-http-address, so
-      // this is the reference's answer for a server without auth.
-      send_error(fatal("E_AUTH_DISABLED", "AUTH disabled"));
-      close_after_flush();
+      exec_auth(cmd);
       break;
   }
 }
@@ -235,10 +348,11 @@ void ClientV2::exec_identify(const protocol::Command& cmd) {
     close_after_flush();
     return;
   }
-  log::info("[{}] IDENTIFY: client_id={} hostname={} user_agent={} heartbeat_interval={} "
-            "msg_timeout={} feature_negotiation={}",
-            remote_address_, req->client_id, req->hostname, req->user_agent,
-            req->heartbeat_interval, req->msg_timeout, req->feature_negotiation);
+  log::info(
+      "[{}] IDENTIFY: client_id={} hostname={} user_agent={} heartbeat_interval={} "
+      "msg_timeout={} feature_negotiation={}",
+      remote_address_, req->client_id, req->hostname, req->user_agent, req->heartbeat_interval,
+      req->msg_timeout, req->feature_negotiation);
   {
     std::lock_guard lock(meta_mu_);
     client_id_ = req->client_id;
@@ -256,7 +370,8 @@ void ClientV2::exec_identify(const protocol::Command& cmd) {
   msg_timeout_ns_ = s.msg_timeout_ns;
   sample_rate_ = s.sample_rate;
   if (heartbeat_changed) {
-    next_heartbeat_ns_ = s.heartbeat_interval_ns > 0 ? steady_now_ns() + s.heartbeat_interval_ns : 0;
+    next_heartbeat_ns_ =
+        s.heartbeat_interval_ns > 0 ? steady_now_ns() + s.heartbeat_interval_ns : 0;
     reset_read_deadline();
     arm_timer();
   }
@@ -264,7 +379,11 @@ void ClientV2::exec_identify(const protocol::Command& cmd) {
     send_response("OK");
     return;
   }
-  const ServerFeatures server{};  // TLS, snappy, deflate and auth are not built yet
+  ServerFeatures server;
+  server.auth = !opts_.auth_http_addresses.empty();
+  server.tls = nsqd_.tls_context() != nullptr;
+  server.snappy = true;
+  server.deflate = true;
   const NegotiatedFeatures features = negotiate_features(*req, opts_, server);
   // The reference refuses a client asking for both compressions while both are enabled by
   // flag; clients see the same answer from us even before compression is built.
@@ -275,6 +394,12 @@ void ClientV2::exec_identify(const protocol::Command& cmd) {
     return;
   }
   send_response(identify_reply_json(opts_, settings_, features, server.auth));
+  if (features.tls || features.snappy || features.deflate) {
+    // Input stays paused until the reply is on the wire and the upgrade is done: the
+    // client's next bytes are already TLS or compressed.
+    pending_upgrade_ = features;
+    upgrading_ = true;
+  }
 }
 
 void ClientV2::exec_sub(const protocol::Command& cmd) {
@@ -299,7 +424,8 @@ void ClientV2::exec_sub(const protocol::Command& cmd) {
                                              std::to_string(opts_.max_channel_consumers)));
         close_after_flush();
         return;
-      case Channel::AddResult::kExiting: continue;
+      case Channel::AddResult::kExiting:
+        continue;
     }
   }
   send_error(fatal("E_SUB_FAILED", "SUB failed to deleted topic/channel"));
@@ -358,8 +484,7 @@ void ClientV2::exec_response(const protocol::Command& cmd) {
     name = "REQ";
     if (cmd.req_clamped) {
       log::info("PROTOCOL(V2): [{}] REQ timeout {} out of range 0-{}. Setting to {}",
-                remote_address_, cmd.req_requested_ns, opts_.max_req_timeout.count(),
-                cmd.defer_ns);
+                remote_address_, cmd.req_requested_ns, opts_.max_req_timeout.count(), cmd.defer_ns);
     }
     err = channel_->requeue(id_, cmd.id, cmd.defer_ns);
   } else {
@@ -370,6 +495,103 @@ void ClientV2::exec_response(const protocol::Command& cmd) {
     send_error(ProtocolError{std::string("E_") + name + "_FAILED",
                              std::string(name) + " " + id_text + " failed " + *err, false});
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// authorization (the reference's AUTH and CheckAuth)
+
+void ClientV2::exec_auth(const protocol::Command& cmd) {
+  if (auth_ && !auth_->grants.empty()) {
+    send_error(fatal("E_INVALID", "AUTH already set"));
+    close_after_flush();
+    return;
+  }
+  if (opts_.auth_http_addresses.empty()) {
+    send_error(fatal("E_AUTH_DISABLED", "AUTH disabled"));
+    close_after_flush();
+    return;
+  }
+  auth_secret_ = std::string(cmd.body);
+  query_auth([this] {
+    if (auth_->grants.empty()) {
+      send_error(fatal("E_UNAUTHORIZED", "AUTH no authorizations found"));
+      close_after_flush();
+      return;
+    }
+    send_response(auth_reply_json(*auth_));
+  });
+}
+
+ClientV2::AuthCheck ClientV2::check_auth(const protocol::Command& cmd) {
+  const char* name = nullptr;
+  switch (cmd.type) {
+    case CommandType::kSub:
+      name = "SUB";
+      break;
+    case CommandType::kPub:
+      name = "PUB";
+      break;
+    case CommandType::kMpub:
+      name = "MPUB";
+      break;
+    case CommandType::kDpub:
+      name = "DPUB";
+      break;
+    default:
+      return AuthCheck::kAllowed;
+  }
+  if (!auth_ || auth_->grants.empty()) {
+    send_error(fatal("E_AUTH_FIRST", std::string("AUTH required before ") + name));
+    return AuthCheck::kDenied;
+  }
+  if (auth_->expired(std::chrono::steady_clock::now())) {
+    query_auth([] {});
+    return AuthCheck::kRefresh;
+  }
+  const std::string_view channel = cmd.type == CommandType::kSub ? cmd.channel : "";
+  if (!auth_->allows(cmd.topic, channel)) {
+    send_error(fatal("E_UNAUTHORIZED", std::string("AUTH failed for ") + name + " on " +
+                                           protocol::go_quote(cmd.topic) + " " +
+                                           protocol::go_quote(channel)));
+    return AuthCheck::kDenied;
+  }
+  return AuthCheck::kAllowed;
+}
+
+void ClientV2::query_auth(std::function<void()> then) {
+  auth_pending_ = true;
+  AuthQuery q;
+  q.remote_ip = remote_host_;
+  q.tls = tls_ != nullptr;
+  q.common_name = tls_common_name_;
+  q.secret = auth_secret_;
+  query_any_auth_server(socket_.get_executor(), opts_, std::move(q),
+                        [self = shared_from_this(), then = std::move(then)](
+                            std::optional<AuthState> state, std::string error) {
+                          self->auth_pending_ = false;
+                          if (self->closed_) return;
+                          if (!state) {
+                            // As the reference: the auth server's error is logged, never shown to
+                            // the client.
+                            log::warn("PROTOCOL(V2): [{}] AUTH failed {}", self->remote_address_,
+                                      error);
+                            self->send_error(fatal("E_AUTH_FAILED", "AUTH failed"));
+                            self->close_after_flush();
+                            return;
+                          }
+                          self->auth_ = std::move(*state);
+                          {
+                            std::lock_guard lock(self->meta_mu_);
+                            self->authed_ = !self->auth_->grants.empty();
+                            self->auth_identity_ = self->auth_->identity;
+                            self->auth_identity_url_ = self->auth_->identity_url;
+                          }
+                          then();
+                          if (!self->closed_ && !self->closing_after_flush_) {
+                            self->process_input();
+                            self->do_read();
+                          }
+                        });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -403,7 +625,9 @@ void ClientV2::message_done(Outcome outcome) {
   in_flight_count_.fetch_sub(1, std::memory_order_relaxed);
 }
 
-void ClientV2::in_flight_reset() { in_flight_count_.store(0, std::memory_order_relaxed); }
+void ClientV2::in_flight_reset() {
+  in_flight_count_.store(0, std::memory_order_relaxed);
+}
 
 // ---------------------------------------------------------------------------------------
 // writing
@@ -450,10 +674,16 @@ void ClientV2::do_write() {
     if (closing_after_flush_ && !closed_) close("closing after error");
     return;
   }
-  asio::async_write(socket_, asio::buffer(out_writing_),
-                    [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-                      self->on_write(ec);
-                    });
+  auto done = [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+    self->on_write(ec);
+  };
+  if (codec_) {
+    out_encoded_.clear();
+    codec_->encode(out_writing_, out_encoded_);
+    async_write_all(asio::buffer(out_encoded_), std::move(done));
+  } else {
+    async_write_all(asio::buffer(out_writing_), std::move(done));
+  }
 }
 
 void ClientV2::on_write(const boost::system::error_code& ec) {
@@ -463,6 +693,26 @@ void ClientV2::on_write(const boost::system::error_code& ec) {
   }
   out_writing_.clear();
   if (out_writing_.capacity() > kRetainedBufferCapacity) out_writing_.shrink_to_fit();
+  if (codec_) {
+    out_encoded_.clear();
+    if (out_encoded_.capacity() > kRetainedBufferCapacity) out_encoded_.shrink_to_fit();
+  }
+  if (pending_upgrade_) {
+    // The next upgrade step starts once everything sent in the old encoding is written.
+    bool idle = false;
+    {
+      std::lock_guard lock(out_mu_);
+      idle = out_pending_.empty();
+      if (idle) {
+        write_active_ = false;
+        write_started_ns_ = 0;
+      }
+    }
+    if (idle) {
+      continue_upgrade();
+      return;
+    }
+  }
   bool resume_input = false;
   {
     std::lock_guard lock(out_mu_);
@@ -519,6 +769,13 @@ void ClientV2::on_timer(const boost::system::error_code& ec) {
   timer_armed_ = false;
   const int64_t now = steady_now_ns();
   if (read_deadline_ns_ > 0 && now >= read_deadline_ns_ && !closing_after_flush_) {
+    if (tls_handshaking_) {
+      // Abort the handshake; on_tls_handshake reports the timeout to the client.
+      tls_handshake_timed_out_ = true;
+      boost::system::error_code ignored;
+      socket_.cancel(ignored);
+      return;
+    }
     if (pending_eof_error_) {
       send_error(*pending_eof_error_);
       close_after_flush();
@@ -538,11 +795,114 @@ void ClientV2::on_timer(const boost::system::error_code& ec) {
     return;
   }
   if (magic_ok_ && hb > 0 && next_heartbeat_ns_ > 0 && now >= next_heartbeat_ns_) {
-    send_response("_heartbeat_");
+    // No heartbeat between the IDENTIFY reply and the upgrade's OK: the client reads
+    // exactly those frames in that order.
+    if (!upgrading_) send_response("_heartbeat_");
     next_heartbeat_ns_ += hb;
     if (next_heartbeat_ns_ <= now) next_heartbeat_ns_ = now + hb;
   }
   arm_timer();
+}
+
+// ---------------------------------------------------------------------------------------
+// transport upgrade after IDENTIFY (the reference's IDENTIFY: TLS, then snappy or deflate,
+// each followed by an OK frame in the new encoding)
+
+void ClientV2::continue_upgrade() {
+  if (closed_) return;
+  NegotiatedFeatures& step = *pending_upgrade_;
+  if (step.tls) {
+    step.tls = false;
+    log::info("PROTOCOL(V2): [{}] upgrading connection to TLS", remote_address_);
+    if (in_start_ != in_end_) {
+      // Bytes sent before our reply was read cannot be part of a proper handshake.
+      close("IDENTIFY failed - unexpected data before TLS handshake");
+      return;
+    }
+    // The reference gives the handshake 5 s.
+    read_deadline_ns_ = steady_now_ns() + kTlsHandshakeTimeoutNs;
+    arm_timer();
+    tls_ =
+        std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, *nsqd_.tls_context());
+    tls_handshaking_ = true;
+    tls_->async_handshake(asio::ssl::stream_base::server,
+                          [self = shared_from_this()](const boost::system::error_code& ec) {
+                            self->on_tls_handshake(ec);
+                          });
+    return;
+  }
+  if (step.snappy || step.deflate) {
+    if (step.snappy) {
+      log::info("PROTOCOL(V2): [{}] upgrading connection to snappy", remote_address_);
+      codec_ = std::make_unique<net::SnappyStreamCodec>();
+    } else {
+      log::info("PROTOCOL(V2): [{}] upgrading connection to deflate (level {})", remote_address_,
+                step.deflate_level);
+      codec_ = std::make_unique<net::DeflateStreamCodec>(static_cast<int>(step.deflate_level));
+    }
+    {
+      std::lock_guard lock(meta_mu_);
+      snappy_ = step.snappy;
+      deflate_ = step.deflate;
+    }
+    // Whatever the client sent after IDENTIFY is already compressed.
+    if (in_end_ > in_start_) {
+      const std::string early(in_buf_.data() + in_start_, in_end_ - in_start_);
+      in_start_ = in_end_ = 0;
+      if (!decode_input(early)) return;
+    }
+  }
+  pending_upgrade_.reset();
+  if (codec_) send_response("OK");
+  finish_upgrade();
+}
+
+void ClientV2::on_tls_handshake(const boost::system::error_code& ec) {
+  if (closed_) return;
+  tls_handshaking_ = false;
+  if (ec) {
+    // As the reference: the failure is reported in a plain error frame on the raw socket.
+    std::string why = ec.message();
+    if (tls_handshake_timed_out_) {
+      boost::system::error_code ignored;
+      why = "read tcp " + net::endpoint_string(socket_.local_endpoint(ignored)) + "->" +
+            remote_address_ + ": i/o timeout";
+    }
+    tls_.reset();
+    pending_upgrade_.reset();
+    send_error(fatal("E_IDENTIFY_FAILED", "IDENTIFY failed " + why));
+    close_after_flush();
+    return;
+  }
+  reset_read_deadline();
+  SSL* ssl = tls_->native_handle();
+  {
+    std::lock_guard lock(meta_mu_);
+    tls_on_ = true;
+    tls_version_ = tls_version_name(SSL_version(ssl));
+    const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
+    tls_cipher_ = tls_cipher_suite_name(cipher ? SSL_CIPHER_get_protocol_id(cipher) : 0);
+  }
+  if (X509* peer = SSL_get1_peer_certificate(ssl)) {
+    char cn[256] = {};
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn, sizeof cn) > 0) {
+      tls_common_name_ = cn;
+    }
+    X509_free(peer);
+  }
+  send_response("OK");
+  // Compression, if any, starts after this OK is written (on_write continues the upgrade).
+  if (!pending_upgrade_->snappy && !pending_upgrade_->deflate) {
+    pending_upgrade_.reset();
+    finish_upgrade();
+  }
+}
+
+void ClientV2::finish_upgrade() {
+  upgrading_ = false;
+  if (closed_) return;
+  process_input();
+  do_read();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -584,6 +944,16 @@ ClientStats ClientV2::stats() const {
   s.hostname = hostname_;
   s.user_agent = user_agent_;
   s.pub_counts = pub_counts_;
+  s.snappy = snappy_;
+  s.deflate = deflate_;
+  s.tls = tls_on_;
+  s.tls_version = tls_version_;
+  s.tls_cipher_suite = tls_cipher_;
+  // Go reports NegotiatedProtocolIsMutual as always true (deprecated field).
+  s.tls_negotiated_protocol_is_mutual = tls_on_;
+  s.authed = authed_;
+  s.auth_identity = auth_identity_;
+  s.auth_identity_url = auth_identity_url_;
   return s;
 }
 

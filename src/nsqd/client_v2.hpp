@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <functional>
@@ -24,7 +25,9 @@
 #include <string>
 #include <vector>
 
+#include "common/net/stream_codec.hpp"
 #include "common/protocol/v2_parser.hpp"
+#include "nsqd/auth_state.hpp"
 #include "nsqd/consumer.hpp"
 #include "nsqd/identify_negotiation.hpp"
 #include "nsqd/nsqd.hpp"
@@ -79,7 +82,9 @@ class ClientV2 final : public Consumer, public std::enable_shared_from_this<Clie
   int64_t consumer_id() const override { return id_; }
   bool ready_for_message() const override;
   int64_t ready_capacity() const override;
-  int64_t msg_timeout_ns() const override { return msg_timeout_ns_.load(std::memory_order_relaxed); }
+  int64_t msg_timeout_ns() const override {
+    return msg_timeout_ns_.load(std::memory_order_relaxed);
+  }
   int32_t sample_rate() const override { return sample_rate_.load(std::memory_order_relaxed); }
   void deliver(const MessagePtr& msg, uint16_t attempts) override;
   void message_done(Outcome outcome) override;
@@ -98,6 +103,15 @@ class ClientV2 final : public Consumer, public std::enable_shared_from_this<Clie
   void exec_rdy(const protocol::Command& cmd);
   void exec_publish(const protocol::Command& cmd);
   void exec_response(const protocol::Command& cmd);  // FIN, REQ, TOUCH
+  void exec_auth(const protocol::Command& cmd);
+
+  // --auth-http-address: SUB/PUB/MPUB/DPUB need a grant. kRefresh = the grants expired and
+  // are being re-queried; the command stays unconsumed and is parsed again afterwards.
+  enum class AuthCheck { kAllowed, kDenied, kRefresh };
+  AuthCheck check_auth(const protocol::Command& cmd);
+  // Queries the auth servers (input paused meanwhile); on success runs `then`, on failure
+  // sends the reference's E_AUTH_FAILED and closes.
+  void query_auth(std::function<void()> then);
 
   void send_response(std::string_view data);
   void send_error(const protocol::ProtocolError& err);
@@ -112,6 +126,22 @@ class ClientV2 final : public Consumer, public std::enable_shared_from_this<Clie
   void reset_read_deadline();
 
   void close(const std::string& reason);
+
+  // --- transport (see docs/transport.md) ---
+  // After the IDENTIFY reply is written, upgrades the connection one step at a time (TLS,
+  // then snappy or deflate), each acknowledged by an OK frame in the new encoding.
+  void continue_upgrade();
+  void on_tls_handshake(const boost::system::error_code& ec);
+  void finish_upgrade();
+  // The compressed read path: decodes `wire` into in_buf_; false (connection closed) on
+  // corrupt input.
+  bool decode_input(std::string_view wire);
+  // Appends decoded input to in_buf_.
+  void append_input(std::string_view bytes);
+  template <class Handler>
+  void async_read_some(boost::asio::mutable_buffer buf, Handler&& handler);
+  template <class Handler>
+  void async_write_all(boost::asio::const_buffer buf, Handler&& handler);
 
   Nsqd& nsqd_;
   const NsqdOptions& opts_;
@@ -129,8 +159,8 @@ class ClientV2 final : public Consumer, public std::enable_shared_from_this<Clie
   size_t in_start_ = 0;
   size_t in_end_ = 0;
   bool magic_ok_ = false;
-  bool reading_ = false;        // an async_read_some is outstanding
-  bool input_paused_ = false;   // output backlog too large: stop taking commands
+  bool reading_ = false;       // an async_read_some is outstanding
+  bool input_paused_ = false;  // output backlog too large: stop taking commands
   bool closing_after_flush_ = false;
   std::optional<protocol::ProtocolError> pending_eof_error_;
   ClientSettings settings_;
@@ -151,10 +181,29 @@ class ClientV2 final : public Consumer, public std::enable_shared_from_this<Clie
   std::atomic<int32_t> sample_rate_{0};
   std::atomic<bool> closed_{false};
 
+  // Transport state, event-loop-only. Both are null on a plain connection, which keeps the
+  // plain path a direct socket read/write.
+  std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;
+  std::unique_ptr<net::StreamCodec> codec_;
+  std::vector<char> raw_in_;  // compressed bytes as read
+  std::string decoded_in_;    // scratch: decoded bytes before they join in_buf_
+  std::string out_encoded_;   // the write in progress, encoded
+  std::optional<NegotiatedFeatures> pending_upgrade_;  // steps left after the IDENTIFY reply
+  bool upgrading_ = false;            // input stays paused until the upgrade is done
+  bool tls_policy_required_ = false;  // --tls-required: commands need TLS first
+  bool tls_handshaking_ = false;
+  bool tls_handshake_timed_out_ = false;
+  std::string tls_common_name_;  // of the client certificate (sent to auth servers)
+
+  // --- authorization, event-loop-only ---
+  std::optional<AuthState> auth_;
+  std::string auth_secret_;
+  bool auth_pending_ = false;  // an auth query is running: input paused
+
   mutable std::mutex out_mu_;
-  std::string out_pending_;     // frames waiting for the next write
-  std::string out_writing_;     // frames of the write in progress
-  bool write_active_ = false;   // a write is posted or in progress
+  std::string out_pending_;    // frames waiting for the next write
+  std::string out_writing_;    // frames of the write in progress
+  bool write_active_ = false;  // a write is posted or in progress
   int64_t write_started_ns_ = 0;
 
   mutable std::mutex meta_mu_;  // identity fields read by stats()
@@ -162,6 +211,14 @@ class ClientV2 final : public Consumer, public std::enable_shared_from_this<Clie
   std::string hostname_;
   std::string user_agent_;
   std::map<std::string, uint64_t> pub_counts_;
+  bool snappy_ = false;
+  bool deflate_ = false;
+  bool tls_on_ = false;
+  std::string tls_version_;
+  std::string tls_cipher_;
+  bool authed_ = false;
+  std::string auth_identity_;
+  std::string auth_identity_url_;
 };
 
 }  // namespace nsq::nsqd

@@ -111,12 +111,14 @@ NsqdHttpApi::NsqdHttpApi(Nsqd& nsqd, const StatsCollector& stats)
   pub_opts.body_limit = static_cast<uint64_t>(o.max_msg_size);
   pub_opts.too_big = [](Request&, Response& resp) { http::v1_error(resp, 413, "MSG_TOO_BIG"); };
   pub_opts.log = false;  // the reference does not log /pub and /mpub
+  pub_opts.incomplete_body = true;
   add("POST", "/pub", bind(&NsqdHttpApi::pub), pub_opts);
 
   http::RouteOptions mpub_opts;
   mpub_opts.body_limit = static_cast<uint64_t>(o.max_body_size);
   mpub_opts.too_big = bind(&NsqdHttpApi::mpub_too_big);
   mpub_opts.log = false;
+  mpub_opts.incomplete_body = true;
   add("POST", "/mpub", bind(&NsqdHttpApi::mpub), mpub_opts);
 
   add("GET", "/stats", bind(&NsqdHttpApi::stats));
@@ -189,7 +191,8 @@ void NsqdHttpApi::info(Request&, Response& resp) {
 
 void NsqdHttpApi::pub(Request& req, Response& resp) {
   // The reference checks the body before the parameters (and creates the topic before it
-  // looks at `defer`).
+  // looks at `defer`); a body that fails to read is its io.ReadAll error.
+  if (req.body_incomplete) return http::v1_error(resp, 500, "INTERNAL_ERROR");
   if (req.body.empty()) return http::v1_error(resp, 400, "MSG_EMPTY");
   auto q = query_or_fail(req, resp);
   if (!q) return;
@@ -231,6 +234,9 @@ void NsqdHttpApi::mpub(Request& req, Response& resp) {
     log::warn("deprecated value '{}' used for /mpub binary param", q->get("binary").value_or(""));
   }
   const auto& o = nsqd_.options();
+  // A body that failed to read: text mode meets the read error (500); binary mode only reads
+  // as far as its messages go, so what arrived decides, exactly as for a short body.
+  if (req.body_incomplete && !binary) return http::v1_error(resp, 500, "INTERNAL_ERROR");
   std::vector<std::string_view> bodies;
   auto err = binary ? parse_binary_mpub(req.body, o.max_msg_size, o.max_body_size, bodies)
                     : split_text_mpub(req.body, o.max_msg_size, o.max_body_size, bodies);

@@ -28,8 +28,8 @@ struct ClientSettings {
 std::optional<std::string> apply_identify(const protocol::IdentifyRequest& req,
                                           const NsqdOptions& opts, ClientSettings& settings);
 
-// What this server can negotiate at all (TLS needs a certificate; compression and auth are
-// answered as unavailable until they are built).
+// What this server can negotiate at all (TLS needs a certificate, auth an auth server;
+// snappy/deflate are further gated by their flags in negotiate_features).
 struct ServerFeatures {
   bool tls = false;
   bool snappy = false;

@@ -13,6 +13,7 @@
 #include "common/log/logger.hpp"
 #include "nsqd/nsqd_server.hpp"
 #include "nsqd/options.hpp"
+#include "nsqd/tls_config.hpp"
 
 namespace {
 
@@ -67,17 +68,15 @@ int main(int argc, char** argv) {
   if (auto invalid = nsq::nsqd::validate_options(opts); !invalid.empty()) {
     return fail_startup(invalid);
   }
-  // Refuse options whose feature is not built yet rather than silently run without it.
-  if (!opts.auth_http_addresses.empty()) {
-    return fail_startup("--auth-http-address: authorization is not supported by this build yet");
-  }
-  bool tls_required = false;
-  if (!nsq::config::parse_go_bool(opts.tls_required, tls_required)) tls_required = true;
-  if (!opts.tls_cert.empty() || !opts.tls_key.empty() || tls_required) {
-    return fail_startup("TLS is not supported by this build yet");
+  // TLS settings, as the reference's buildTLSConfig: startup fails on unreadable files.
+  auto tls_context = nsq::nsqd::build_tls_context(opts, error);
+  if (!error.empty()) return fail_startup("failed to build TLS config - " + error);
+  if (!tls_context && nsq::nsqd::tls_required_mode(opts) != nsq::nsqd::TlsRequired::kNo) {
+    return fail_startup("cannot require TLS client connections without TLS key and cert");
   }
 
   nsq::nsqd::NsqdServer server(opts);
+  server.nsqd().set_tls_context(std::move(tls_context));
   if (!server.start(error)) return fail_startup(error);
 
   boost::asio::io_context signals_ctx;

@@ -19,6 +19,10 @@
 #include "nsqd/options.hpp"
 #include "nsqd/topic.hpp"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace nsq::nsqd {
 
 // A topic or channel appeared or disappeared: what nsqlookupd registration and the
@@ -38,6 +42,13 @@ class Nsqd {
   ~Nsqd();
 
   const NsqdOptions& options() const { return opts_; }
+
+  // The TLS server context built from --tls-* at startup (null: TLS not offered). Set once
+  // before the listeners start.
+  void set_tls_context(std::shared_ptr<boost::asio::ssl::context> ctx) {
+    tls_context_ = std::move(ctx);
+  }
+  const std::shared_ptr<boost::asio::ssl::context>& tls_context() const { return tls_context_; }
 
   // Returns the topic, creating it if needed; null only while shutting down.
   std::shared_ptr<Topic> get_topic(const std::string& name);
@@ -108,6 +119,7 @@ class Nsqd {
   static int64_t wall_clock_ns();
 
   const NsqdOptions opts_;
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;
   const int64_t start_time_ns_ = wall_clock_ns();
   GuidFactory guids_;
   std::atomic<int64_t> client_ids_{0};

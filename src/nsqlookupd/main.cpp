@@ -1,9 +1,6 @@
 // nsqlookupd entry point: parse options, bind both listeners, run until SIGINT/SIGTERM.
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <iostream>
-
 #include "common/config/flag_set.hpp"
+#include "common/daemon/startup.hpp"
 #include "common/log/logger.hpp"
 #include "nsqlookupd/nsqlookupd_server.hpp"
 #include "nsqlookupd/options.hpp"
@@ -12,21 +9,10 @@ int main(int argc, char** argv) {
   nsq::nsqlookupd::NsqlookupdOptions opts;
   nsq::config::FlagSet flags("nsqlookupd");
   nsq::nsqlookupd::register_nsqlookupd_flags(flags, opts);
-  const auto parsed = flags.parse(argc, argv);
-  if (parsed.action == nsq::config::ParseResult::Action::kExit) return parsed.exit_code;
-
-  if (opts.show_version) {
-    std::cout << "nsqlookupd v" << NSQ_COMPAT_VERSION << " (built w/gcc" << __VERSION__ << ")\n";
-    return 0;
+  if (auto exit_code = nsq::daemon::parse_command_line(
+          "nsqlookupd", flags, argc, argv, {opts.show_version, opts.log_level, opts.log_prefix})) {
+    return *exit_code;
   }
-
-  nsq::log::Level level;
-  if (!nsq::log::parse_level(opts.log_level, level)) {
-    std::cerr << "invalid value \"" << opts.log_level
-              << "\" for flag -log-level: invalid log level\n";
-    return 2;
-  }
-  nsq::log::init(opts.log_prefix, level);
   nsq::log::info("nsqlookupd v{} (built w/gcc{})", NSQ_COMPAT_VERSION, __VERSION__);
 
   nsq::nsqlookupd::NsqlookupdServer server(opts);
@@ -37,10 +23,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  boost::asio::io_context signals_ctx;
-  boost::asio::signal_set signals(signals_ctx, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code&, int) {});
-  signals_ctx.run();
+  nsq::daemon::wait_for_shutdown_signal("");
   server.stop();
   return 0;
 }

@@ -5,6 +5,7 @@
 
 #include "common/log/logger.hpp"
 #include "common/net/address.hpp"
+#include "common/net/listener.hpp"
 
 namespace nsq::nsqlookupd {
 
@@ -16,20 +17,7 @@ LookupTcpServer::LookupTcpServer(Nsqlookupd& lookupd, net::IoPool& pool)
 LookupTcpServer::~LookupTcpServer() = default;
 
 bool LookupTcpServer::listen(const std::string& address, std::string& error) {
-  auto ep = net::resolve_listen_endpoint(address, error);
-  if (!ep) {
-    error = "listen (" + address + ") failed - " + error;
-    return false;
-  }
-  boost::system::error_code ec;
-  acceptor_.open(ep->protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(*ep, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    error = "listen (" + address + ") failed - listen tcp " + address + ": bind: " + ec.message();
-    return false;
-  }
+  if (!net::open_listener(acceptor_, address, error)) return false;
   log::info("TCP: listening on {}", net::endpoint_string(acceptor_.local_endpoint()));
   return true;
 }

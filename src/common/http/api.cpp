@@ -101,6 +101,11 @@ void RoutedService::body_too_big(Request& req, Response& resp) {
   handle(req, resp);
 }
 
+bool RoutedService::handles_incomplete_body(const Request& req) {
+  return req.match.kind == RouteMatch::Kind::kFound &&
+         routes_[req.match.route].options.incomplete_body;
+}
+
 void RoutedService::handle(Request& req, Response& resp) {
   if (intercept(req, resp)) return;
   const int64_t start = now_ns();

@@ -41,6 +41,7 @@ struct RouteOptions {
   std::optional<uint64_t> body_limit;  // default: the service's default limit
   Handler too_big;                     // default: 413 {"message":"BODY_TOO_BIG"}
   bool log = true;                     // the reference does not log /pub and /mpub
+  bool incomplete_body = false;        // the handler answers a malformed body itself
 };
 
 class RoutedService : public Service {
@@ -57,6 +58,7 @@ class RoutedService : public Service {
   uint64_t body_limit(Request& req) override;
   void body_too_big(Request& req, Response& resp) override;
   void handle(Request& req, Response& resp) override;
+  bool handles_incomplete_body(const Request& req) override;
 
  protected:
   // Runs before routing; return true when it answered (e.g. a TLS-required gate).

@@ -37,33 +37,60 @@ bool Response::has_header(std::string_view name) const {
 
 std::string_view status_text(unsigned status) {
   switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 413: return "Request Entity Too Large";
-    case 414: return "Request URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 417: return "Expectation Failed";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "";
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 204:
+      return "No Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 307:
+      return "Temporary Redirect";
+    case 308:
+      return "Permanent Redirect";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Request Entity Too Large";
+    case 414:
+      return "Request URI Too Long";
+    case 415:
+      return "Unsupported Media Type";
+    case 417:
+      return "Expectation Failed";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "";
   }
 }
 
@@ -82,10 +109,12 @@ const std::string& http_date_now() {
   return cached;
 }
 
-std::string serialize_response(const Response& r, bool with_body, bool connection_close) {
+std::string serialize_response(const Response& r, bool with_body, bool connection_close,
+                               unsigned request_version) {
+  const bool http10 = request_version == 10;
   std::string out;
   out.reserve(160 + r.body.size());
-  out += "HTTP/1.1 ";
+  out += http10 ? "HTTP/1.0 " : "HTTP/1.1 ";
   char num[24];
   auto res = std::to_chars(num, num + sizeof num, r.status);
   out.append(num, res.ptr);
@@ -114,7 +143,12 @@ std::string serialize_response(const Response& r, bool with_body, bool connectio
   out += "\r\n";
   // net/http sniffs a type for a non-empty body; every body we send without one is text.
   if (!has_type && !r.body.empty()) out += "Content-Type: text/plain; charset=utf-8\r\n";
-  if (connection_close) out += "Connection: close\r\n";
+  if (http10) {
+    // Closing is the default of HTTP/1.0; keeping the connection is what must be said.
+    if (!connection_close) out += "Connection: keep-alive\r\n";
+  } else if (connection_close) {
+    out += "Connection: close\r\n";
+  }
   out += "\r\n";
   if (with_body) out += r.body;
   return out;

@@ -29,8 +29,9 @@ struct Request {
   const boost::beast::http::fields* headers = nullptr;
   std::optional<uint64_t> content_length;  // nullopt for chunked / absent
   std::string body;
-  std::string remote_address;  // "ip:port"
-  RouteMatch match;            // filled by a routing service
+  bool body_incomplete = false;  // reading the body failed: `body` is what came before
+  std::string remote_address;    // "ip:port"
+  RouteMatch match;              // filled by a routing service
 
   std::string_view header(std::string_view name) const;
   std::string_view param(std::string_view name) const;
@@ -50,8 +51,11 @@ struct Response {
 // Go's http.StatusText.
 std::string_view status_text(unsigned status);
 
-// The response bytes. `with_body` is false for HEAD requests.
-std::string serialize_response(const Response& r, bool with_body, bool connection_close);
+// The response bytes. `with_body` is false for HEAD requests. `request_version` is the
+// request's (10 or 11): Go answers an HTTP/1.0 request with an HTTP/1.0 status line, and
+// states `Connection: keep-alive` there instead of `Connection: close`.
+std::string serialize_response(const Response& r, bool with_body, bool connection_close,
+                               unsigned request_version = 11);
 
 // The current time as an HTTP Date header value, cached per second and thread.
 const std::string& http_date_now();

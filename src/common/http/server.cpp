@@ -1,5 +1,6 @@
 #include "common/http/server.hpp"
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
@@ -32,6 +33,12 @@ constexpr std::string_view kBadRequest =
 constexpr std::string_view kHeaderTooLarge =
     "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; "
     "charset=utf-8\r\nConnection: close\r\n\r\n431 Request Header Fields Too Large";
+constexpr std::string_view kMissingHost =
+    "HTTP/1.1 400 Bad Request: missing required Host header\r\nContent-Type: text/plain; "
+    "charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request: missing required Host header";
+constexpr std::string_view kUnsupportedTransferEncoding =
+    "HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    "Connection: close\r\n\r\nUnsupported transfer encoding";
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // After the last response of a connection that still has unread input, keep reading (and
 // dropping) it for a moment so that closing does not reset the connection before the peer
@@ -69,7 +76,9 @@ struct detail::ServerShared {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(std::shared_ptr<detail::ServerShared> shared, tcp::socket socket, uint64_t id)
-      : shared_(std::move(shared)), socket_(std::move(socket)), timer_(socket_.get_executor()),
+      : shared_(std::move(shared)),
+        socket_(std::move(socket)),
+        timer_(socket_.get_executor()),
         id_(id) {}
 
   ~Session() {
@@ -123,10 +132,9 @@ class Session : public std::enable_shared_from_this<Session> {
     // declared length, so that body_too_big() (not Beast) answers an over-long one.
     parser_->body_limit(boost::none);
     set_deadline(opts().idle_timeout);
-    bhttp::async_read_header(socket_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code ec, size_t) {
-                               self->on_header(ec);
-                             });
+    bhttp::async_read_header(
+        socket_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
@@ -153,6 +161,17 @@ class Session : public std::enable_shared_from_this<Session> {
     if (auto len = parser_->content_length()) req_.content_length = *len;
     if (!split_target()) {
       write_raw_and_close(kBadRequest);
+      return;
+    }
+    // net/http's request checks that Beast leaves to the application.
+    if (req_.version >= 11 && msg.find(bhttp::field::host) == msg.end() &&
+        msg.method() != bhttp::verb::connect) {
+      write_raw_and_close(kMissingHost);
+      return;
+    }
+    if (auto te = msg.find(bhttp::field::transfer_encoding);
+        te != msg.end() && !iequals(te->value(), "chunked")) {
+      write_raw_and_close(kUnsupportedTransferEncoding);
       return;
     }
     keep_alive_ = msg.keep_alive();
@@ -212,7 +231,13 @@ class Session : public std::enable_shared_from_this<Session> {
                             ec == asio::error::operation_aborted) {
                           return self->close();
                         }
-                        if (ec) return self->write_raw_and_close(kBadRequest);
+                        if (ec) {
+                          if (!self->shared_->service.handles_incomplete_body(self->req_)) {
+                            return self->write_raw_and_close(kBadRequest);
+                          }
+                          self->req_.body_incomplete = true;
+                          self->keep_alive_ = false;  // the stream is out of sync
+                        }
                         self->dispatch();
                       });
   }
@@ -227,15 +252,20 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void dispatch() {
     req_.body = std::move(parser_->get().body());
-    Response resp;
-    shared_->service.handle(req_, resp);
-    if (resp.close) keep_alive_ = false;
-    write_response(resp);
+    // The answer may come from another thread (handle_async): hop back to this loop.
+    shared_->service.handle_async(req_, [self = shared_from_this()](Response resp) {
+      auto ex = self->socket_.get_executor();
+      asio::dispatch(ex, [self = std::move(self), resp = std::move(resp)] {
+        if (self->closed_) return;
+        if (resp.close) self->keep_alive_ = false;
+        self->write_response(resp);
+      });
+    });
   }
 
   void write_response(const Response& resp) {
     const bool head = req_.method == bhttp::verb::head;
-    out_ = serialize_response(resp, !head, !keep_alive_);
+    out_ = serialize_response(resp, !head, !keep_alive_, req_.version);
     set_deadline(opts().write_timeout);
     asio::async_write(socket_, asio::buffer(out_),
                       [self = shared_from_this()](beast::error_code ec, size_t) {
@@ -343,25 +373,25 @@ void Server::start_accepting() {
 }
 
 void Server::do_accept() {
-  acceptor_.async_accept(pool_.next(), [this](const boost::system::error_code& ec,
-                                              tcp::socket socket) {
-    if (ec) {
-      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-      log::error("{}: accept error - {}", shared_->options.name, ec.message());
-      do_accept();
-      return;
-    }
-    std::shared_ptr<Session> session;
-    {
-      std::lock_guard lock(shared_->mu);
-      if (shared_->stopped) return;
-      const uint64_t id = ++shared_->next_id;
-      session = std::make_shared<Session>(shared_, std::move(socket), id);
-      shared_->sessions.emplace(id, session);
-    }
-    session->start();
-    do_accept();
-  });
+  acceptor_.async_accept(
+      pool_.next(), [this](const boost::system::error_code& ec, tcp::socket socket) {
+        if (ec) {
+          if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+          log::error("{}: accept error - {}", shared_->options.name, ec.message());
+          do_accept();
+          return;
+        }
+        std::shared_ptr<Session> session;
+        {
+          std::lock_guard lock(shared_->mu);
+          if (shared_->stopped) return;
+          const uint64_t id = ++shared_->next_id;
+          session = std::make_shared<Session>(shared_, std::move(socket), id);
+          shared_->sessions.emplace(id, session);
+        }
+        session->start();
+        do_accept();
+      });
 }
 
 void Server::stop() {
@@ -375,8 +405,7 @@ void Server::stop() {
     }
   }
   if (listening_) {
-    log::info("{}: closing {}", shared_->options.name,
-              net::endpoint_string(local_endpoint()));
+    log::info("{}: closing {}", shared_->options.name, net::endpoint_string(local_endpoint()));
     asio::post(acceptor_.get_executor(), [this] {
       boost::system::error_code ignored;
       acceptor_.close(ignored);

@@ -19,6 +19,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -40,6 +41,18 @@ class Service {
   // The declared or actual body exceeds body_limit(): the answer (the connection closes).
   virtual void body_too_big(Request& req, Response& resp) = 0;
   virtual void handle(Request& req, Response& resp) = 0;
+  // Asynchronous form, for services whose answer waits on other servers (nsqadmin): `done` may
+  // be called later from any thread, exactly once; `req` stays valid until then. The default
+  // answers synchronously through handle().
+  virtual void handle_async(Request& req, std::function<void(Response)> done) {
+    Response resp;
+    handle(req, resp);
+    done(std::move(resp));
+  }
+  // The body turned out malformed (e.g. a bad chunk) after the head was accepted. true: call
+  // handle() anyway with what was read and `req.body_incomplete` set (Go handlers see a read
+  // error and answer themselves); false: net/http's raw 400. The connection closes either way.
+  virtual bool handles_incomplete_body(const Request&) { return false; }
 };
 
 struct ServerOptions {

@@ -71,7 +71,12 @@ type Daemon struct {
 // (SIGTERM, then SIGKILL after a grace period). Extra flags are appended.
 func startNSQD(t *testing.T, extra ...string) *Daemon {
 	t.Helper()
-	bin := nsqdBin(t)
+	return startNSQDBin(t, nsqdBin(t), extra...)
+}
+
+// startNSQDBin is startNSQD for a given binary (tests comparing ours with the reference).
+func startNSQDBin(t *testing.T, bin string, extra ...string) *Daemon {
+	t.Helper()
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("nsqd binary %q: %v (set NSQD_BIN)", bin, err)
 	}

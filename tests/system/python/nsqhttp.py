@@ -44,8 +44,9 @@ def request(nsqd, method, path, body=None, headers=None, timeout=10.0):
         conn.close()
 
 
-def raw_exchange(nsqd, data, timeout=5.0):
-    """Sends raw bytes, returns everything read until the server closes or goes quiet."""
+def raw_exchange(nsqd, data, timeout=5.0, until_close=False):
+    """Sends raw bytes; returns what was read until the first complete response (or, with
+    until_close, until the server closes), or until it goes quiet for `timeout`."""
     s = socket.create_connection((nsqd.host, nsqd.http_port), timeout=timeout)
     try:
         s.sendall(data)
@@ -58,7 +59,7 @@ def raw_exchange(nsqd, data, timeout=5.0):
             if not chunk:
                 break
             out += chunk
-            if b"\r\n\r\n" in out:
+            if b"\r\n\r\n" in out and not until_close:
                 head, _, rest = out.partition(b"\r\n\r\n")
                 for line in head.split(b"\r\n"):
                     if line.lower().startswith(b"content-length:"):

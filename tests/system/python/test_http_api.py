@@ -461,3 +461,47 @@ def test_stalled_http_clients_do_not_disturb_tcp(nsqd, connect):
     finally:
         for s in stalled:
             s.close()
+
+
+# Raw requests: what net/http answers to malformed or unusual HTTP, byte for byte (Date
+# aside). Known differences, not tested: an `HTTP/2.0` request line (Go 505, ours 400), a
+# malformed chunked body on routes other than /pub and /mpub (Go's handlers differ per route,
+# ours 400), `GET *` (httprouter 405, ours 404), and a peer that sends "  V2" and stops (Go
+# waits for a full line, ours answers 400 at once).
+CHUNKED = b"POST %s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+RAW_REQUESTS = [
+    b"GARBAGE\r\n\r\n",
+    b"GET /ping HTTP/1.1\r\n\r\n",
+    b"GET /ping HTTP/1.0\r\n\r\n",
+    b"GET /ping HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    b"GET /ping HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+    b"GET /ping HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+    b"POST /pub?topic=t HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+    b"POST /pub?topic=t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+    b"GET /ping HTTP/1.1\r\nHost: x\r\nX: " + b"a" * (1 << 21) + b"\r\n\r\n",
+    b"GET  /ping HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"get /ping HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET ping HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET http://x/ping HTTP/1.1\r\nHost: x\r\n\r\n",
+    CHUNKED % b"/pub?topic=t" + b"3\r\nabc\r\nzz\r\n",
+    CHUNKED % b"/mpub?topic=t" + b"3\r\nabc\r\nzz\r\n",
+    CHUNKED % b"/mpub?topic=bad!" + b"zz\r\n",
+    CHUNKED % b"/mpub?topic=t&binary=true" + b"2\r\n\x00\x00\r\nzz\r\n",
+    CHUNKED % b"/mpub?topic=t&binary=true" + b"6\r\n\x00\x00\x00\x01\x00\x00\r\nzz\r\n",
+    CHUNKED % b"/mpub?topic=t&binary=true" + b"9\r\n\x00\x00\x00\x01\x00\x00\x00\x01x\r\nzz\r\n",
+    b"POST /pub?topic=t HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+    b"GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",  # pipelined
+]
+
+
+def test_raw_http_answers_like_net_http(nsqd_factory, ref_nsqd_bin):
+    ours, ref = start_pair(nsqd_factory, ref_nsqd_bin)
+    mismatches = []
+    for raw in RAW_REQUESTS:
+        pipelined = raw.count(b" HTTP/1.1\r\n") > 1
+        a, b = (re.sub(rb"Date: [^\r]*\r\n", b"",
+                       nsqhttp.raw_exchange(n, raw, timeout=2, until_close=pipelined))
+                for n in (ours, ref))
+        if a != b:
+            mismatches.append("%r:\n  ours %r\n  ref  %r" % (raw[:60], a[:200], b[:200]))
+    assert not mismatches, "\n".join(mismatches)

@@ -73,3 +73,19 @@ TEST(SerializeResponse, GoLayout) {
 
 }  // namespace
 }  // namespace nsq::http
+
+namespace nsq::http {
+namespace {
+
+TEST(SerializeResponse, Http10StatusLineAndKeepAlive) {
+  Response r;
+  plain_text(r, 200, "OK");
+  const std::string closing = serialize_response(r, true, true, 10);
+  EXPECT_TRUE(closing.starts_with("HTTP/1.0 200 OK\r\n"));
+  EXPECT_EQ(closing.find("Connection:"), std::string::npos);  // closing is 1.0's default
+  const std::string kept = serialize_response(r, true, false, 10);
+  EXPECT_NE(kept.find("Connection: keep-alive\r\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace nsq::http

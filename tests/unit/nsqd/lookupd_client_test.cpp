@@ -16,9 +16,17 @@
 #include "common/protocol/wire.hpp"
 #include "nsqd/lookupd_client.hpp"
 #include "nsqd/nsqd.hpp"
+#include "support/temp_dir.hpp"
 
 namespace nsq::nsqd {
 namespace {
+
+// Nsqd writes nsqd.dat and disk queues under -data-path: keep them out of the cwd.
+NsqdOptions options_in(const test_support::TempDir& dir) {
+  NsqdOptions opts;
+  opts.data_path = dir.path();
+  return opts;
+}
 
 // A listening socket that accepts one nsqd at a time and answers its V1 commands.
 class FakeLookupd {
@@ -114,7 +122,8 @@ LookupdIdentity identity() {
 }
 
 TEST(LookupdClient, IdentifiesRegistersSnapshotAndFollowsEvents) {
-  Nsqd nsqd{NsqdOptions{}};
+  test_support::TempDir data;
+  Nsqd nsqd{options_in(data)};
   nsqd.get_topic("existing")->get_channel("ch");
   nsqd.get_topic("bare");
   FakeLookupd fake;
@@ -152,7 +161,8 @@ TEST(LookupdClient, IdentifiesRegistersSnapshotAndFollowsEvents) {
 }
 
 TEST(LookupdClient, SetAddressesSwitchesPeers) {
-  Nsqd nsqd{NsqdOptions{}};
+  test_support::TempDir data;
+  Nsqd nsqd{options_in(data)};
   nsqd.get_topic("t");
   FakeLookupd first, second;
   auto client = std::make_shared<LookupdClient>(nsqd, std::vector<std::string>{}, 1 << 20);

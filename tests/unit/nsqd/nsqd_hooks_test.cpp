@@ -2,12 +2,15 @@
 #include <gtest/gtest.h>
 
 #include "nsqd/nsqd.hpp"
+#include "support/temp_dir.hpp"
 
 namespace nsq::nsqd {
 namespace {
 
 TEST(NsqdHooks, LookupdAddressesStartFromOptionsAndNotifyObservers) {
+  test_support::TempDir data;
   NsqdOptions opts;
+  opts.data_path = data.path();
   opts.lookupd_tcp_addresses = {"127.0.0.1:4160"};
   Nsqd nsqd(opts);
   EXPECT_EQ(nsqd.lookupd_addresses(), opts.lookupd_tcp_addresses);
@@ -20,7 +23,10 @@ TEST(NsqdHooks, LookupdAddressesStartFromOptionsAndNotifyObservers) {
 }
 
 TEST(NsqdHooks, PauseObservers) {
-  Nsqd nsqd(NsqdOptions{});
+  test_support::TempDir data;
+  NsqdOptions opts;
+  opts.data_path = data.path();
+  Nsqd nsqd(opts);
   std::vector<std::pair<std::string, std::string>> seen;
   nsqd.add_pause_observer(
       [&](const std::string& t, const std::string& c) { seen.emplace_back(t, c); });

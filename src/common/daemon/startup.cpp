@@ -1,0 +1,40 @@
+#include "common/daemon/startup.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <iostream>
+
+#include "common/log/logger.hpp"
+
+namespace nsq::daemon {
+
+std::optional<int> parse_command_line(const std::string& daemon_name, config::FlagSet& flags,
+                                      int argc, char** argv, const CommonOptions& common) {
+  const auto parsed = flags.parse(argc, argv);
+  if (parsed.action == config::ParseResult::Action::kExit) return parsed.exit_code;
+  if (common.show_version) {
+    std::cout << daemon_name << " v" << NSQ_COMPAT_VERSION << " (built w/gcc" << __VERSION__
+              << ")\n";
+    return 0;
+  }
+  log::Level level;
+  if (!log::parse_level(common.log_level, level)) {
+    // The text Go's flag package prints for a rejected value; exit 2 as it does.
+    std::cerr << "invalid value \"" << common.log_level
+              << "\" for flag -log-level: invalid log level\n";
+    return 2;
+  }
+  log::init(common.log_prefix, level);
+  return std::nullopt;
+}
+
+void wait_for_shutdown_signal(const std::string& stopping_line) {
+  boost::asio::io_context signals_ctx;
+  boost::asio::signal_set signals(signals_ctx, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (!ec && !stopping_line.empty()) log::info("{}", stopping_line);
+  });
+  signals_ctx.run();
+}
+
+}  // namespace nsq::daemon

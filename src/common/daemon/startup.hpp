@@ -1,0 +1,28 @@
+// The start-up steps every daemon shares, so nsqd, nsqlookupd and nsqadmin behave alike:
+// parse the command line (Go flag rules), answer -version, validate -log-level and set up
+// logging; and, at the end of main, wait for SIGINT/SIGTERM.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "common/config/flag_set.hpp"
+
+namespace nsq::daemon {
+
+// The options every daemon has, filled in by FlagSet::parse.
+struct CommonOptions {
+  const bool& show_version;
+  const std::string& log_level;
+  const std::string& log_prefix;
+};
+
+// Parses argv into the flags' targets. Returns the exit code when the process must end here
+// (-h, a bad flag, -version, an invalid -log-level), nullopt when it should go on.
+std::optional<int> parse_command_line(const std::string& daemon_name, config::FlagSet& flags,
+                                      int argc, char** argv, const CommonOptions& common);
+
+// Blocks until SIGINT or SIGTERM arrives; logs `stopping_line` (if not empty) when it does.
+void wait_for_shutdown_signal(const std::string& stopping_line);
+
+}  // namespace nsq::daemon

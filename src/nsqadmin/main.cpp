@@ -1,0 +1,50 @@
+// nsqadmin entry point: parse options, check them as the reference does, serve HTTP until
+// SIGINT/SIGTERM.
+#include "common/config/flag_set.hpp"
+#include "common/daemon/startup.hpp"
+#include "common/http/server.hpp"
+#include "common/log/logger.hpp"
+#include "common/net/io_pool.hpp"
+#include "nsqadmin/admin_service.hpp"
+#include "nsqadmin/options.hpp"
+
+int main(int argc, char** argv) {
+  nsq::nsqadmin::AdminOptions opts;
+  nsq::config::FlagSet flags("nsqadmin");
+  nsq::nsqadmin::register_admin_flags(flags, opts);
+  if (auto exit_code = nsq::daemon::parse_command_line(
+          "nsqadmin", flags, argc, argv, {opts.show_version, opts.log_level, opts.log_prefix})) {
+    return *exit_code;
+  }
+
+  if (auto invalid = nsq::nsqadmin::validate_admin_options(opts); !invalid.empty()) {
+    nsq::log::fatal("failed to instantiate nsqadmin - {}", invalid);
+    return 1;
+  }
+  if (!opts.http_client_tls_cert.empty() || !opts.http_client_tls_root_ca_file.empty()) {
+    nsq::log::fatal(
+        "failed to instantiate nsqadmin - HTTPS upstreams are not supported by this "
+        "build yet");
+    return 1;
+  }
+  opts.base_path = nsq::nsqadmin::normalize_base_path(opts.base_path);
+  nsq::log::info("nsqadmin v{} (built w/gcc{})", NSQ_COMPAT_VERSION, __VERSION__);
+
+  nsq::nsqadmin::AdminService service(opts);
+  nsq::net::IoPool pool(2);
+  nsq::http::ServerOptions sopts;
+  sopts.name = "HTTP";
+  nsq::http::Server server(pool, service, sopts);
+  std::string error;
+  if (!server.listen(opts.http_address, error)) {
+    nsq::log::fatal("failed to instantiate nsqadmin - {}", error);
+    return 1;
+  }
+  pool.start();
+  server.start_accepting();
+
+  nsq::daemon::wait_for_shutdown_signal("NSQADMIN: stopping");
+  server.stop();
+  pool.stop();
+  return 0;
+}

@@ -1,0 +1,36 @@
+// The server's TLS settings from the --tls-* flags, as the reference's buildTLSConfig: a
+// certificate and key (both or none), the client-certificate policy, the CA bundle that
+// verifies client certificates, and the minimum protocol version.
+#pragma once
+
+#include <boost/asio/ssl/context.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "nsqd/options.hpp"
+
+namespace nsq::nsqd {
+
+enum class TlsRequired { kNo, kExceptHttp, kYes };
+
+// --tls-required as the reference reads it ("true"/"false"/"tcp-https"), raised to kYes when
+// a client-auth policy is set (nsqd.go New()).
+TlsRequired tls_required_mode(const NsqdOptions& opts);
+
+// Null (and `error` empty) when no certificate is configured; null with `error` set when
+// the files cannot be loaded. The error reads as the reference's "failed to build TLS config
+// - ..." detail.
+std::shared_ptr<boost::asio::ssl::context> build_tls_context(const NsqdOptions& opts,
+                                                             std::string& error);
+
+}  // namespace nsq::nsqd
+
+namespace nsq::nsqd {
+
+// /stats names for a TLS connection, as the reference's prettyConnectionState prints them:
+// "TLS1.2", and its short list of suite names else "Unknown <id>" (TLS 1.3 suites included).
+std::string tls_version_name(int openssl_version);
+std::string tls_cipher_suite_name(uint16_t iana_id);
+
+}  // namespace nsq::nsqd

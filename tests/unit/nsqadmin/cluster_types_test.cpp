@@ -1,0 +1,110 @@
+// nsqadmin's data model: decoding nsqd/lookupd JSON, the reference's aggregation (including
+// its aliasing of the first node's channel object) and Go-identical encoding.
+#include "nsqadmin/cluster_types.hpp"
+
+#include <gtest/gtest.h>
+
+namespace nsq::nsqadmin {
+namespace {
+
+using nlohmann::json;
+
+std::string encode_topic(const TopicStats& t) {
+  http::JsonWriter w;
+  write_topic(w, t);
+  return w.take();
+}
+
+TopicPtr node_topic(const std::string& node, int64_t depth, int64_t channel_depth,
+                    const json& e2e = json{{"count", 0}, {"percentiles", nullptr}}) {
+  json j = {{"topic_name", "t"},
+            {"depth", depth},
+            {"backend_depth", 0},
+            {"message_count", depth},
+            {"paused", false},
+            {"e2e_processing_latency", e2e},
+            {"channels", json::array({{{"channel_name", "c"},
+                                       {"depth", channel_depth},
+                                       {"backend_depth", 0},
+                                       {"message_count", channel_depth},
+                                       {"clients", json::array()},
+                                       {"e2e_processing_latency", e2e}}})}};
+  auto t = TopicStats::from_nsqd(j, 100);
+  t->node = node;
+  t->hostname = "h";
+  for (auto& c : t->channels) {
+    c->node = node;
+    c->hostname = "h";
+    c->topic_name = "t";
+  }
+  return t;
+}
+
+TEST(ClusterTypes, TopicAddSumsAndReusesTheFirstNodesChannel) {
+  auto a = node_topic("a:1", 2, 5);
+  auto b = node_topic("b:1", 3, 7);
+  TopicStats all;
+  all.topic_name = "t";
+  all.add(a);
+  all.add(b);
+  EXPECT_EQ(all.node, "*");
+  EXPECT_EQ(all.depth, 5);
+  ASSERT_EQ(all.channels.size(), 1u);
+  // The aggregate channel IS node a's object (the reference mutates it in place).
+  EXPECT_EQ(all.channels[0].get(), a->channels[0].get());
+  EXPECT_EQ(all.channels[0]->depth, 12);
+  EXPECT_EQ(all.channels[0]->node, "*");
+  ASSERT_EQ(all.channels[0]->nodes.size(), 1u);
+  EXPECT_EQ(all.channels[0]->nodes[0]->node, "b:1");
+  EXPECT_EQ(all.nodes.size(), 2u);
+}
+
+TEST(ClusterTypes, EmptyAggregateEncodesNulls) {
+  TopicStats all;
+  all.topic_name = "t";
+  EXPECT_EQ(encode_topic(all),
+            R"({"node":"","hostname":"","topic_name":"t","depth":0,"memory_depth":0,)"
+            R"("backend_depth":0,"message_count":0,"nodes":null,"channels":null,"paused":false,)"
+            R"("e2e_processing_latency":null})");
+}
+
+TEST(ClusterTypes, E2eAggregateFollowsTheReference) {
+  json e2e = {{"count", 4}, {"percentiles", json::array({{{"quantile", 0.99}, {"value", 1000}}})}};
+  auto a = E2eAggregate::from_nsqd(e2e);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->percentiles[0].at("min"), 1000);
+  EXPECT_EQ(a->percentiles[0].at("count"), 4);
+  json e2e2 = {{"count", 4}, {"percentiles", json::array({{{"quantile", 0.99}, {"value", 3000}}})}};
+  auto b = E2eAggregate::from_nsqd(e2e2);
+  E2eAggregate sum;
+  sum.add(a.get());
+  sum.add(b.get());
+  EXPECT_EQ(sum.host, "*");
+  EXPECT_EQ(sum.count, 8);
+  ASSERT_EQ(sum.percentiles.size(), 1u);
+  EXPECT_EQ(sum.percentiles[0].at("max"), 3000);
+  EXPECT_EQ(sum.percentiles[0].at("min"), 3000);  // [quirk] min of the maxima
+  EXPECT_EQ(sum.percentiles[0].at("average"), 2000);
+  EXPECT_EQ(sum.percentiles[0].at("count"), 8);
+}
+
+TEST(ClusterTypes, LookupdProducerTopicsAndTombstones) {
+  json j = {{"remote_address", "1.2.3.4:5"},
+            {"hostname", "h"},
+            {"broadcast_address", "::1"},
+            {"tcp_port", 4150},
+            {"http_port", 4151},
+            {"version", "1.3.0"},
+            {"topics", {"a", "b"}},
+            {"tombstones", {false, true}}};
+  auto p = Producer::from_lookupd(j);
+  EXPECT_EQ(p.http_address(), "[::1]:4151");
+  ASSERT_EQ(p.topics.size(), 2u);
+  EXPECT_TRUE(p.topics[1].tombstoned);
+  EXPECT_TRUE(SemVer::parse("1.2.9") < p.version_obj);
+  EXPECT_TRUE(SemVer::parse("1.3.0-rc1") < p.version_obj);
+  EXPECT_FALSE(SemVer::parse("junk") < SemVer{});
+}
+
+}  // namespace
+}  // namespace nsq::nsqadmin
