@@ -11,8 +11,8 @@
 namespace nsq::nsqd {
 
 namespace {
-// Messages one refill moves from disk to memory. Refills run only while a consumer is ready,
-// so a queue nobody reads stays on disk (durable) instead of moving into memory.
+// Most messages one refill moves from disk to memory. Refills take only what ready consumers
+// can take, so a queue nobody reads stays on disk (durable) instead of moving into memory.
 constexpr size_t kRefillBatch = 256;
 
 int64_t wall_clock_ns() {
@@ -97,11 +97,13 @@ std::string Channel::put(std::span<const MessagePtr> msgs, int64_t defer_ns) {
 
 size_t Channel::refill_target_locked() const {
   if (!backend_ || paused_ || exiting_ || !backend_->has_data()) return 0;
-  if (queue_.size() >= kRefillBatch) return 0;
-  for (const auto& slot : consumers_) {
-    if (slot.consumer->ready_for_message()) return kRefillBatch - queue_.size();
-  }
-  return 0;
+  // Only what the ready consumers can take now (at most kRefillBatch): what leaves the disk
+  // queue is in memory only, and a crash would lose it once the read position is synced.
+  int64_t capacity = 0;
+  for (const auto& slot : consumers_) capacity += slot.consumer->ready_capacity();
+  capacity = std::min<int64_t>(capacity, static_cast<int64_t>(kRefillBatch));
+  const auto queued = static_cast<int64_t>(queue_.size());
+  return capacity > queued ? static_cast<size_t>(capacity - queued) : 0;
 }
 
 void Channel::maybe_refill_locked() {

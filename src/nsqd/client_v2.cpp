@@ -603,6 +603,12 @@ bool ClientV2::ready_for_message() const {
   return rdy > 0 && in_flight_count_.load(std::memory_order_relaxed) < rdy;
 }
 
+int64_t ClientV2::ready_capacity() const {
+  if (closed_.load(std::memory_order_relaxed)) return 0;
+  return std::max<int64_t>(0, ready_count_.load(std::memory_order_relaxed) -
+                                  in_flight_count_.load(std::memory_order_relaxed));
+}
+
 void ClientV2::deliver(const MessagePtr& msg, uint16_t attempts) {
   in_flight_count_.fetch_add(1, std::memory_order_relaxed);
   message_count_.fetch_add(1, std::memory_order_relaxed);

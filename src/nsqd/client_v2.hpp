@@ -81,6 +81,7 @@ class ClientV2 final : public Consumer, public std::enable_shared_from_this<Clie
   // Consumer
   int64_t consumer_id() const override { return id_; }
   bool ready_for_message() const override;
+  int64_t ready_capacity() const override;
   int64_t msg_timeout_ns() const override {
     return msg_timeout_ns_.load(std::memory_order_relaxed);
   }

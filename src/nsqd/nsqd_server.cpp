@@ -1,6 +1,7 @@
 #include "nsqd/nsqd_server.hpp"
 
 #include <chrono>
+#include <cstdlib>
 #include <future>
 
 #include "common/log/logger.hpp"
@@ -39,16 +40,13 @@ NsqdServer::NsqdServer(NsqdOptions opts)
   });
 }
 
-NsqdServer::~NsqdServer() { stop(); }
+NsqdServer::~NsqdServer() {
+  stop();
+}
 
 bool NsqdServer::start(std::string& error) {
   const auto& opts = nsqd_.options();
   if (!tcp_.listen(opts.tcp_address, error)) return false;
-  // After binding, as the reference: recreate the topics/channels of nsqd.dat, rewrite it.
-  if (std::string md_error; !nsqd_.load_metadata(md_error)) {
-    error = md_error;
-    return false;
-  }
   // -http-address="" disables the HTTP API, as in the reference.
   if (!opts.http_address.empty() && !http_.listen(opts.http_address, error)) return false;
   const int tcp_port = tcp_.local_endpoint().port();
@@ -60,6 +58,17 @@ bool NsqdServer::start(std::string& error) {
     statsd_ = std::make_unique<StatsdPusher>(
         opts, stats_,
         expand_statsd_prefix(opts.statsd_prefix, opts.broadcast_address, broadcast_http_port));
+  }
+  // After binding, as the reference: recreate the topics/channels of nsqd.dat, rewrite it.
+  // A bad nsqd.dat is fatal with the reference's own words (not "failed to instantiate").
+  if (std::string md_error; !nsqd_.load_metadata(md_error)) {
+    log::fatal("failed to load metadata - {}", md_error);
+    std::exit(1);
+  }
+  // The reference rewrites the file right after loading it.
+  if (std::string md_error; !nsqd_.persist_metadata(md_error)) {
+    log::fatal("failed to persist metadata - {}", md_error);
+    std::exit(1);
   }
   pool_.start();
   tcp_.start_accepting();

@@ -224,3 +224,101 @@ def test_data_directory_moves_between_implementations(daemons, data_dir, directi
     assert not (seen & seen_before) or direction  # at-least-once: overlap allowed, none lost
     seen, total = consume(n2, "lonely", "c", len(topic_msgs))
     assert seen == set(topic_msgs) and total == len(topic_msgs)
+
+
+def ping(n):
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen("http://%s:%d/ping" % (n.host, n.http_port), timeout=2) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A 1 MiB tmpfs (needs root); yields (path, resize(size))."""
+    import subprocess
+    mnt = tmp_path / "tmpfs"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)],
+                       capture_output=True)
+    if r.returncode != 0:
+        pytest.skip("cannot mount a tmpfs: %s" % r.stderr.decode().strip())
+
+    def resize(size):
+        subprocess.run(["mount", "-o", "remount,size=" + size, str(mnt)], check=True)
+
+    try:
+        yield mnt, resize
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)])
+
+
+def test_disk_full_refuses_publish_and_recovers(daemons, small_tmpfs):
+    mnt, resize = small_tmpfs
+    n = daemons(mnt, "--mem-queue-size=0")
+    create_channel(n, "t", "c")
+    body = b"x" * 1000
+    acked = []
+    failed = None
+    c = nsqproto.Conn(n.host, n.tcp_port)
+    for i in range(3000):  # 3 MB into 1 MiB
+        msg = b"%06d" % i + body
+        c.send(nsqproto.pub("t", msg))
+        ftype, data = c.read_frame(skip_heartbeats=True)
+        if ftype == nsqproto.FRAME_ERROR:
+            failed = data
+            break
+        acked.append(msg)
+    c.close()
+    assert failed is not None and failed.startswith(b"E_PUB_FAILED"), failed
+    assert b"no space left on device" in failed, failed
+    # /ping says unhealthy while the disk is full, healthy again after the next good write
+    assert ping(n) == (500, b"NOK - write " + failed.split(b"write ", 1)[1]), ping(n)
+    resize("16m")
+    publish_all(n, "t", [b"after-full"])  # space is back: publishing works again
+    assert ping(n) == (200, b"OK")
+    seen, total = consume(n, "t", "c", len(acked) + 1)
+    assert seen == set(acked) | {b"after-full"}  # nothing acknowledged was lost
+    assert total == len(acked) + 1
+
+
+def http_post(n, path):
+    import urllib.request
+    req = urllib.request.Request("http://%s:%d%s" % (n.host, n.http_port, path), data=b"",
+                                 method="POST")
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return r.status
+
+
+def test_pause_is_persisted_and_restored(daemons, data_dir):
+    n = daemons(data_dir)
+    create_channel(n, "t", "c")
+    create_channel(n, "u", "d")
+    assert http_post(n, "/channel/pause?topic=t&channel=c") == 200
+    assert http_post(n, "/topic/pause?topic=u") == 200
+    want = {"t": (False, {"c": True}), "u": (True, {"d": False})}
+
+    def on_disk():
+        md = json.load(open(os.path.join(str(data_dir), "nsqd.dat")))
+        return {t["name"]: (t["paused"], {c["name"]: c["paused"] for c in t["channels"] or []})
+                for t in md["topics"] or []}
+
+    deadline = time.monotonic() + 5
+    while on_disk() != want and time.monotonic() < deadline:
+        time.sleep(0.05)  # nsqd.dat is rewritten right after the pause (poll)
+    assert on_disk() == want  # before any shutdown: a crash now keeps the pause
+    n.kill9()
+    n2 = daemons(data_dir)
+    import urllib.request
+    with urllib.request.urlopen("http://%s:%d/stats?format=json" % (n2.host, n2.http_port)) as r:
+        stats = json.loads(r.read())
+    got = {t["topic_name"]: (t["paused"], {c["channel_name"]: c["paused"] for c in t["channels"]})
+           for t in stats["topics"]}
+    assert got == want
+    # a paused channel keeps its messages
+    publish_all(n2, "t", [b"p"])
+    seen, _ = consume(n2, "t", "c", 1, timeout=1)
+    assert seen == set()

@@ -31,6 +31,10 @@ class FakeConsumer : public Consumer {
     std::lock_guard l(mu_);
     return rdy_ > 0 && in_flight_ < rdy_;
   }
+  int64_t ready_capacity() const override {
+    std::lock_guard l(mu_);
+    return std::max<int64_t>(0, rdy_ - in_flight_);
+  }
   int64_t msg_timeout_ns() const override { return 60 * kSecond; }
   int32_t sample_rate() const override { return 0; }
   void deliver(const MessagePtr& msg, uint16_t attempts) override {
