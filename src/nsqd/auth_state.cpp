@@ -34,7 +34,6 @@ bool compile(const std::string& source, std::regex& out) {
   }
 }
 
-
 }  // namespace
 
 std::optional<AuthState> parse_auth_response(std::string_view body,

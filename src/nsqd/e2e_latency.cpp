@@ -176,7 +176,9 @@ void E2eLatency::advance_locked(int64_t now_ns) {
   last_move_ns_ += steps * half_window_ns_;
 }
 
-void E2eLatency::insert(int64_t msg_timestamp_ns) { insert_at(msg_timestamp_ns, e2e_now_ns()); }
+void E2eLatency::insert(int64_t msg_timestamp_ns) {
+  insert_at(msg_timestamp_ns, e2e_now_ns());
+}
 
 void E2eLatency::insert_at(int64_t msg_timestamp_ns, int64_t now_ns) {
   std::lock_guard lock(mu_);
@@ -191,7 +193,9 @@ void E2eLatency::collect_into(QuantileStream& merged) {
   merged.merge(streams_[1].samples());
 }
 
-E2eResult E2eLatency::result() { return result_at(e2e_now_ns()); }
+E2eResult E2eLatency::result() {
+  return result_at(e2e_now_ns());
+}
 
 E2eResult E2eLatency::result_at(int64_t now_ns) {
   QuantileStream merged(percentiles_);

@@ -51,9 +51,9 @@ class QuantileStream {
 
   std::vector<double> targets_;
   double epsilon_;
-  double n_ = 0;                  // values in summary_
-  std::vector<Sample> summary_;   // sorted by value
-  std::vector<double> buffer_;    // inserts not yet merged
+  double n_ = 0;                 // values in summary_
+  std::vector<Sample> summary_;  // sorted by value
+  std::vector<double> buffer_;   // inserts not yet merged
   bool buffer_sorted_ = true;
 };
 

@@ -6,7 +6,9 @@ namespace nsq::nsqd {
 
 namespace {
 constexpr int64_t kNsPerMs = 1000000;
-int64_t ms(Duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+int64_t ms(Duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
 std::string invalid(const char* what, int64_t value) {
   return std::string(what) + " (" + std::to_string(value) + ") is invalid";
 }
@@ -70,8 +72,8 @@ std::optional<std::string> apply_identify(const protocol::IdentifyRequest& req,
   return std::nullopt;
 }
 
-NegotiatedFeatures negotiate_features(const protocol::IdentifyRequest& req,
-                                      const NsqdOptions& opts, const ServerFeatures& server) {
+NegotiatedFeatures negotiate_features(const protocol::IdentifyRequest& req, const NsqdOptions& opts,
+                                      const ServerFeatures& server) {
   NegotiatedFeatures f;
   f.tls = server.tls && req.tls_v1;
   f.deflate = server.deflate && opts.deflate && req.deflate;

@@ -44,8 +44,8 @@ struct NegotiatedFeatures {
   int64_t deflate_level = 6;
 };
 
-NegotiatedFeatures negotiate_features(const protocol::IdentifyRequest& req,
-                                      const NsqdOptions& opts, const ServerFeatures& server);
+NegotiatedFeatures negotiate_features(const protocol::IdentifyRequest& req, const NsqdOptions& opts,
+                                      const ServerFeatures& server);
 
 // The reply JSON, compact and in the reference's key order.
 std::string identify_reply_json(const NsqdOptions& opts, const ClientSettings& settings,

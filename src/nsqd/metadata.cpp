@@ -43,9 +43,7 @@ class MetadataSax {
   bool null() { return scalar(Kind::kNull, nullptr, nullptr); }
   bool boolean(bool v) { return scalar(Kind::kBool, &v, nullptr); }
   bool number_integer(json::number_integer_t) { return scalar(Kind::kNumber, nullptr, nullptr); }
-  bool number_unsigned(json::number_unsigned_t) {
-    return scalar(Kind::kNumber, nullptr, nullptr);
-  }
+  bool number_unsigned(json::number_unsigned_t) { return scalar(Kind::kNumber, nullptr, nullptr); }
   bool number_float(json::number_float_t, const std::string&) {
     return scalar(Kind::kNumber, nullptr, nullptr);
   }
@@ -55,29 +53,34 @@ class MetadataSax {
   bool start_object(std::size_t) {
     Target t = target();
     switch (t) {
-      case Target::kSkip: return push(Frame::kSkip);
-      case Target::kRoot: return push(Frame::kMeta);
+      case Target::kSkip:
+        return push(Frame::kSkip);
+      case Target::kRoot:
+        return push(Frame::kMeta);
       case Target::kTopicElem:
         out_.topics.emplace_back();
         return push(Frame::kTopic);
       case Target::kChannelElem:
         out_.topics.back().channels.emplace_back();
         return push(Frame::kChannel);
-      default: return type_error(t, Kind::kObject);
+      default:
+        return type_error(t, Kind::kObject);
     }
   }
 
   bool start_array(std::size_t) {
     Target t = target();
     switch (t) {
-      case Target::kSkip: return push(Frame::kSkip);
+      case Target::kSkip:
+        return push(Frame::kSkip);
       case Target::kTopics:
         out_.topics.clear();
         return push(Frame::kTopics);
       case Target::kChannels:
         out_.topics.back().channels.clear();
         return push(Frame::kChannels);
-      default: return type_error(t, Kind::kArray);
+      default:
+        return type_error(t, Kind::kArray);
     }
   }
 
@@ -98,7 +101,8 @@ class MetadataSax {
         if (key_matches(k, "name")) f.field = Field::kName;
         if (key_matches(k, "paused")) f.field = Field::kPaused;
         break;
-      default: break;
+      default:
+        break;
     }
     return true;
   }
@@ -150,18 +154,21 @@ class MetadataSax {
     if (stack_.empty()) return Target::kRoot;
     const Frame& f = stack_.back();
     switch (f.kind) {
-      case Frame::kSkip: return Target::kSkip;
+      case Frame::kSkip:
+        return Target::kSkip;
       case Frame::kMeta:
         if (f.field == Field::kTopics) return Target::kTopics;
         if (f.field == Field::kVersion) return Target::kVersion;
         return Target::kSkip;
-      case Frame::kTopics: return Target::kTopicElem;
+      case Frame::kTopics:
+        return Target::kTopicElem;
       case Frame::kTopic:
         if (f.field == Field::kName) return Target::kTopicName;
         if (f.field == Field::kPaused) return Target::kTopicPaused;
         if (f.field == Field::kChannels) return Target::kChannels;
         return Target::kSkip;
-      case Frame::kChannels: return Target::kChannelElem;
+      case Frame::kChannels:
+        return Target::kChannelElem;
       case Frame::kChannel:
         if (f.field == Field::kName) return Target::kChannelName;
         if (f.field == Field::kPaused) return Target::kChannelPaused;
@@ -177,11 +184,20 @@ class MetadataSax {
       // null: slices become nil, an array element becomes the zero value, anything else keeps
       // its value.
       switch (t) {
-        case Target::kTopics: out_.topics.clear(); break;
-        case Target::kChannels: out_.topics.back().channels.clear(); break;
-        case Target::kTopicElem: out_.topics.emplace_back(); break;
-        case Target::kChannelElem: out_.topics.back().channels.emplace_back(); break;
-        default: break;
+        case Target::kTopics:
+          out_.topics.clear();
+          break;
+        case Target::kChannels:
+          out_.topics.back().channels.clear();
+          break;
+        case Target::kTopicElem:
+          out_.topics.emplace_back();
+          break;
+        case Target::kChannelElem:
+          out_.topics.back().channels.emplace_back();
+          break;
+        default:
+          break;
       }
       return true;
     }
@@ -206,28 +222,38 @@ class MetadataSax {
         if (kind != Kind::kBool) return type_error(t, kind);
         out_.topics.back().channels.back().paused = *b;
         return true;
-      default: return type_error(t, kind);
+      default:
+        return type_error(t, kind);
     }
   }
 
   // Go's UnmarshalTypeError text. Go keeps decoding after one and reports the first; since the
   // result is discarded anyway we stop at the first.
   bool type_error(Target t, Kind kind) {
-    static constexpr const char* kKinds[] = {"null", "bool", "number", "string", "array",
-                                             "object"};
+    static constexpr const char* kKinds[] = {"null", "bool", "number", "string", "array", "object"};
     const char* what = kKinds[static_cast<int>(kind)];
     const char* field = "";
     const char* type = "";
     switch (t) {
       case Target::kRoot:
-        error_ = std::string("json: cannot unmarshal ") + what +
-                 " into Go value of type nsqd.Metadata";
+        error_ =
+            std::string("json: cannot unmarshal ") + what + " into Go value of type nsqd.Metadata";
         return false;
-      case Target::kTopics: field = "Metadata.topics", type = "[]nsqd.TopicMetadata"; break;
-      case Target::kTopicElem: field = "Metadata.topics", type = "nsqd.TopicMetadata"; break;
-      case Target::kVersion: field = "Metadata.version", type = "string"; break;
-      case Target::kTopicName: field = "TopicMetadata.topics.name", type = "string"; break;
-      case Target::kTopicPaused: field = "TopicMetadata.topics.paused", type = "bool"; break;
+      case Target::kTopics:
+        field = "Metadata.topics", type = "[]nsqd.TopicMetadata";
+        break;
+      case Target::kTopicElem:
+        field = "Metadata.topics", type = "nsqd.TopicMetadata";
+        break;
+      case Target::kVersion:
+        field = "Metadata.version", type = "string";
+        break;
+      case Target::kTopicName:
+        field = "TopicMetadata.topics.name", type = "string";
+        break;
+      case Target::kTopicPaused:
+        field = "TopicMetadata.topics.paused", type = "bool";
+        break;
       case Target::kChannels:
         field = "TopicMetadata.topics.channels", type = "[]nsqd.ChannelMetadata";
         break;
@@ -240,7 +266,8 @@ class MetadataSax {
       case Target::kChannelPaused:
         field = "ChannelMetadata.topics.channels.paused", type = "bool";
         break;
-      case Target::kSkip: return true;
+      case Target::kSkip:
+        return true;
     }
     error_ = std::string("json: cannot unmarshal ") + what + " into Go struct field " + field +
              " of type " + type;
@@ -320,17 +347,18 @@ std::string metadata_file_path(const std::string& data_path) {
 }
 
 std::optional<Metadata> load_metadata_file(const std::string& data_path, std::string& error,
-                                           std::vector<std::string>* warnings,
-                                           disk::FileOps* ops) {
+                                           std::vector<std::string>* warnings, disk::FileOps* ops) {
   const std::string fn = metadata_file_path(data_path);
   std::string data;
   std::string why;
   switch (disk::read_whole_file(fn, data, why, ops)) {
-    case disk::ReadFileStatus::kNotFound: return Metadata{};  // fresh start
+    case disk::ReadFileStatus::kNotFound:
+      return Metadata{};  // fresh start
     case disk::ReadFileStatus::kError:
       error = "failed to read metadata from " + fn + " - " + why;
       return std::nullopt;
-    case disk::ReadFileStatus::kOk: break;
+    case disk::ReadFileStatus::kOk:
+      break;
   }
   auto m = parse_metadata(data, why, warnings);
   if (!m) {

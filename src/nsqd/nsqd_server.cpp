@@ -5,9 +5,9 @@
 #include <future>
 
 #include "common/log/logger.hpp"
-#include "nsqd/http_config.hpp"
 #include "common/net/address.hpp"
 #include "common/util/hostname.hpp"
+#include "nsqd/http_config.hpp"
 
 namespace nsq::nsqd {
 

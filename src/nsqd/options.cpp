@@ -48,7 +48,8 @@ void register_nsqd_flags(config::FlagSet& f, NsqdOptions& o) {
       "INFO", "set log verbosity: debug, info, warn, error, or fatal");
   f.add_string("log-prefix", &o.log_prefix, "log message prefix");
   f.add_bool("verbose", &o.verbose, "[deprecated] has no effect, use --log-level", "-");
-  f.add_int("node-id", &o.node_id, "unique part for message IDs, (int) in range [0,1024) (default is hash of hostname)",
+  f.add_int("node-id", &o.node_id,
+            "unique part for message IDs, (int) in range [0,1024) (default is hash of hostname)",
             "id");
   f.add_bool("worker-id", &o.worker_id, "[deprecated] use --node-id", "-");
 
@@ -114,9 +115,11 @@ void register_nsqd_flags(config::FlagSet& f, NsqdOptions& o) {
             "maximum channel consumer connection count per nsqd instance (default 0, i.e., "
             "unlimited)");
 
-  f.add_string("statsd-address", &o.statsd_address, "UDP <addr>:<port> of a statsd daemon for pushing stats");
+  f.add_string("statsd-address", &o.statsd_address,
+               "UDP <addr>:<port> of a statsd daemon for pushing stats");
   f.add_duration("statsd-interval", &o.statsd_interval, "duration between pushing to statsd");
-  f.add_bool("statsd-mem-stats", &o.statsd_mem_stats, "toggle sending memory and GC stats to statsd");
+  f.add_bool("statsd-mem-stats", &o.statsd_mem_stats,
+             "toggle sending memory and GC stats to statsd");
   f.add_string("statsd-prefix", &o.statsd_prefix,
                "prefix used for keys sent to statsd (%s for host replacement)");
   f.add_int("statsd-udp-packet-size", &o.statsd_udp_packet_size,
@@ -136,21 +139,20 @@ void register_nsqd_flags(config::FlagSet& f, NsqdOptions& o) {
   f.add_string("tls-key", &o.tls_key, "path to key file");
   f.add_string("tls-client-auth-policy", &o.tls_client_auth_policy,
                "client certificate auth policy ('require' or 'require-verify')");
-  f.add_string("tls-root-ca-file", &o.tls_root_ca_file,
-               "path to certificate authority file");
-  f.add_bool_string(
-      "tls-required", &o.tls_required,
-      "require TLS for client connections (true, false, tcp-https)", "",
-      [](std::string_view v, std::string& reason) {
-        std::string lower(v);
-        for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (lower == "tcp-https") return true;
-        bool b = false;
-        config::GoParseError err;
-        if (config::parse_go_bool(lower, b, &err)) return true;
-        reason = err.text;
-        return false;
-      });
+  f.add_string("tls-root-ca-file", &o.tls_root_ca_file, "path to certificate authority file");
+  f.add_bool_string("tls-required", &o.tls_required,
+                    "require TLS for client connections (true, false, tcp-https)", "",
+                    [](std::string_view v, std::string& reason) {
+                      std::string lower(v);
+                      for (auto& c : lower)
+                        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                      if (lower == "tcp-https") return true;
+                      bool b = false;
+                      config::GoParseError err;
+                      if (config::parse_go_bool(lower, b, &err)) return true;
+                      reason = err.text;
+                      return false;
+                    });
   f.add_value(
       "tls-min-version",
       [&o](std::string_view v, std::string& reason) {

@@ -23,8 +23,8 @@
 namespace nsq::nsqd {
 
 struct StatsQuery {
-  std::string topic;     // "" = all topics
-  std::string channel;   // "" = all channels; else topics without it are left out
+  std::string topic;    // "" = all topics
+  std::string channel;  // "" = all channels; else topics without it are left out
   bool include_clients = true;
   bool include_mem = true;
 };
@@ -63,9 +63,9 @@ struct MemStats {
 MemStats read_mem_stats();
 
 struct StatsSnapshot {
-  std::optional<std::vector<TopicSnapshot>> topics;     // nullopt = `topic=` names no topic
-  std::optional<std::vector<ClientStats>> producers;    // nullopt = none / not requested
-  std::string topic_filter;                             // pub_counts are filtered by it
+  std::optional<std::vector<TopicSnapshot>> topics;   // nullopt = `topic=` names no topic
+  std::optional<std::vector<ClientStats>> producers;  // nullopt = none / not requested
+  std::string topic_filter;                           // pub_counts are filtered by it
 };
 
 class StatsCollector {

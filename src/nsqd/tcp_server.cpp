@@ -21,7 +21,9 @@ bool TcpServer::listen(const std::string& address, std::string& error) {
   return true;
 }
 
-asio::ip::tcp::endpoint TcpServer::local_endpoint() const { return acceptor_.local_endpoint(); }
+asio::ip::tcp::endpoint TcpServer::local_endpoint() const {
+  return acceptor_.local_endpoint();
+}
 
 void TcpServer::start_accepting() {
   asio::post(acceptor_.get_executor(), [this] { do_accept(); });

@@ -40,11 +40,10 @@ bool parse_metadata_text(std::string_view text, DiskQueue::Positions& pos) {
 
 std::string metadata_text(const DiskQueue::Positions& p) {
   char buf[5 * 21 + 8];
-  int n = std::snprintf(buf, sizeof buf, "%lld\n%lld,%lld\n%lld,%lld\n",
-                        static_cast<long long>(p.depth), static_cast<long long>(p.read_file_num),
-                        static_cast<long long>(p.read_pos),
-                        static_cast<long long>(p.write_file_num),
-                        static_cast<long long>(p.write_pos));
+  int n = std::snprintf(
+      buf, sizeof buf, "%lld\n%lld,%lld\n%lld,%lld\n", static_cast<long long>(p.depth),
+      static_cast<long long>(p.read_file_num), static_cast<long long>(p.read_pos),
+      static_cast<long long>(p.write_file_num), static_cast<long long>(p.write_pos));
   return std::string(buf, static_cast<size_t>(n));
 }
 
@@ -100,7 +99,8 @@ void DiskQueue::load_metadata() {
   std::string error;
   const std::string meta = metadata_file_name();
   switch (read_whole_file(meta, text, error, &ops_)) {
-    case ReadFileStatus::kNotFound: break;  // a new queue
+    case ReadFileStatus::kNotFound:
+      break;  // a new queue
     case ReadFileStatus::kError:
       log::error("DISKQUEUE({}) failed to retrieveMetaData - {}", name_, error);
       break;
@@ -139,8 +139,7 @@ void DiskQueue::load_metadata() {
     write_pos_ = 0;
     force_sync_ = true;
   } else if (r < 0 && r != -ENOENT) {
-    log::error("DISKQUEUE({}) failed to retrieveMetaData - stat {}: {}", name_, wf,
-               errno_text(-r));
+    log::error("DISKQUEUE({}) failed to retrieveMetaData - stat {}: {}", name_, wf, errno_text(-r));
   }
   check_tail_corruption_locked();
 }
@@ -412,8 +411,8 @@ void DiskQueue::rollback_locked(int64_t file_num, int64_t pos, int64_t depth) {
     if (int r = ops_.ftruncate(write_file_->fd(), static_cast<off_t>(pos)); r < 0) {
       // The garbage past write_pos_ is never read (readers stop at write_pos_) and the next
       // write overwrites it; if the process dies first, startup sees the size mismatch.
-      log::error("DISKQUEUE({}) failed to truncate {} to {} - {}", name_,
-                 data_file_name(file_num), pos, errno_text(-r));
+      log::error("DISKQUEUE({}) failed to truncate {} to {} - {}", name_, data_file_name(file_num),
+                 pos, errno_text(-r));
     }
   } else {
     log::error("DISKQUEUE({}) failed to reopen for truncation - {}", name_, error);

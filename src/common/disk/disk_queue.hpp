@@ -4,7 +4,7 @@
 //
 // On disk, in `data_path`:
 //   <name>.diskqueue.<%06d file number>.dat   records [int32 BE length][payload], mode 0600
-//   <name>.diskqueue.meta.dat                 "<depth>\n<readFile>,<readPos>\n<writeFile>,<writePos>\n"
+//   <name>.diskqueue.meta.dat "<depth>\n<readFile>,<readPos>\n<writeFile>,<writePos>\n"
 // A file rolls when the next record would take it past max_bytes_per_file (a record larger than
 // that still goes whole into a fresh file). A fully read file is deleted. A record whose length
 // is outside [min_msg_size, max_msg_size], or a read error, renames the file "<file>.bad" and

@@ -59,9 +59,7 @@ class RealFileOps final : public FileOps {
   int rename(const std::string& from, const std::string& to) override {
     return ::rename(from.c_str(), to.c_str()) == 0 ? 0 : -errno;
   }
-  int unlink(const std::string& path) override {
-    return ::unlink(path.c_str()) == 0 ? 0 : -errno;
-  }
+  int unlink(const std::string& path) override { return ::unlink(path.c_str()) == 0 ? 0 : -errno; }
 };
 
 }  // namespace

@@ -17,19 +17,32 @@ int64_t now_ns() {
       .count();
 }
 
-void set_v1(Response& r) { r.set_header(std::string(kNsqContentTypeHeader), std::string(kNsqContentTypeV1)); }
+void set_v1(Response& r) {
+  r.set_header(std::string(kNsqContentTypeHeader), std::string(kNsqContentTypeV1));
+}
 
 // Go's html.EscapeString for the redirect body.
 std::string html_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '\'': out += "&#39;"; break;
-      case '"': out += "&#34;"; break;
-      default: out.push_back(c);
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -145,7 +158,9 @@ void RoutedService::handle(Request& req, Response& resp) {
   }
 }
 
-void RoutedService::not_found(Request&, Response& resp) { v1_error(resp, 404, "NOT_FOUND"); }
+void RoutedService::not_found(Request&, Response& resp) {
+  v1_error(resp, 404, "NOT_FOUND");
+}
 
 void RoutedService::method_not_allowed(Request&, Response& resp) {
   v1_error(resp, 405, "METHOD_NOT_ALLOWED");

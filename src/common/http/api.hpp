@@ -46,11 +46,9 @@ struct RouteOptions {
 
 class RoutedService : public Service {
  public:
-
   explicit RoutedService(uint64_t default_body_limit) : default_body_limit_(default_body_limit) {}
 
-  void add(std::string method, std::string_view pattern, Handler handler,
-           RouteOptions options);
+  void add(std::string method, std::string_view pattern, Handler handler, RouteOptions options);
   void add(std::string method, std::string_view pattern, Handler handler) {
     add(std::move(method), pattern, std::move(handler), RouteOptions{});
   }

@@ -83,21 +83,22 @@ class ClientOp : public std::enable_shared_from_this<ClientOp> {
 
   void start() {
     stream_.expires_after(req_.connect_timeout);
-    resolver_.async_resolve(req_.host, std::to_string(req_.port),
-                            [self = shared_from_this()](beast::error_code ec,
-                                                        tcp::resolver::results_type results) {
-                              if (ec) return self->fail(ec, "resolve");
-                              self->connect(results);
-                            });
+    resolver_.async_resolve(
+        req_.host, std::to_string(req_.port),
+        [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type results) {
+          if (ec) return self->fail(ec, "resolve");
+          self->connect(results);
+        });
   }
 
  private:
   void connect(const tcp::resolver::results_type& results) {
-    stream_.async_connect(results, [self = shared_from_this()](beast::error_code ec,
-                                                                const tcp::endpoint&) {
-      if (ec) return self->fail(ec, ec == beast::error::timeout ? "connect timeout" : "connect");
-      self->write();
-    });
+    stream_.async_connect(
+        results, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
+          if (ec)
+            return self->fail(ec, ec == beast::error::timeout ? "connect timeout" : "connect");
+          self->write();
+        });
   }
 
   void write() {
@@ -123,14 +124,13 @@ class ClientOp : public std::enable_shared_from_this<ClientOp> {
 
   void read() {
     parser_.body_limit(req_.body_limit);
-    bhttp::async_read(stream_, buffer_, parser_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                        if (ec) {
-                          return self->fail(ec, ec == beast::error::timeout ? "request timeout"
-                                                                            : "read");
-                        }
-                        self->finish();
-                      });
+    bhttp::async_read(
+        stream_, buffer_, parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+          if (ec) {
+            return self->fail(ec, ec == beast::error::timeout ? "request timeout" : "read");
+          }
+          self->finish();
+        });
   }
 
   void finish() {

@@ -84,8 +84,8 @@ std::optional<QueryParams> parse_query(std::string_view raw, std::string* error)
     if (pair.empty()) continue;
     const size_t eq = pair.find('=');
     std::string_view key_raw = pair.substr(0, eq);
-    std::string_view value_raw = eq == std::string_view::npos ? std::string_view{}
-                                                              : pair.substr(eq + 1);
+    std::string_view value_raw =
+        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
     std::string key;
     std::string value;
     std::string bad;
@@ -99,8 +99,12 @@ std::optional<QueryParams> parse_query(std::string_view raw, std::string* error)
   return params;
 }
 
-bool query_unescape(std::string_view in, std::string& out) { return unescape(in, out, true, nullptr); }
-bool path_unescape(std::string_view in, std::string& out) { return unescape(in, out, false, nullptr); }
+bool query_unescape(std::string_view in, std::string& out) {
+  return unescape(in, out, true, nullptr);
+}
+bool path_unescape(std::string_view in, std::string& out) {
+  return unescape(in, out, false, nullptr);
+}
 
 std::string query_escape(std::string_view in) {
   std::string out;
@@ -122,8 +126,8 @@ std::string path_escape(std::string_view in) {
   out.reserve(in.size());
   for (unsigned char c : in) {
     // Go leaves these sub-delimiters (and '/', ':', '@') unescaped in a path.
-    if (is_unreserved(c) || c == '/' || c == ':' || c == '@' || c == '$' || c == '&' ||
-        c == '+' || c == ',' || c == ';' || c == '=') {
+    if (is_unreserved(c) || c == '/' || c == ':' || c == '@' || c == '$' || c == '&' || c == '+' ||
+        c == ',' || c == ';' || c == '=') {
       out.push_back(static_cast<char>(c));
     } else {
       append_escaped(out, c);

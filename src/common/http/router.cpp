@@ -54,8 +54,8 @@ size_t Router::add(std::string method, std::string_view pattern) {
   return routes_.size() - 1;
 }
 
-bool Router::match_route(const Route& r, std::string_view path, bool fold_case,
-                         RouteParams* params, std::string* canonical) {
+bool Router::match_route(const Route& r, std::string_view path, bool fold_case, RouteParams* params,
+                         std::string* canonical) {
   bool trailing = false;
   const auto segs = split_segments(path, trailing);
   if (trailing != r.trailing_slash || segs.size() != r.segments.size()) return false;

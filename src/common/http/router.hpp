@@ -23,11 +23,11 @@ using RouteParams = std::vector<std::pair<std::string, std::string>>;
 struct RouteMatch {
   enum class Kind { kFound, kRedirect, kOptions, kMethodNotAllowed, kNotFound };
   Kind kind = Kind::kNotFound;
-  size_t route = 0;          // kFound: the index add() returned
-  RouteParams params;        // kFound: `:name` values
-  std::string location;      // kRedirect: the new path (without query)
+  size_t route = 0;      // kFound: the index add() returned
+  RouteParams params;    // kFound: `:name` values
+  std::string location;  // kRedirect: the new path (without query)
   unsigned redirect_status = 0;
-  std::string allow;         // kOptions / kMethodNotAllowed: "GET, OPTIONS, PUT"
+  std::string allow;  // kOptions / kMethodNotAllowed: "GET, OPTIONS, PUT"
 };
 
 class Router {

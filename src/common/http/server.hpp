@@ -56,8 +56,8 @@ class Service {
 };
 
 struct ServerOptions {
-  std::string name = "HTTP";              // log prefix: "HTTP: listening on ..."
-  uint32_t header_limit = 1 << 20;        // Go's DefaultMaxHeaderBytes
+  std::string name = "HTTP";        // log prefix: "HTTP: listening on ..."
+  uint32_t header_limit = 1 << 20;  // Go's DefaultMaxHeaderBytes
   std::chrono::nanoseconds idle_timeout = std::chrono::minutes(5);
   std::chrono::nanoseconds read_timeout = std::chrono::seconds(60);
   std::chrono::nanoseconds write_timeout = std::chrono::seconds(60);

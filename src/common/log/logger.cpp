@@ -19,11 +19,21 @@ class NsqLevelFlag final : public spdlog::custom_flag_formatter {
     std::string_view name = "INFO";
     switch (msg.level) {
       case spdlog::level::trace:
-      case spdlog::level::debug: name = "DEBUG"; break;
-      case spdlog::level::info: name = "INFO"; break;
-      case spdlog::level::warn: name = "WARNING"; break;
-      case spdlog::level::err: name = "ERROR"; break;
-      default: name = "FATAL"; break;
+      case spdlog::level::debug:
+        name = "DEBUG";
+        break;
+      case spdlog::level::info:
+        name = "INFO";
+        break;
+      case spdlog::level::warn:
+        name = "WARNING";
+        break;
+      case spdlog::level::err:
+        name = "ERROR";
+        break;
+      default:
+        name = "FATAL";
+        break;
     }
     dest.append(name.data(), name.data() + name.size());
   }
@@ -34,11 +44,16 @@ class NsqLevelFlag final : public spdlog::custom_flag_formatter {
 
 spdlog::level::level_enum to_spdlog(Level level) {
   switch (level) {
-    case Level::kDebug: return spdlog::level::debug;
-    case Level::kInfo: return spdlog::level::info;
-    case Level::kWarn: return spdlog::level::warn;
-    case Level::kError: return spdlog::level::err;
-    case Level::kFatal: return spdlog::level::critical;
+    case Level::kDebug:
+      return spdlog::level::debug;
+    case Level::kInfo:
+      return spdlog::level::info;
+    case Level::kWarn:
+      return spdlog::level::warn;
+    case Level::kError:
+      return spdlog::level::err;
+    case Level::kFatal:
+      return spdlog::level::critical;
   }
   return spdlog::level::info;
 }
@@ -90,6 +105,8 @@ void init(const std::string& prefix, Level level) {
   logger->flush_on(spdlog::level::trace);
 }
 
-spdlog::logger& logger() { return *instance(); }
+spdlog::logger& logger() {
+  return *instance();
+}
 
 }  // namespace nsq::log

@@ -12,7 +12,9 @@ IoPool::IoPool(size_t threads) {
   }
 }
 
-IoPool::~IoPool() { stop(); }
+IoPool::~IoPool() {
+  stop();
+}
 
 void IoPool::start() {
   for (auto& ctx : contexts_) {

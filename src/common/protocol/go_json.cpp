@@ -9,8 +9,12 @@ namespace {
 
 constexpr int kMaxDepth = 10000;  // Go's maxNestingDepth
 
-bool is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+bool is_space(unsigned char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+bool is_digit(unsigned char c) {
+  return c >= '0' && c <= '9';
+}
 bool is_hex(unsigned char c) {
   return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
@@ -49,12 +53,18 @@ class Checker {
     skip_ws();
     if (eof()) return fail("looking for beginning of value", true);
     switch (cur()) {
-      case '{': return object(depth + 1);
-      case '[': return array(depth + 1);
-      case '"': return string();
-      case 't': return literal("true");
-      case 'f': return literal("false");
-      case 'n': return literal("null");
+      case '{':
+        return object(depth + 1);
+      case '[':
+        return array(depth + 1);
+      case '"':
+        return string();
+      case 't':
+        return literal("true");
+      case 'f':
+        return literal("false");
+      case 'n':
+        return literal("null");
       default:
         if (cur() == '-' || is_digit(cur())) return number();
         return fail("looking for beginning of value", true);
@@ -136,7 +146,14 @@ class Checker {
       if (eof()) return fail("in string escape code", false);
       c = cur();
       switch (c) {
-        case 'b': case 'f': case 'n': case 'r': case 't': case '\\': case '/': case '"':
+        case 'b':
+        case 'f':
+        case 'n':
+        case 'r':
+        case 't':
+        case '\\':
+        case '/':
+        case '"':
           ++i_;
           break;
         case 'u':
@@ -146,7 +163,8 @@ class Checker {
             ++i_;
           }
           break;
-        default: return fail("in string escape code", false);
+        default:
+          return fail("in string escape code", false);
       }
     }
   }
@@ -205,13 +223,13 @@ size_t utf8_len(const unsigned char* p, size_t n) {
   if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
   if (c >= 0xE0 && c <= 0xEF) {
     if (!cont(1) || !cont(2)) return 0;
-    if (c == 0xE0 && p[1] < 0xA0) return 0;  // overlong
+    if (c == 0xE0 && p[1] < 0xA0) return 0;   // overlong
     if (c == 0xED && p[1] >= 0xA0) return 0;  // surrogate
     return 3;
   }
   if (c >= 0xF0 && c <= 0xF4) {
     if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    if (c == 0xF0 && p[1] < 0x90) return 0;  // overlong
+    if (c == 0xF0 && p[1] < 0x90) return 0;   // overlong
     if (c == 0xF4 && p[1] >= 0x90) return 0;  // > U+10FFFF
     return 4;
   }
@@ -220,22 +238,33 @@ size_t utf8_len(const unsigned char* p, size_t n) {
 
 }  // namespace
 
-std::string go_json_syntax_error(std::string_view data) { return Checker(data).run(); }
+std::string go_json_syntax_error(std::string_view data) {
+  return Checker(data).run();
+}
 
 std::string go_json_quote_char(unsigned char c) {
   if (c == '\'') return "'\\''";
   if (c == '"') return "'\"'";
   char buf[16];
   switch (c) {
-    case '\a': return "'\\a'";
-    case '\b': return "'\\b'";
-    case '\f': return "'\\f'";
-    case '\n': return "'\\n'";
-    case '\r': return "'\\r'";
-    case '\t': return "'\\t'";
-    case '\v': return "'\\v'";
-    case '\\': return "'\\\\'";
-    default: break;
+    case '\a':
+      return "'\\a'";
+    case '\b':
+      return "'\\b'";
+    case '\f':
+      return "'\\f'";
+    case '\n':
+      return "'\\n'";
+    case '\r':
+      return "'\\r'";
+    case '\t':
+      return "'\\t'";
+    case '\v':
+      return "'\\v'";
+    case '\\':
+      return "'\\\\'";
+    default:
+      break;
   }
   if (c < 0x20 || c == 0x7F) {
     std::snprintf(buf, sizeof buf, "'\\x%02x'", c);

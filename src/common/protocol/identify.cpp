@@ -57,8 +57,7 @@ std::optional<IdentifyRequest> decode_identify(std::string_view body) {
   if (body.starts_with("\xEF\xBB\xBF")) return std::nullopt;
   // ordered_json keeps document order, so keys differing only in case apply in the order
   // they were sent, as Go applies them (the last one wins).
-  const auto doc =
-      json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  const auto doc = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return std::nullopt;
   IdentifyRequest req;
   if (doc.is_null()) return req;

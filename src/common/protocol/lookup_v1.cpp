@@ -86,8 +86,19 @@ std::pair<char32_t, size_t> decode_last_rune(std::string_view s) {
 // unicode.IsSpace.
 bool is_go_space(char32_t r) {
   switch (r) {
-    case '\t': case '\n': case '\v': case '\f': case '\r': case ' ':
-    case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F:
+    case '\t':
+    case '\n':
+    case '\v':
+    case '\f':
+    case '\r':
+    case ' ':
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
     case 0x3000:
       return true;
     default:
@@ -182,8 +193,8 @@ std::optional<ProtocolError> topic_channel(std::string_view command, std::string
                  std::string(command) + " topic name '" + std::string(topic) + "' is not valid");
   }
   if (!channel.empty() && !is_valid_channel_name(channel)) {
-    return fatal("E_BAD_CHANNEL", std::string(command) + " channel name '" +
-                                      std::string(channel) + "' is not valid");
+    return fatal("E_BAD_CHANNEL", std::string(command) + " channel name '" + std::string(channel) +
+                                      "' is not valid");
   }
   return std::nullopt;
 }
@@ -244,9 +255,8 @@ LookupParseResult LookupV1Parser::parse(std::string_view data, bool identified) 
     }
     const int32_t size = read_be32s(data.data() + line_end);
     if (size < 0 || size > limits_.max_identify_body) {
-      return error_result(
-          fatal("E_BAD_BODY", "IDENTIFY invalid body size " + std::to_string(size)),
-          line_end + 4);
+      return error_result(fatal("E_BAD_BODY", "IDENTIFY invalid body size " + std::to_string(size)),
+                          line_end + 4);
     }
     const size_t total = line_end + 4 + static_cast<size_t>(size);
     if (data.size() < total) return need_more(fatal("E_BAD_BODY", "IDENTIFY failed to read body"));
@@ -269,7 +279,9 @@ LookupParseResult LookupV1Parser::parse(std::string_view data, bool identified) 
 
 std::optional<ProtocolError> decode_lookup_identify(std::string_view body,
                                                     LookupPeerIdentity& out) {
-  const auto decode_error = [] { return fatal("E_BAD_BODY", "IDENTIFY failed to decode JSON body"); };
+  const auto decode_error = [] {
+    return fatal("E_BAD_BODY", "IDENTIFY failed to decode JSON body");
+  };
   // nlohmann skips a UTF-8 byte-order mark; Go's decoder calls it an invalid character.
   if (body.starts_with("\xEF\xBB\xBF")) return decode_error();
   const Json doc = Json::parse(sanitize_utf8(body), nullptr, /*allow_exceptions=*/false);
@@ -315,12 +327,13 @@ void append_lookup_register(std::string& out, std::string_view topic, std::strin
   append_command(out, "REGISTER", topic, channel);
 }
 
-void append_lookup_unregister(std::string& out, std::string_view topic,
-                              std::string_view channel) {
+void append_lookup_unregister(std::string& out, std::string_view topic, std::string_view channel) {
   append_command(out, "UNREGISTER", topic, channel);
 }
 
-void append_lookup_ping(std::string& out) { out.append("PING\n"); }
+void append_lookup_ping(std::string& out) {
+  out.append("PING\n");
+}
 
 LookupResponse read_lookup_response(std::string_view data, int64_t limit) {
   LookupResponse r;

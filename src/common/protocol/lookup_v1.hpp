@@ -29,7 +29,7 @@ namespace nsq::protocol {
 // even crashes it). We bound both so one connection cannot take the daemon's memory; the
 // defaults are far above anything an nsqd sends (a REGISTER line is < 150 bytes).
 struct LookupV1Limits {
-  size_t max_line_length = 1 << 20;   // including the '\n'
+  size_t max_line_length = 1 << 20;  // including the '\n'
   int64_t max_identify_body = 1 << 20;
 };
 
@@ -86,8 +86,7 @@ struct LookupPeerIdentity {
 // Decodes and validates an IDENTIFY body. Returns nullopt and fills `out` on success, else
 // the exact error: `E_BAD_BODY IDENTIFY failed to decode JSON body` or
 // `E_BAD_BODY IDENTIFY missing fields`.
-std::optional<ProtocolError> decode_lookup_identify(std::string_view body,
-                                                    LookupPeerIdentity& out);
+std::optional<ProtocolError> decode_lookup_identify(std::string_view body, LookupPeerIdentity& out);
 
 // Go's strings.TrimSpace: ASCII and Unicode white space (U+0085, U+00A0, U+2000.. etc.) at
 // both ends; invalid UTF-8 is not space.

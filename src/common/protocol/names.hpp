@@ -10,8 +10,14 @@ inline constexpr std::string_view kEphemeralSuffix = "#ephemeral";
 inline constexpr size_t kMaxNameLength = 64;
 
 bool is_valid_name(std::string_view name);
-inline bool is_valid_topic_name(std::string_view name) { return is_valid_name(name); }
-inline bool is_valid_channel_name(std::string_view name) { return is_valid_name(name); }
-inline bool is_ephemeral_name(std::string_view name) { return name.ends_with(kEphemeralSuffix); }
+inline bool is_valid_topic_name(std::string_view name) {
+  return is_valid_name(name);
+}
+inline bool is_valid_channel_name(std::string_view name) {
+  return is_valid_name(name);
+}
+inline bool is_ephemeral_name(std::string_view name) {
+  return name.ends_with(kEphemeralSuffix);
+}
 
 }  // namespace nsq::protocol

@@ -32,7 +32,9 @@ ProtocolError fatal(std::string code, std::string message) {
   return ProtocolError{std::move(code), std::move(message), true};
 }
 
-std::string str(std::string_view v) { return std::string(v); }
+std::string str(std::string_view v) {
+  return std::string(v);
+}
 
 // Go's time.Duration(ms) * time.Millisecond with int64 wrap-around.
 int64_t ms_to_ns_wrapping(uint64_t ms) {
@@ -168,15 +170,14 @@ ParseResult V2Parser::parse(std::string_view data, const ConnContext& ctx) {
     if (nparams > 1) {
       uint64_t v = 0;
       if (!parse_base10(params_[1], v)) {
-        return error_result("E_INVALID", "RDY could not parse count " + str(params_[1]),
-                            line_end);
+        return error_result("E_INVALID", "RDY could not parse count " + str(params_[1]), line_end);
       }
       count = static_cast<int64_t>(v);
     }
     if (count < 0 || count > limits_.max_rdy_count) {
-      return error_result("E_INVALID", "RDY count " + std::to_string(count) +
-                                           " out of range 0-" +
-                                           std::to_string(limits_.max_rdy_count),
+      return error_result("E_INVALID",
+                          "RDY count " + std::to_string(count) + " out of range 0-" +
+                              std::to_string(limits_.max_rdy_count),
                           line_end);
     }
     cmd.type = CommandType::kRdy;
@@ -189,8 +190,7 @@ ParseResult V2Parser::parse(std::string_view data, const ConnContext& ctx) {
       return error_result("E_INVALID", "PUB insufficient number of parameters", line_end);
     }
     if (!is_valid_topic_name(params_[1])) {
-      return error_result("E_BAD_TOPIC", "PUB topic name " + go_quote(params_[1]) +
-                                             " is not valid",
+      return error_result("E_BAD_TOPIC", "PUB topic name " + go_quote(params_[1]) + " is not valid",
                           line_end);
     }
     return parse_pub(data, line_end, "PUB", params_[1], 0);
@@ -202,8 +202,8 @@ ParseResult V2Parser::parse(std::string_view data, const ConnContext& ctx) {
     }
     if (!is_valid_topic_name(params_[1])) {
       // The reference repeats the code inside the description [compat].
-      return error_result("E_BAD_TOPIC", "E_BAD_TOPIC MPUB topic name " +
-                                             go_quote(params_[1]) + " is not valid",
+      return error_result("E_BAD_TOPIC",
+                          "E_BAD_TOPIC MPUB topic name " + go_quote(params_[1]) + " is not valid",
                           line_end);
     }
     return parse_mpub(data, line_end, params_[1]);
@@ -214,19 +214,18 @@ ParseResult V2Parser::parse(std::string_view data, const ConnContext& ctx) {
       return error_result("E_INVALID", "DPUB insufficient number of parameters", line_end);
     }
     if (!is_valid_topic_name(params_[1])) {
-      return error_result("E_BAD_TOPIC", "DPUB topic name " + go_quote(params_[1]) +
-                                             " is not valid",
-                          line_end);
+      return error_result("E_BAD_TOPIC",
+                          "DPUB topic name " + go_quote(params_[1]) + " is not valid", line_end);
     }
     uint64_t ms = 0;
     if (!parse_base10(params_[2], ms)) {
-      return error_result("E_INVALID", "DPUB could not parse timeout " + str(params_[2]),
-                          line_end);
+      return error_result("E_INVALID", "DPUB could not parse timeout " + str(params_[2]), line_end);
     }
     const int64_t defer_ns = ms_to_ns_wrapping(ms);
     if (defer_ns < 0 || defer_ns > limits_.max_req_timeout_ns) {
-      return error_result("E_INVALID", "DPUB timeout " + std::to_string(ms) + " out of range 0-" +
-                                           std::to_string(limits_.max_req_timeout_ns / 1000000),
+      return error_result("E_INVALID",
+                          "DPUB timeout " + std::to_string(ms) + " out of range 0-" +
+                              std::to_string(limits_.max_req_timeout_ns / 1000000),
                           line_end);
     }
     return parse_pub(data, line_end, "DPUB", params_[1], defer_ns);
@@ -248,14 +247,12 @@ ParseResult V2Parser::parse(std::string_view data, const ConnContext& ctx) {
       return error_result("E_INVALID", "SUB insufficient number of parameters", line_end);
     }
     if (!is_valid_topic_name(params_[1])) {
-      return error_result("E_BAD_TOPIC", "SUB topic name " + go_quote(params_[1]) +
-                                             " is not valid",
+      return error_result("E_BAD_TOPIC", "SUB topic name " + go_quote(params_[1]) + " is not valid",
                           line_end);
     }
     if (!is_valid_channel_name(params_[2])) {
-      return error_result("E_BAD_CHANNEL", "SUB channel name " + go_quote(params_[2]) +
-                                               " is not valid",
-                          line_end);
+      return error_result("E_BAD_CHANNEL",
+                          "SUB channel name " + go_quote(params_[2]) + " is not valid", line_end);
     }
     cmd.type = CommandType::kSub;
     cmd.topic = params_[1];
@@ -284,8 +281,7 @@ ParseResult V2Parser::parse(std::string_view data, const ConnContext& ctx) {
   return error_result("E_INVALID", "invalid command " + str(name), line_end);
 }
 
-ParseResult V2Parser::parse_identify_or_auth(std::string_view data, size_t line_end,
-                                             bool is_auth) {
+ParseResult V2Parser::parse_identify_or_auth(std::string_view data, size_t line_end, bool is_auth) {
   const std::string prefix = is_auth ? "AUTH" : "IDENTIFY";
   if (data.size() < line_end + 4) {
     return need_more(line_end + 4, fatal("E_BAD_BODY", prefix + " failed to read body size"));
@@ -293,8 +289,9 @@ ParseResult V2Parser::parse_identify_or_auth(std::string_view data, size_t line_
   const int32_t size = read_be32s(data.data() + line_end);
   // Both check "too big" before "invalid size", unlike PUB.
   if (static_cast<int64_t>(size) > limits_.max_body_size) {
-    return error_result("E_BAD_BODY", prefix + " body too big " + std::to_string(size) + " > " +
-                                          std::to_string(limits_.max_body_size),
+    return error_result("E_BAD_BODY",
+                        prefix + " body too big " + std::to_string(size) + " > " +
+                            std::to_string(limits_.max_body_size),
                         line_end + 4);
   }
   if (size <= 0) {
@@ -325,8 +322,9 @@ ParseResult V2Parser::parse_pub(std::string_view data, size_t line_end, std::str
                         line_end + 4);
   }
   if (static_cast<int64_t>(size) > limits_.max_msg_size) {
-    return error_result("E_BAD_MESSAGE", prefix + " message too big " + std::to_string(size) +
-                                             " > " + std::to_string(limits_.max_msg_size),
+    return error_result("E_BAD_MESSAGE",
+                        prefix + " message too big " + std::to_string(size) + " > " +
+                            std::to_string(limits_.max_msg_size),
                         line_end + 4);
   }
   const size_t total = line_end + 4 + static_cast<size_t>(size);
@@ -358,12 +356,12 @@ ParseResult V2Parser::parse_mpub(std::string_view data, size_t line_end, std::st
   }
   const int32_t body_size = read_be32s(data.data() + line_end);
   if (body_size <= 0) {
-    return fail("E_BAD_BODY", "MPUB invalid body size " + std::to_string(body_size),
-                line_end + 4);
+    return fail("E_BAD_BODY", "MPUB invalid body size " + std::to_string(body_size), line_end + 4);
   }
   if (static_cast<int64_t>(body_size) > limits_.max_body_size) {
-    return fail("E_BAD_BODY", "MPUB body too big " + std::to_string(body_size) + " > " +
-                                  std::to_string(limits_.max_body_size),
+    return fail("E_BAD_BODY",
+                "MPUB body too big " + std::to_string(body_size) + " > " +
+                    std::to_string(limits_.max_body_size),
                 line_end + 4);
   }
   if (data.size() < line_end + 8) {
@@ -372,8 +370,7 @@ ParseResult V2Parser::parse_mpub(std::string_view data, size_t line_end, std::st
   const int32_t count = read_be32s(data.data() + line_end + 4);
   const int64_t max_messages = (limits_.max_body_size - 4) / 5;
   if (count <= 0 || static_cast<int64_t>(count) > max_messages) {
-    return fail("E_BAD_BODY", "MPUB invalid message count " + std::to_string(count),
-                line_end + 8);
+    return fail("E_BAD_BODY", "MPUB invalid message count " + std::to_string(count), line_end + 8);
   }
 
   // Resume the scan where the previous call stopped (the caller keeps the same command start).
@@ -391,13 +388,15 @@ ParseResult V2Parser::parse_mpub(std::string_view data, size_t line_end, std::st
     }
     const int32_t size = read_be32s(data.data() + mpub_offset_);
     if (size <= 0) {
-      return fail("E_BAD_MESSAGE", "MPUB invalid message(" + std::to_string(index) +
-                                       ") body size " + std::to_string(size),
-                  mpub_offset_ + 4);
+      return fail(
+          "E_BAD_MESSAGE",
+          "MPUB invalid message(" + std::to_string(index) + ") body size " + std::to_string(size),
+          mpub_offset_ + 4);
     }
     if (static_cast<int64_t>(size) > limits_.max_msg_size) {
-      return fail("E_BAD_MESSAGE", "MPUB message too big " + std::to_string(size) + " > " +
-                                       std::to_string(limits_.max_msg_size),
+      return fail("E_BAD_MESSAGE",
+                  "MPUB message too big " + std::to_string(size) + " > " +
+                      std::to_string(limits_.max_msg_size),
                   mpub_offset_ + 4);
     }
     const size_t end = mpub_offset_ + 4 + static_cast<size_t>(size);

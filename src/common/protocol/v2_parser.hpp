@@ -75,9 +75,9 @@ enum class CommandType {
 
 struct Command {
   CommandType type = CommandType::kNop;
-  std::string_view topic;    // SUB, PUB, MPUB, DPUB
-  std::string_view channel;  // SUB
-  std::string_view body;     // IDENTIFY, AUTH, PUB, DPUB
+  std::string_view topic;                    // SUB, PUB, MPUB, DPUB
+  std::string_view channel;                  // SUB
+  std::string_view body;                     // IDENTIFY, AUTH, PUB, DPUB
   std::span<const std::string_view> bodies;  // MPUB: every message body, in order
   MessageId id{};                            // FIN, REQ, TOUCH
   int64_t count = 0;                         // RDY

@@ -27,7 +27,9 @@ inline uint32_t read_be32(const char* p) {
   auto u = reinterpret_cast<const unsigned char*>(p);
   return (uint32_t{u[0]} << 24) | (uint32_t{u[1]} << 16) | (uint32_t{u[2]} << 8) | uint32_t{u[3]};
 }
-inline int32_t read_be32s(const char* p) { return static_cast<int32_t>(read_be32(p)); }
+inline int32_t read_be32s(const char* p) {
+  return static_cast<int32_t>(read_be32(p));
+}
 inline uint16_t read_be16(const char* p) {
   auto u = reinterpret_cast<const unsigned char*>(p);
   return static_cast<uint16_t>((u[0] << 8) | u[1]);
@@ -96,6 +98,8 @@ inline MessageId message_id_from_bytes(std::string_view s) {
   return id;
 }
 
-inline std::string_view id_view(const MessageId& id) { return {id.data(), id.size()}; }
+inline std::string_view id_view(const MessageId& id) {
+  return {id.data(), id.size()};
+}
 
 }  // namespace nsq::protocol

@@ -37,9 +37,15 @@ class FakeConsumer : public Consumer {
   void message_done(Outcome outcome) override {
     --in_flight;
     switch (outcome) {
-      case Outcome::kFinished: ++finished; break;
-      case Outcome::kRequeued: ++requeued; break;
-      case Outcome::kTimedOut: ++timed_out; break;
+      case Outcome::kFinished:
+        ++finished;
+        break;
+      case Outcome::kRequeued:
+        ++requeued;
+        break;
+      case Outcome::kTimedOut:
+        ++timed_out;
+        break;
     }
   }
   void in_flight_reset() override {

@@ -20,7 +20,9 @@ using protocol::MessageId;
 
 constexpr int64_t kEpochTick = 1288834974288;  // (2012-10-28 16:23:42 UTC).UnixNano() >> 20
 
-uint64_t guid_of(const MessageId& id) { return std::stoull(std::string(id_view(id)), nullptr, 16); }
+uint64_t guid_of(const MessageId& id) {
+  return std::stoull(std::string(id_view(id)), nullptr, 16);
+}
 
 int64_t now_tick() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(

@@ -60,7 +60,8 @@ TEST(IdentifyNegotiation, HeartbeatInterval) {
   EXPECT_EQ(apply(r).settings.heartbeat_interval_ns, 1000 * kMs);
   r.heartbeat_interval = 60000;  // --max-heartbeat-interval default 60s
   EXPECT_EQ(apply(r).settings.heartbeat_interval_ns, 60000 * kMs);
-  for (int64_t bad : {int64_t{-2}, int64_t{1}, int64_t{999}, int64_t{60001}, INT64_MIN, INT64_MAX}) {
+  for (int64_t bad :
+       {int64_t{-2}, int64_t{1}, int64_t{999}, int64_t{60001}, INT64_MIN, INT64_MAX}) {
     r.heartbeat_interval = bad;
     EXPECT_EQ(apply(r).error, "heartbeat interval (" + std::to_string(bad) + ") is invalid");
   }

@@ -33,11 +33,11 @@ void expect_defaults(const IdentifyRequest& r) {
 }
 
 TEST(IdentifyDecode, EveryField) {
-  const auto r = decode_ok(
-      R"({"client_id":"a","hostname":"h","user_agent":"ua","feature_negotiation":true,)"
-      R"("heartbeat_interval":1000,"output_buffer_size":100,"output_buffer_timeout":50,)"
-      R"("tls_v1":true,"deflate":true,"deflate_level":3,"snappy":true,"sample_rate":5,)"
-      R"("msg_timeout":2000})");
+  const auto r =
+      decode_ok(R"({"client_id":"a","hostname":"h","user_agent":"ua","feature_negotiation":true,)"
+                R"("heartbeat_interval":1000,"output_buffer_size":100,"output_buffer_timeout":50,)"
+                R"("tls_v1":true,"deflate":true,"deflate_level":3,"snappy":true,"sample_rate":5,)"
+                R"("msg_timeout":2000})");
   EXPECT_EQ(r.client_id, "a");
   EXPECT_EQ(r.hostname, "h");
   EXPECT_EQ(r.user_agent, "ua");
@@ -75,7 +75,8 @@ TEST(IdentifyDecode, EmptyObjectAndNullKeepDefaults) {
 }
 
 TEST(IdentifyDecode, KeysMatchCaseInsensitively) {
-  const auto r = decode_ok(R"({"CLIENT_ID":"a","Heartbeat_Interval":2000,"FeAtUrE_NeGoTiAtIoN":true})");
+  const auto r =
+      decode_ok(R"({"CLIENT_ID":"a","Heartbeat_Interval":2000,"FeAtUrE_NeGoTiAtIoN":true})");
   EXPECT_EQ(r.client_id, "a");
   EXPECT_EQ(r.heartbeat_interval, 2000);
   EXPECT_TRUE(r.feature_negotiation);
@@ -104,19 +105,25 @@ TEST(IdentifyDecode, IntegerEdges) {
 }
 
 TEST(IdentifyDecode, LastDuplicateWins) {
-  EXPECT_EQ(decode_ok(R"({"heartbeat_interval":2000,"heartbeat_interval":3000})").heartbeat_interval,
-            3000);
+  EXPECT_EQ(
+      decode_ok(R"({"heartbeat_interval":2000,"heartbeat_interval":3000})").heartbeat_interval,
+      3000);
   // Keys differing only in case set the same field, in document order.
-  EXPECT_EQ(decode_ok(R"({"heartbeat_interval":2000,"HEARTBEAT_INTERVAL":3000})").heartbeat_interval,
-            3000);
-  EXPECT_EQ(decode_ok(R"({"HEARTBEAT_INTERVAL":3000,"heartbeat_interval":2000})").heartbeat_interval,
-            2000);
+  EXPECT_EQ(
+      decode_ok(R"({"heartbeat_interval":2000,"HEARTBEAT_INTERVAL":3000})").heartbeat_interval,
+      3000);
+  EXPECT_EQ(
+      decode_ok(R"({"HEARTBEAT_INTERVAL":3000,"heartbeat_interval":2000})").heartbeat_interval,
+      2000);
 }
 
 TEST(IdentifyDecode, FailsLikeGo) {
   const std::vector<std::string> bad = {
       // not an object
-      "[]", "\"x\"", "1", "true",
+      "[]",
+      "\"x\"",
+      "1",
+      "true",
       // wrong types
       R"({"heartbeat_interval":"1000"})",
       R"({"heartbeat_interval":1000.5})",

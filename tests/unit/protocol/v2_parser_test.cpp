@@ -68,18 +68,30 @@ struct Cmd {
 
 const char* type_name(CommandType t) {
   switch (t) {
-    case CommandType::kIdentify: return "IDENTIFY";
-    case CommandType::kAuth: return "AUTH";
-    case CommandType::kSub: return "SUB";
-    case CommandType::kPub: return "PUB";
-    case CommandType::kMpub: return "MPUB";
-    case CommandType::kDpub: return "DPUB";
-    case CommandType::kRdy: return "RDY";
-    case CommandType::kFin: return "FIN";
-    case CommandType::kReq: return "REQ";
-    case CommandType::kTouch: return "TOUCH";
-    case CommandType::kCls: return "CLS";
-    case CommandType::kNop: return "NOP";
+    case CommandType::kIdentify:
+      return "IDENTIFY";
+    case CommandType::kAuth:
+      return "AUTH";
+    case CommandType::kSub:
+      return "SUB";
+    case CommandType::kPub:
+      return "PUB";
+    case CommandType::kMpub:
+      return "MPUB";
+    case CommandType::kDpub:
+      return "DPUB";
+    case CommandType::kRdy:
+      return "RDY";
+    case CommandType::kFin:
+      return "FIN";
+    case CommandType::kReq:
+      return "REQ";
+    case CommandType::kTouch:
+      return "TOUCH";
+    case CommandType::kCls:
+      return "CLS";
+    case CommandType::kNop:
+      return "NOP";
   }
   return "?";
 }
@@ -102,8 +114,7 @@ Cmd to_cmd(const Command& c) {
   out.channel = std::string(c.channel);
   out.body = std::string(c.body);
   for (auto b : c.bodies) out.bodies.emplace_back(b);
-  if (c.type == CommandType::kFin || c.type == CommandType::kReq ||
-      c.type == CommandType::kTouch) {
+  if (c.type == CommandType::kFin || c.type == CommandType::kReq || c.type == CommandType::kTouch) {
     out.id = std::string(id_view(c.id));
   }
   out.count = c.count;
@@ -115,7 +126,9 @@ Cmd to_cmd(const Command& c) {
 }
 
 // --- expected commands ---
-Cmd nop() { return Cmd{}; }
+Cmd nop() {
+  return Cmd{};
+}
 Cmd identify(std::string body) {
   Cmd c;
   c.type = CommandType::kIdentify;
@@ -483,18 +496,22 @@ std::vector<Vector> valid_vectors() {
                     .build());
   }
   v.push_back(VectorBuilder("auth").auth_cmd("s3cret").expect(auth("s3cret")).build());
-  v.push_back(VectorBuilder("sub").line("SUB test-topic test.chan_1").expect(
-                  sub("test-topic", "test.chan_1")).build());
+  v.push_back(VectorBuilder("sub")
+                  .line("SUB test-topic test.chan_1")
+                  .expect(sub("test-topic", "test.chan_1"))
+                  .build());
   v.push_back(VectorBuilder("sub ephemeral crlf")
                   .line("SUB t#ephemeral c#ephemeral\r\n")
                   .expect(sub("t#ephemeral", "c#ephemeral"))
                   .build());
-  v.push_back(VectorBuilder("sub extra params").line("SUB t c extra").expect(sub("t", "c")).build());
+  v.push_back(
+      VectorBuilder("sub extra params").line("SUB t c extra").expect(sub("t", "c")).build());
   v.push_back(VectorBuilder("sub 64-byte names")
                   .line("SUB " + std::string(64, 't') + " " + std::string(54, 'c') + "#ephemeral")
                   .expect(sub(std::string(64, 't'), std::string(54, 'c') + "#ephemeral"))
                   .build());
-  v.push_back(VectorBuilder("pub").pub_cmd("PUB topic", "hello").expect(pub("topic", "hello")).build());
+  v.push_back(
+      VectorBuilder("pub").pub_cmd("PUB topic", "hello").expect(pub("topic", "hello")).build());
   v.push_back(VectorBuilder("pub 1-byte body").pub_cmd("PUB t", "x").expect(pub("t", "x")).build());
   v.push_back(VectorBuilder("pub binary body")
                   .pub_cmd("PUB t", binary_body())
@@ -522,9 +539,12 @@ std::vector<Vector> valid_vectors() {
                     .expect(pub("t", "12345"))
                     .build());
   }
-  v.push_back(VectorBuilder("dpub").dpub_cmd("DPUB t 1000", "later").expect(
-                  dpub("t", "later", 1000 * kMs)).build());
-  v.push_back(VectorBuilder("dpub 0").dpub_cmd("DPUB t 0", "now").expect(dpub("t", "now", 0)).build());
+  v.push_back(VectorBuilder("dpub")
+                  .dpub_cmd("DPUB t 1000", "later")
+                  .expect(dpub("t", "later", 1000 * kMs))
+                  .build());
+  v.push_back(
+      VectorBuilder("dpub 0").dpub_cmd("DPUB t 0", "now").expect(dpub("t", "now", 0)).build());
   v.push_back(VectorBuilder("dpub max")
                   .dpub_cmd("DPUB t 3600000", "m")
                   .expect(dpub("t", "m", 3600000 * kMs))
@@ -551,7 +571,8 @@ std::vector<Vector> valid_vectors() {
                   .mpub_cmd("MPUB topic", {"one", "two", "three"})
                   .expect(mpub("topic", {"one", "two", "three"}))
                   .build());
-  v.push_back(VectorBuilder("mpub single").mpub_cmd("MPUB t", {"x"}).expect(mpub("t", {"x"})).build());
+  v.push_back(
+      VectorBuilder("mpub single").mpub_cmd("MPUB t", {"x"}).expect(mpub("t", {"x"})).build());
   v.push_back(VectorBuilder("mpub binary bodies")
                   .mpub_cmd("MPUB t\r\n", {binary_body(), "\n", "\r\n"})
                   .expect(mpub("t", {binary_body(), "\n", "\r\n"}))
@@ -578,12 +599,14 @@ std::vector<Vector> valid_vectors() {
   {
     std::vector<std::string> bodies;
     for (int i = 0; i < 50; ++i) bodies.push_back("message-" + std::to_string(i));
-    v.push_back(VectorBuilder("mpub 50").mpub_cmd("MPUB t", bodies).expect(mpub("t", bodies)).build());
+    v.push_back(
+        VectorBuilder("mpub 50").mpub_cmd("MPUB t", bodies).expect(mpub("t", bodies)).build());
   }
   const auto subscribed = ClientState::kSubscribed;
   const auto closing = ClientState::kClosing;
   v.push_back(VectorBuilder("rdy").line("RDY 10").state(subscribed).expect(rdy(10)).build());
-  v.push_back(VectorBuilder("rdy without count = 1").line("RDY").state(subscribed).expect(rdy(1)).build());
+  v.push_back(
+      VectorBuilder("rdy without count = 1").line("RDY").state(subscribed).expect(rdy(1)).build());
   v.push_back(VectorBuilder("rdy empty count = 0 [quirk]")
                   .line("RDY ")
                   .state(subscribed)
@@ -595,14 +618,20 @@ std::vector<Vector> valid_vectors() {
                   .expect(rdy(0))
                   .build());
   v.push_back(VectorBuilder("rdy 0").line("RDY 0").state(subscribed).expect(rdy(0)).build());
-  v.push_back(VectorBuilder("rdy leading zeros").line("RDY 007").state(subscribed).expect(rdy(7)).build());
-  v.push_back(VectorBuilder("rdy max").line("RDY 2500\r\n").state(subscribed).expect(rdy(2500)).build());
+  v.push_back(
+      VectorBuilder("rdy leading zeros").line("RDY 007").state(subscribed).expect(rdy(7)).build());
+  v.push_back(
+      VectorBuilder("rdy max").line("RDY 2500\r\n").state(subscribed).expect(rdy(2500)).build());
   v.push_back(VectorBuilder("rdy wraps modulo 2^64")
                   .line("RDY 18446744073709551621")
                   .state(subscribed)
                   .expect(rdy(5))
                   .build());
-  v.push_back(VectorBuilder("rdy closing ignored").line("RDY 5").state(closing).expect(rdy_ignored()).build());
+  v.push_back(VectorBuilder("rdy closing ignored")
+                  .line("RDY 5")
+                  .state(closing)
+                  .expect(rdy_ignored())
+                  .build());
   v.push_back(VectorBuilder("rdy closing ignored even if invalid")
                   .line("RDY abc")
                   .line("RDY 99999")
@@ -610,7 +639,11 @@ std::vector<Vector> valid_vectors() {
                   .expect(rdy_ignored())
                   .expect(rdy_ignored())
                   .build());
-  v.push_back(VectorBuilder("fin").line("FIN " + std::string(kId1)).state(subscribed).expect(fin(kId1)).build());
+  v.push_back(VectorBuilder("fin")
+                  .line("FIN " + std::string(kId1))
+                  .state(subscribed)
+                  .expect(fin(kId1))
+                  .build());
   v.push_back(VectorBuilder("fin closing, crlf, extra params")
                   .line("FIN " + std::string(kId2) + " x\r\n")
                   .state(closing)
@@ -621,9 +654,21 @@ std::vector<Vector> valid_vectors() {
                   .state(subscribed)
                   .expect(fin("abc\rdef\x01ghijklm\xff"))
                   .build());
-  v.push_back(VectorBuilder("touch").line("TOUCH " + std::string(kId1)).state(subscribed).expect(touch(kId1)).build());
-  v.push_back(VectorBuilder("touch closing").line("TOUCH " + std::string(kId3)).state(closing).expect(touch(kId3)).build());
-  v.push_back(VectorBuilder("req 0").line("REQ " + std::string(kId1) + " 0").state(subscribed).expect(req(kId1, 0)).build());
+  v.push_back(VectorBuilder("touch")
+                  .line("TOUCH " + std::string(kId1))
+                  .state(subscribed)
+                  .expect(touch(kId1))
+                  .build());
+  v.push_back(VectorBuilder("touch closing")
+                  .line("TOUCH " + std::string(kId3))
+                  .state(closing)
+                  .expect(touch(kId3))
+                  .build());
+  v.push_back(VectorBuilder("req 0")
+                  .line("REQ " + std::string(kId1) + " 0")
+                  .state(subscribed)
+                  .expect(req(kId1, 0))
+                  .build());
   v.push_back(VectorBuilder("req delay")
                   .line("REQ " + std::string(kId1) + " 1500")
                   .state(closing)
@@ -717,14 +762,15 @@ std::vector<Vector> valid_vectors() {
 
 class ValidVectors : public ::testing::TestWithParam<Vector> {};
 
-TEST_P(ValidVectors, SameCommandsHoweverSplit) { run_all_feedings(GetParam()); }
+TEST_P(ValidVectors, SameCommandsHoweverSplit) {
+  run_all_feedings(GetParam());
+}
 
 std::string test_name(const ::testing::TestParamInfo<Vector>& info) {
   std::string out;
   for (char c : info.param.name) {
-    out.push_back((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                      ? c
-                      : '_');
+    out.push_back((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ? c
+                                                                                             : '_');
   }
   return out + "_" + std::to_string(info.index);
 }
@@ -752,7 +798,11 @@ std::vector<Vector> error_vectors() {
   std::vector<Vector> v;
   auto line_error = [&](std::string name, std::string line, std::string text,
                         ClientState state = ClientState::kInit) {
-    v.push_back(VectorBuilder(std::move(name)).line(std::move(line)).state(state).error(std::move(text)).build());
+    v.push_back(VectorBuilder(std::move(name))
+                    .line(std::move(line))
+                    .state(state)
+                    .error(std::move(text))
+                    .build());
   };
 
   // Command words.
@@ -764,7 +814,8 @@ std::vector<Vector> error_vectors() {
   line_error("only one \\r is stripped", "NOP\r\r\n", "E_INVALID invalid command NOP\r");
   line_error("leading space gives an empty command", " NOP", "E_INVALID invalid command ");
   line_error("\\r inside the line is kept", "NOP\rX", "E_INVALID invalid command NOP\rX");
-  line_error("unknown command in subscribed state", "PING", "E_INVALID invalid command PING", subscribed);
+  line_error("unknown command in subscribed state", "PING", "E_INVALID invalid command PING",
+             subscribed);
   v.push_back(VectorBuilder("error after a good command")
                   .line("NOP")
                   .line("BOGUS")
@@ -782,14 +833,16 @@ std::vector<Vector> error_vectors() {
   line_error("sub no params", "SUB", "E_INVALID SUB insufficient number of parameters");
   line_error("sub one param", "SUB t", "E_INVALID SUB insufficient number of parameters");
   line_error("pub no params", "PUB", "E_INVALID PUB insufficient number of parameters");
-  line_error("pub no params subscribed", "PUB", "E_INVALID PUB insufficient number of parameters", subscribed);
+  line_error("pub no params subscribed", "PUB", "E_INVALID PUB insufficient number of parameters",
+             subscribed);
   line_error("mpub no params", "MPUB\r\n", "E_INVALID MPUB insufficient number of parameters");
   line_error("dpub no params", "DPUB", "E_INVALID DPUB insufficient number of parameters");
   line_error("dpub one param", "DPUB t", "E_INVALID DPUB insufficient number of parameters");
   line_error("fin no params", "FIN", "E_INVALID FIN insufficient number of params", subscribed);
   line_error("req no params", "REQ", "E_INVALID REQ insufficient number of params", subscribed);
   line_error("req one param", "REQ " + id, "E_INVALID REQ insufficient number of params", closing);
-  line_error("touch no params", "TOUCH", "E_INVALID TOUCH insufficient number of params", subscribed);
+  line_error("touch no params", "TOUCH", "E_INVALID TOUCH insufficient number of params",
+             subscribed);
   line_error("auth with a param", "AUTH x", "E_INVALID AUTH invalid number of parameters");
   line_error("auth with an empty param", "AUTH ", "E_INVALID AUTH invalid number of parameters");
   line_error("auth with two params", "AUTH a b", "E_INVALID AUTH invalid number of parameters");
@@ -800,44 +853,68 @@ std::vector<Vector> error_vectors() {
   line_error("fin 15-byte id", "FIN " + id.substr(1), "E_INVALID invalid message ID", closing);
   line_error("fin empty id", "FIN ", "E_INVALID invalid message ID", subscribed);
   line_error("fin double space", "FIN  " + id, "E_INVALID invalid message ID", subscribed);
-  line_error("req bad id before bad timeout", "REQ short x", "E_INVALID invalid message ID", subscribed);
-  line_error("touch bad id", "TOUCH " + id.substr(0, 15), "E_INVALID invalid message ID", subscribed);
+  line_error("req bad id before bad timeout", "REQ short x", "E_INVALID invalid message ID",
+             subscribed);
+  line_error("touch bad id", "TOUCH " + id.substr(0, 15), "E_INVALID invalid message ID",
+             subscribed);
 
   // Topic and channel names, with Go %q quoting.
-  line_error("sub bad topic", "SUB bad:topic ch", R"(E_BAD_TOPIC SUB topic name "bad:topic" is not valid)");
+  line_error("sub bad topic", "SUB bad:topic ch",
+             R"(E_BAD_TOPIC SUB topic name "bad:topic" is not valid)");
   line_error("sub empty topic", "SUB  ch", R"(E_BAD_TOPIC SUB topic name "" is not valid)");
-  line_error("sub topic checked before channel", "SUB bad! bad!", R"(E_BAD_TOPIC SUB topic name "bad!" is not valid)");
+  line_error("sub topic checked before channel", "SUB bad! bad!",
+             R"(E_BAD_TOPIC SUB topic name "bad!" is not valid)");
   line_error("sub topic too long", "SUB " + std::string(65, 'x') + " c",
              "E_BAD_TOPIC SUB topic name \"" + std::string(65, 'x') + "\" is not valid");
-  line_error("sub bad channel", "SUB t bad/ch", R"(E_BAD_CHANNEL SUB channel name "bad/ch" is not valid)");
+  line_error("sub bad channel", "SUB t bad/ch",
+             R"(E_BAD_CHANNEL SUB channel name "bad/ch" is not valid)");
   line_error("sub empty channel", "SUB t ", R"(E_BAD_CHANNEL SUB channel name "" is not valid)");
   line_error("sub double ephemeral channel", "SUB t c#ephemeral#ephemeral",
              R"(E_BAD_CHANNEL SUB channel name "c#ephemeral#ephemeral" is not valid)");
-  line_error("sub channel too long", "SUB t " + std::string(55, 'c') + "#ephemeral",
-             "E_BAD_CHANNEL SUB channel name \"" + std::string(55, 'c') + "#ephemeral\" is not valid");
-  line_error("pub test:ephemeral", "PUB test:ephemeral", R"(E_BAD_TOPIC PUB topic name "test:ephemeral" is not valid)");
+  line_error(
+      "sub channel too long", "SUB t " + std::string(55, 'c') + "#ephemeral",
+      "E_BAD_CHANNEL SUB channel name \"" + std::string(55, 'c') + "#ephemeral\" is not valid");
+  line_error("pub test:ephemeral", "PUB test:ephemeral",
+             R"(E_BAD_TOPIC PUB topic name "test:ephemeral" is not valid)");
   line_error("pub empty topic", "PUB ", R"(E_BAD_TOPIC PUB topic name "" is not valid)");
-  line_error("pub quote and backslash", "PUB a\"b\\c", R"(E_BAD_TOPIC PUB topic name "a\"b\\c" is not valid)");
+  line_error("pub quote and backslash", "PUB a\"b\\c",
+             R"(E_BAD_TOPIC PUB topic name "a\"b\\c" is not valid)");
   line_error("pub control chars", std::string("PUB a\tb\x01\x7f\x1b") + '\0' + "z",
              R"(E_BAD_TOPIC PUB topic name "a\tb\x01\x7f\x1b\x00z" is not valid)");
-  line_error("pub named escapes", "PUB \a\b\f\v", R"(E_BAD_TOPIC PUB topic name "\a\b\f\v" is not valid)");
-  line_error("pub trailing \\r kept", "PUB a\r\r\n", R"(E_BAD_TOPIC PUB topic name "a\r" is not valid)");
-  line_error("pub utf-8 copied", "PUB caf\xc3\xa9", "E_BAD_TOPIC PUB topic name \"caf\xc3\xa9\" is not valid");
-  line_error("pub emoji copied", "PUB \xf0\x9f\x98\x80", "E_BAD_TOPIC PUB topic name \"\xf0\x9f\x98\x80\" is not valid");
-  line_error("pub invalid utf-8", "PUB \xff\xfe", R"(E_BAD_TOPIC PUB topic name "\xff\xfe" is not valid)");
-  line_error("pub truncated utf-8", "PUB \xe2\x82", R"(E_BAD_TOPIC PUB topic name "\xe2\x82" is not valid)");
-  line_error("pub overlong utf-8", "PUB \xc0\x80", R"(E_BAD_TOPIC PUB topic name "\xc0\x80" is not valid)");
-  line_error("pub surrogate utf-8", "PUB \xed\xa0\x80", R"(E_BAD_TOPIC PUB topic name "\xed\xa0\x80" is not valid)");
-  line_error("pub above U+10FFFF", "PUB \xf4\x90\x80\x80", R"(E_BAD_TOPIC PUB topic name "\xf4\x90\x80\x80" is not valid)");
-  line_error("pub C1 control", "PUB \xc2\x80", R"(E_BAD_TOPIC PUB topic name "\u0080" is not valid)");
-  line_error("pub soft hyphen", "PUB \xc2\xad", R"(E_BAD_TOPIC PUB topic name "\u00ad" is not valid)");
-  line_error("pub line separator", "PUB \xe2\x80\xa8", R"(E_BAD_TOPIC PUB topic name "\u2028" is not valid)");
-  line_error("pub byte order mark", "PUB \xef\xbb\xbf", R"(E_BAD_TOPIC PUB topic name "\ufeff" is not valid)");
+  line_error("pub named escapes", "PUB \a\b\f\v",
+             R"(E_BAD_TOPIC PUB topic name "\a\b\f\v" is not valid)");
+  line_error("pub trailing \\r kept", "PUB a\r\r\n",
+             R"(E_BAD_TOPIC PUB topic name "a\r" is not valid)");
+  line_error("pub utf-8 copied", "PUB caf\xc3\xa9",
+             "E_BAD_TOPIC PUB topic name \"caf\xc3\xa9\" is not valid");
+  line_error("pub emoji copied", "PUB \xf0\x9f\x98\x80",
+             "E_BAD_TOPIC PUB topic name \"\xf0\x9f\x98\x80\" is not valid");
+  line_error("pub invalid utf-8", "PUB \xff\xfe",
+             R"(E_BAD_TOPIC PUB topic name "\xff\xfe" is not valid)");
+  line_error("pub truncated utf-8", "PUB \xe2\x82",
+             R"(E_BAD_TOPIC PUB topic name "\xe2\x82" is not valid)");
+  line_error("pub overlong utf-8", "PUB \xc0\x80",
+             R"(E_BAD_TOPIC PUB topic name "\xc0\x80" is not valid)");
+  line_error("pub surrogate utf-8", "PUB \xed\xa0\x80",
+             R"(E_BAD_TOPIC PUB topic name "\xed\xa0\x80" is not valid)");
+  line_error("pub above U+10FFFF", "PUB \xf4\x90\x80\x80",
+             R"(E_BAD_TOPIC PUB topic name "\xf4\x90\x80\x80" is not valid)");
+  line_error("pub C1 control", "PUB \xc2\x80",
+             R"(E_BAD_TOPIC PUB topic name "\u0080" is not valid)");
+  line_error("pub soft hyphen", "PUB \xc2\xad",
+             R"(E_BAD_TOPIC PUB topic name "\u00ad" is not valid)");
+  line_error("pub line separator", "PUB \xe2\x80\xa8",
+             R"(E_BAD_TOPIC PUB topic name "\u2028" is not valid)");
+  line_error("pub byte order mark", "PUB \xef\xbb\xbf",
+             R"(E_BAD_TOPIC PUB topic name "\ufeff" is not valid)");
   line_error("mpub bad topic repeats the code", "MPUB bad!",
              R"(E_BAD_TOPIC E_BAD_TOPIC MPUB topic name "bad!" is not valid)");
-  line_error("mpub empty topic", "MPUB ", R"(E_BAD_TOPIC E_BAD_TOPIC MPUB topic name "" is not valid)");
-  line_error("dpub bad topic", "DPUB bad! 10", R"(E_BAD_TOPIC DPUB topic name "bad!" is not valid)");
-  line_error("dpub topic checked before timeout", "DPUB a/b x", R"(E_BAD_TOPIC DPUB topic name "a/b" is not valid)");
+  line_error("mpub empty topic", "MPUB ",
+             R"(E_BAD_TOPIC E_BAD_TOPIC MPUB topic name "" is not valid)");
+  line_error("dpub bad topic", "DPUB bad! 10",
+             R"(E_BAD_TOPIC DPUB topic name "bad!" is not valid)");
+  line_error("dpub topic checked before timeout", "DPUB a/b x",
+             R"(E_BAD_TOPIC DPUB topic name "a/b" is not valid)");
 
   // Numbers.
   line_error("dpub unparsable timeout", "DPUB t abc", "E_INVALID DPUB could not parse timeout abc");
@@ -845,7 +922,8 @@ std::vector<Vector> error_vectors() {
   line_error("dpub plus sign", "DPUB t +1", "E_INVALID DPUB could not parse timeout +1");
   line_error("dpub fraction", "DPUB t 1.5", "E_INVALID DPUB could not parse timeout 1.5");
   line_error("dpub hex", "DPUB t 0x10", "E_INVALID DPUB could not parse timeout 0x10");
-  line_error("dpub timeout out of range", "DPUB t 3600001", "E_INVALID DPUB timeout 3600001 out of range 0-3600000");
+  line_error("dpub timeout out of range", "DPUB t 3600001",
+             "E_INVALID DPUB timeout 3600001 out of range 0-3600000");
   line_error("dpub timeout wraps negative", "DPUB t 18446744073709551615",
              "E_INVALID DPUB timeout 18446744073709551615 out of range 0-3600000");
   line_error("dpub timeout wraps past int64", "DPUB t 9223372036855",
@@ -859,7 +937,8 @@ std::vector<Vector> error_vectors() {
   line_error("rdy negative", "RDY -1", "E_INVALID RDY could not parse count -1", subscribed);
   line_error("rdy trailing junk", "RDY 5x", "E_INVALID RDY could not parse count 5x", subscribed);
   line_error("rdy too big", "RDY 2501", "E_INVALID RDY count 2501 out of range 0-2500", subscribed);
-  line_error("rdy wraps to -1", "RDY 18446744073709551615", "E_INVALID RDY count -1 out of range 0-2500", subscribed);
+  line_error("rdy wraps to -1", "RDY 18446744073709551615",
+             "E_INVALID RDY count -1 out of range 0-2500", subscribed);
   line_error("rdy wraps to int64 min", "RDY 9223372036854775808",
              "E_INVALID RDY count -9223372036854775808 out of range 0-2500", subscribed);
   v.push_back(VectorBuilder("rdy above custom max")
@@ -868,52 +947,122 @@ std::vector<Vector> error_vectors() {
                   .limits(small)
                   .error("E_INVALID RDY count 51 out of range 0-50")
                   .build());
-  line_error("req unparsable timeout", "REQ " + id + " abc", "E_INVALID REQ could not parse timeout abc", subscribed);
-  line_error("req negative timeout", "REQ " + id + " -5", "E_INVALID REQ could not parse timeout -5", closing);
+  line_error("req unparsable timeout", "REQ " + id + " abc",
+             "E_INVALID REQ could not parse timeout abc", subscribed);
+  line_error("req negative timeout", "REQ " + id + " -5",
+             "E_INVALID REQ could not parse timeout -5", closing);
 
   // Body sizes.
-  v.push_back(VectorBuilder("pub size 0").line("PUB t").size(0, pub_size_eof)
-                  .error("E_BAD_MESSAGE PUB invalid message body size 0").build());
-  v.push_back(VectorBuilder("pub size -1").line("PUB t").size(-1, pub_size_eof)
-                  .error("E_BAD_MESSAGE PUB invalid message body size -1").build());
-  v.push_back(VectorBuilder("pub size int32 min").line("PUB t").size(INT32_MIN, pub_size_eof)
-                  .error("E_BAD_MESSAGE PUB invalid message body size -2147483648").build());
-  v.push_back(VectorBuilder("pub too big").line("PUB t").size(105, pub_size_eof).limits(small)
-                  .error("E_BAD_MESSAGE PUB message too big 105 > 100").build());
-  v.push_back(VectorBuilder("pub too big default").line("PUB t").size(1048577, pub_size_eof)
-                  .error("E_BAD_MESSAGE PUB message too big 1048577 > 1048576").build());
-  v.push_back(VectorBuilder("dpub size 0").line("DPUB t 0").size(0, dpub_size_eof)
-                  .error("E_BAD_MESSAGE DPUB invalid message body size 0").build());
-  v.push_back(VectorBuilder("dpub too big").line("DPUB t 0").size(101, dpub_size_eof).limits(small)
-                  .error("E_BAD_MESSAGE DPUB message too big 101 > 100").build());
-  v.push_back(VectorBuilder("identify size 0").line("IDENTIFY").size(0, ident_size_eof)
-                  .error("E_BAD_BODY IDENTIFY invalid body size 0").build());
-  v.push_back(VectorBuilder("identify size -5").line("IDENTIFY").size(-5, ident_size_eof)
-                  .error("E_BAD_BODY IDENTIFY invalid body size -5").build());
-  v.push_back(VectorBuilder("identify too big").line("IDENTIFY").size(1001, ident_size_eof).limits(small)
-                  .error("E_BAD_BODY IDENTIFY body too big 1001 > 1000").build());
-  v.push_back(VectorBuilder("identify too big default").line("IDENTIFY").size(5242881, ident_size_eof)
-                  .error("E_BAD_BODY IDENTIFY body too big 5242881 > 5242880").build());
-  v.push_back(VectorBuilder("auth size 0").line("AUTH").size(0, auth_size_eof)
-                  .error("E_BAD_BODY AUTH invalid body size 0").build());
-  v.push_back(VectorBuilder("auth too big").line("AUTH").size(1001, auth_size_eof).limits(small)
-                  .error("E_BAD_BODY AUTH body too big 1001 > 1000").build());
-  v.push_back(VectorBuilder("mpub body size 0").line("MPUB t").size(0, mpub_size_eof)
-                  .error("E_BAD_BODY MPUB invalid body size 0").build());
-  v.push_back(VectorBuilder("mpub body size -1").line("MPUB t").size(-1, mpub_size_eof)
-                  .error("E_BAD_BODY MPUB invalid body size -1").build());
-  v.push_back(VectorBuilder("mpub body too big").line("MPUB t").size(1148, mpub_size_eof).limits(small)
-                  .error("E_BAD_BODY MPUB body too big 1148 > 1000").build());
-  v.push_back(VectorBuilder("mpub count 0").line("MPUB t").size(10, mpub_size_eof).size(0, mpub_count_eof)
-                  .error("E_BAD_BODY MPUB invalid message count 0").build());
-  v.push_back(VectorBuilder("mpub count -1").line("MPUB t").size(10, mpub_size_eof).size(-1, mpub_count_eof)
-                  .error("E_BAD_BODY MPUB invalid message count -1").build());
-  v.push_back(VectorBuilder("mpub count above (max_body-4)/5").line("MPUB t").size(999, mpub_size_eof)
-                  .size(200, mpub_count_eof).limits(small)
-                  .error("E_BAD_BODY MPUB invalid message count 200").build());
-  v.push_back(VectorBuilder("mpub count above default max").line("MPUB t").size(100, mpub_size_eof)
+  v.push_back(VectorBuilder("pub size 0")
+                  .line("PUB t")
+                  .size(0, pub_size_eof)
+                  .error("E_BAD_MESSAGE PUB invalid message body size 0")
+                  .build());
+  v.push_back(VectorBuilder("pub size -1")
+                  .line("PUB t")
+                  .size(-1, pub_size_eof)
+                  .error("E_BAD_MESSAGE PUB invalid message body size -1")
+                  .build());
+  v.push_back(VectorBuilder("pub size int32 min")
+                  .line("PUB t")
+                  .size(INT32_MIN, pub_size_eof)
+                  .error("E_BAD_MESSAGE PUB invalid message body size -2147483648")
+                  .build());
+  v.push_back(VectorBuilder("pub too big")
+                  .line("PUB t")
+                  .size(105, pub_size_eof)
+                  .limits(small)
+                  .error("E_BAD_MESSAGE PUB message too big 105 > 100")
+                  .build());
+  v.push_back(VectorBuilder("pub too big default")
+                  .line("PUB t")
+                  .size(1048577, pub_size_eof)
+                  .error("E_BAD_MESSAGE PUB message too big 1048577 > 1048576")
+                  .build());
+  v.push_back(VectorBuilder("dpub size 0")
+                  .line("DPUB t 0")
+                  .size(0, dpub_size_eof)
+                  .error("E_BAD_MESSAGE DPUB invalid message body size 0")
+                  .build());
+  v.push_back(VectorBuilder("dpub too big")
+                  .line("DPUB t 0")
+                  .size(101, dpub_size_eof)
+                  .limits(small)
+                  .error("E_BAD_MESSAGE DPUB message too big 101 > 100")
+                  .build());
+  v.push_back(VectorBuilder("identify size 0")
+                  .line("IDENTIFY")
+                  .size(0, ident_size_eof)
+                  .error("E_BAD_BODY IDENTIFY invalid body size 0")
+                  .build());
+  v.push_back(VectorBuilder("identify size -5")
+                  .line("IDENTIFY")
+                  .size(-5, ident_size_eof)
+                  .error("E_BAD_BODY IDENTIFY invalid body size -5")
+                  .build());
+  v.push_back(VectorBuilder("identify too big")
+                  .line("IDENTIFY")
+                  .size(1001, ident_size_eof)
+                  .limits(small)
+                  .error("E_BAD_BODY IDENTIFY body too big 1001 > 1000")
+                  .build());
+  v.push_back(VectorBuilder("identify too big default")
+                  .line("IDENTIFY")
+                  .size(5242881, ident_size_eof)
+                  .error("E_BAD_BODY IDENTIFY body too big 5242881 > 5242880")
+                  .build());
+  v.push_back(VectorBuilder("auth size 0")
+                  .line("AUTH")
+                  .size(0, auth_size_eof)
+                  .error("E_BAD_BODY AUTH invalid body size 0")
+                  .build());
+  v.push_back(VectorBuilder("auth too big")
+                  .line("AUTH")
+                  .size(1001, auth_size_eof)
+                  .limits(small)
+                  .error("E_BAD_BODY AUTH body too big 1001 > 1000")
+                  .build());
+  v.push_back(VectorBuilder("mpub body size 0")
+                  .line("MPUB t")
+                  .size(0, mpub_size_eof)
+                  .error("E_BAD_BODY MPUB invalid body size 0")
+                  .build());
+  v.push_back(VectorBuilder("mpub body size -1")
+                  .line("MPUB t")
+                  .size(-1, mpub_size_eof)
+                  .error("E_BAD_BODY MPUB invalid body size -1")
+                  .build());
+  v.push_back(VectorBuilder("mpub body too big")
+                  .line("MPUB t")
+                  .size(1148, mpub_size_eof)
+                  .limits(small)
+                  .error("E_BAD_BODY MPUB body too big 1148 > 1000")
+                  .build());
+  v.push_back(VectorBuilder("mpub count 0")
+                  .line("MPUB t")
+                  .size(10, mpub_size_eof)
+                  .size(0, mpub_count_eof)
+                  .error("E_BAD_BODY MPUB invalid message count 0")
+                  .build());
+  v.push_back(VectorBuilder("mpub count -1")
+                  .line("MPUB t")
+                  .size(10, mpub_size_eof)
+                  .size(-1, mpub_count_eof)
+                  .error("E_BAD_BODY MPUB invalid message count -1")
+                  .build());
+  v.push_back(VectorBuilder("mpub count above (max_body-4)/5")
+                  .line("MPUB t")
+                  .size(999, mpub_size_eof)
+                  .size(200, mpub_count_eof)
+                  .limits(small)
+                  .error("E_BAD_BODY MPUB invalid message count 200")
+                  .build());
+  v.push_back(VectorBuilder("mpub count above default max")
+                  .line("MPUB t")
+                  .size(100, mpub_size_eof)
                   .size(1048576, mpub_count_eof)
-                  .error("E_BAD_BODY MPUB invalid message count 1048576").build());
+                  .error("E_BAD_BODY MPUB invalid message count 1048576")
+                  .build());
   {
     VectorBuilder b("mpub invalid message(5) size");
     b.line("MPUB t").size(100, mpub_size_eof).size(6, mpub_count_eof);
@@ -921,68 +1070,116 @@ std::vector<Vector> error_vectors() {
     b.size(0, "E_BAD_MESSAGE MPUB failed to read message(5) body size");
     v.push_back(b.error("E_BAD_MESSAGE MPUB invalid message(5) body size 0").build());
   }
-  v.push_back(VectorBuilder("mpub negative message(0) size").line("MPUB t").size(100, mpub_size_eof)
+  v.push_back(VectorBuilder("mpub negative message(0) size")
+                  .line("MPUB t")
+                  .size(100, mpub_size_eof)
                   .size(2, mpub_count_eof)
                   .size(-7, "E_BAD_MESSAGE MPUB failed to read message(0) body size")
-                  .error("E_BAD_MESSAGE MPUB invalid message(0) body size -7").build());
-  v.push_back(VectorBuilder("mpub message too big").line("MPUB t").size(500, mpub_size_eof)
-                  .size(3, mpub_count_eof).mpub_message(0, "a").mpub_message(1, "b")
-                  .size(101, "E_BAD_MESSAGE MPUB failed to read message(2) body size").limits(small)
-                  .error("E_BAD_MESSAGE MPUB message too big 101 > 100").build());
+                  .error("E_BAD_MESSAGE MPUB invalid message(0) body size -7")
+                  .build());
+  v.push_back(VectorBuilder("mpub message too big")
+                  .line("MPUB t")
+                  .size(500, mpub_size_eof)
+                  .size(3, mpub_count_eof)
+                  .mpub_message(0, "a")
+                  .mpub_message(1, "b")
+                  .size(101, "E_BAD_MESSAGE MPUB failed to read message(2) body size")
+                  .limits(small)
+                  .error("E_BAD_MESSAGE MPUB message too big 101 > 100")
+                  .build());
   v.push_back(VectorBuilder("mpub error after pipelined pub")
                   .pub_cmd("PUB t", "ok")
-                  .line("MPUB t").size(100, mpub_size_eof).size(1, mpub_count_eof)
+                  .line("MPUB t")
+                  .size(100, mpub_size_eof)
+                  .size(1, mpub_count_eof)
                   .size(0, "E_BAD_MESSAGE MPUB failed to read message(0) body size")
                   .expect(pub("t", "ok"))
-                  .error("E_BAD_MESSAGE MPUB invalid message(0) body size 0").build());
+                  .error("E_BAD_MESSAGE MPUB invalid message(0) body size 0")
+                  .build());
 
   // Heartbeats disabled: SUB refused after the state check, before the parameters.
-  v.push_back(VectorBuilder("sub with heartbeats disabled").line("SUB t c").no_heartbeats()
-                  .error("E_INVALID cannot SUB with heartbeats disabled").build());
-  v.push_back(VectorBuilder("sub heartbeats checked before params").line("SUB").no_heartbeats()
-                  .error("E_INVALID cannot SUB with heartbeats disabled").build());
-  v.push_back(VectorBuilder("sub heartbeats checked before names").line("SUB bad! c").no_heartbeats()
-                  .error("E_INVALID cannot SUB with heartbeats disabled").build());
-  v.push_back(VectorBuilder("sub state checked before heartbeats").line("SUB t c").no_heartbeats()
-                  .state(subscribed).error("E_INVALID cannot SUB in current state").build());
+  v.push_back(VectorBuilder("sub with heartbeats disabled")
+                  .line("SUB t c")
+                  .no_heartbeats()
+                  .error("E_INVALID cannot SUB with heartbeats disabled")
+                  .build());
+  v.push_back(VectorBuilder("sub heartbeats checked before params")
+                  .line("SUB")
+                  .no_heartbeats()
+                  .error("E_INVALID cannot SUB with heartbeats disabled")
+                  .build());
+  v.push_back(VectorBuilder("sub heartbeats checked before names")
+                  .line("SUB bad! c")
+                  .no_heartbeats()
+                  .error("E_INVALID cannot SUB with heartbeats disabled")
+                  .build());
+  v.push_back(VectorBuilder("sub state checked before heartbeats")
+                  .line("SUB t c")
+                  .no_heartbeats()
+                  .state(subscribed)
+                  .error("E_INVALID cannot SUB in current state")
+                  .build());
 
   // TLS required: everything but IDENTIFY, with the raw command word.
   for (const char* line : {"SUB t c", "PUB t", "MPUB t", "DPUB t 0", "NOP", "AUTH", "CLS"}) {
     const std::string word = std::string(line).substr(0, std::string(line).find(' '));
-    v.push_back(VectorBuilder(std::string("tls required ") + line).line(line).tls_required()
-                    .error("E_INVALID cannot " + word + " in current state (TLS required)").build());
+    v.push_back(VectorBuilder(std::string("tls required ") + line)
+                    .line(line)
+                    .tls_required()
+                    .error("E_INVALID cannot " + word + " in current state (TLS required)")
+                    .build());
   }
-  v.push_back(VectorBuilder("tls required unknown command").line("ASDF").tls_required()
-                  .error("E_INVALID cannot ASDF in current state (TLS required)").build());
-  v.push_back(VectorBuilder("tls required empty line").line("\n").tls_required()
-                  .error("E_INVALID cannot  in current state (TLS required)").build());
-  v.push_back(VectorBuilder("tls required before state").line("RDY 1").tls_required()
-                  .error("E_INVALID cannot RDY in current state (TLS required)").build());
+  v.push_back(VectorBuilder("tls required unknown command")
+                  .line("ASDF")
+                  .tls_required()
+                  .error("E_INVALID cannot ASDF in current state (TLS required)")
+                  .build());
+  v.push_back(VectorBuilder("tls required empty line")
+                  .line("\n")
+                  .tls_required()
+                  .error("E_INVALID cannot  in current state (TLS required)")
+                  .build());
+  v.push_back(VectorBuilder("tls required before state")
+                  .line("RDY 1")
+                  .tls_required()
+                  .error("E_INVALID cannot RDY in current state (TLS required)")
+                  .build());
   v.push_back(VectorBuilder("tls required, identify then sub")
                   .identify_cmd("{}")
                   .line("SUB t c")
                   .tls_required()
                   .expect(identify("{}"))
-                  .error("E_INVALID cannot SUB in current state (TLS required)").build());
+                  .error("E_INVALID cannot SUB in current state (TLS required)")
+                  .build());
   v.push_back(VectorBuilder("tls required does not skip the IDENTIFY state check")
-                  .line("IDENTIFY").tls_required().state(subscribed)
-                  .error("E_INVALID cannot IDENTIFY in current state").build());
+                  .line("IDENTIFY")
+                  .tls_required()
+                  .state(subscribed)
+                  .error("E_INVALID cannot IDENTIFY in current state")
+                  .build());
 
   // State errors after a state change within one pipeline.
   v.push_back(VectorBuilder("second SUB")
-                  .line("SUB t c").line("SUB t c")
+                  .line("SUB t c")
+                  .line("SUB t c")
                   .expect(sub("t", "c"))
-                  .error("E_INVALID cannot SUB in current state").build());
+                  .error("E_INVALID cannot SUB in current state")
+                  .build());
   v.push_back(VectorBuilder("CLS twice")
-                  .line("CLS").line("CLS").state(subscribed)
+                  .line("CLS")
+                  .line("CLS")
+                  .state(subscribed)
                   .expect(cls())
-                  .error("E_INVALID cannot CLS in current state").build());
+                  .error("E_INVALID cannot CLS in current state")
+                  .build());
   return v;
 }
 
 class ErrorVectors : public ::testing::TestWithParam<Vector> {};
 
-TEST_P(ErrorVectors, ExactErrorHoweverSplit) { run_all_feedings(GetParam()); }
+TEST_P(ErrorVectors, ExactErrorHoweverSplit) {
+  run_all_feedings(GetParam());
+}
 
 INSTANTIATE_TEST_SUITE_P(V2Parser, ErrorVectors, ::testing::ValuesIn(error_vectors()), test_name);
 
@@ -997,8 +1194,12 @@ struct StateCase {
 
 TEST(V2ParserStates, CommandStateMatrix) {
   const std::string id(kId1);
-  auto with_body = [](std::string line, std::string body) { return line + be32(static_cast<int32_t>(body.size())) + body; };
-  auto bad = [](const char* cmd) { return "E_INVALID cannot " + std::string(cmd) + " in current state"; };
+  auto with_body = [](std::string line, std::string body) {
+    return line + be32(static_cast<int32_t>(body.size())) + body;
+  };
+  auto bad = [](const char* cmd) {
+    return "E_INVALID cannot " + std::string(cmd) + " in current state";
+  };
   const std::vector<StateCase> cases = {
       {with_body("IDENTIFY\n", "{}"), CommandType::kIdentify, "", bad("IDENTIFY"), bad("IDENTIFY")},
       {with_body("AUTH\n", "s"), CommandType::kAuth, "", bad("AUTH"), bad("AUTH")},
@@ -1054,13 +1255,16 @@ TEST(V2ParserStates, StateCheckedBeforeParameters) {
   EXPECT_EQ(parser.parse("RDY abc\n", init).error.text(), "E_INVALID cannot RDY in current state");
   EXPECT_EQ(parser.parse("AUTH x\n", subscribed).error.text(),
             "E_INVALID cannot AUTH in current state");
-  EXPECT_EQ(parser.parse("SUB\n", subscribed).error.text(), "E_INVALID cannot SUB in current state");
-  EXPECT_EQ(parser.parse("CLS extra\n", init).error.text(), "E_INVALID cannot CLS in current state");
+  EXPECT_EQ(parser.parse("SUB\n", subscribed).error.text(),
+            "E_INVALID cannot SUB in current state");
+  EXPECT_EQ(parser.parse("CLS extra\n", init).error.text(),
+            "E_INVALID cannot CLS in current state");
 }
 
 // --- over-long lines: nsqd's 16 KiB bufio.Reader fails and the connection closes silently ---
 
-RunResult feed_in_chunks(std::string_view data, size_t chunk, ClientState state = ClientState::kInit) {
+RunResult feed_in_chunks(std::string_view data, size_t chunk,
+                         ClientState state = ClientState::kInit) {
   Vector v;
   v.state = state;
   Feeder f(v);
