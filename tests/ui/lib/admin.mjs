@@ -67,8 +67,11 @@ export function keySets(v, out = new Set()) {
 export function normMessage(m) {
   // Go reports a response-header timeout either way, depending on which of its two equal
   // deadlines fires first.
-  return String(m ?? '').replace(/127\.0\.0\.1:\d+/g, 'ADDR')
-    .replace(/(net\/http: timeout awaiting response headers|context deadline exceeded) \(Client\.Timeout/g, 'TIMEOUT (Client.Timeout')
-    // the reference lists per-node errors in the order its goroutines finished
-    .split('\n').sort().join('\n');
+  let text = String(m ?? '').replace(/127\.0\.0\.1:\d+/g, 'ADDR')
+    .replace(/(net\/http: timeout awaiting response headers|context deadline exceeded) \(Client\.Timeout/g, 'TIMEOUT (Client.Timeout');
+  // The per-node errors come in the order the requests finished, with the "WARNING: " prefix
+  // on whichever came first: compare the prefix and the set of lines.
+  const prefix = text.startsWith('WARNING: ') ? 'WARNING: ' : '';
+  text = text.slice(prefix.length);
+  return prefix + text.split('\n').sort().join('\n');
 }
