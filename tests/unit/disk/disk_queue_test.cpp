@@ -184,9 +184,10 @@ TEST(DiskQueueTest, UnsyncedTailIsSalvagedAndWritingMovesToANewFile) {
     ASSERT_TRUE(q->sync(error));
     for (int i = 5; i < 8; ++i) ASSERT_TRUE(q->put(payload(i), error));
     // Simulate kill -9: the metadata says 5 records, the file holds 8. Abandon the queue so its
-    // destructor does not sync; a static list keeps it reachable, so LeakSanitizer is quiet.
-    static std::vector<std::unique_ptr<DiskQueue>::pointer> abandoned;
-    abandoned.push_back(q.release());
+    // destructor does not sync. A never-destroyed static list keeps it reachable when
+    // LeakSanitizer looks at exit (after static destructors have run).
+    static auto* abandoned = new std::vector<DiskQueue*>;
+    abandoned->push_back(q.release());
   }
   auto q = open_queue(dir);
   EXPECT_EQ(q->positions().write_file_num, 1);
