@@ -305,15 +305,17 @@ void LookupdClient::run() {
   protocol::append_lookup_ping(ping);
 
   for (;;) {
+    // Drain the wake-up pipe before looking at the state it signalled: an event enqueued after
+    // the drain leaves a fresh byte in the pipe, so the poll below returns at once. (Draining
+    // after taking the events lost that byte, and the event waited for the next 15 s ping.)
+    char buf[64];
+    while (wake_fds_[0] >= 0 && ::read(wake_fds_[0], buf, sizeof(buf)) > 0) {
+    }
     std::deque<RegistryEvent> events;
     {
       std::lock_guard lock(mu_);
       if (stopping_) break;
       events.swap(events_);
-    }
-    // Drain the wake-up pipe before looking at the state it signalled.
-    char buf[64];
-    while (wake_fds_[0] >= 0 && ::read(wake_fds_[0], buf, sizeof(buf)) > 0) {
     }
 
     sync_peers(peers);

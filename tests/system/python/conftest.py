@@ -1,6 +1,6 @@
 """Fixtures: start an nsqd (ours or the reference, via NSQD_BIN) on free ports per test.
 
-    NSQD_BIN=/work/refbin/nsqd tests/system/python/run.sh -q
+    NSQD_BIN=.deps/reference-bin/nsqd tests/system/python/run.sh -q
 
 Extra nsqd flags for one test: @pytest.mark.nsqd_args("--max-rdy-count=50", ...).
 Only the TCP port is waited on: the server under test may not have HTTP yet.
@@ -195,11 +195,11 @@ def connect(nsqd):
 
 # ---- nsqlookupd ---------------------------------------------------------------------------
 # NSQLOOKUPD_BIN selects the nsqlookupd under test, NSQLOOKUPD_REF_BIN the reference used by
-# comparison and interop tests; NSQD_REF_BIN the reference nsqd for interop.
+# comparison and interop tests (NSQD_REF_BIN, above, is the reference nsqd).
 NSQLOOKUPD_BIN = os.environ.get("NSQLOOKUPD_BIN",
                                 os.path.join(REPO, "build", "src", "nsqlookupd", "nsqlookupd"))
-NSQLOOKUPD_REF_BIN = os.environ.get("NSQLOOKUPD_REF_BIN", "/work/refbin/nsqlookupd")
-NSQD_REF_BIN = os.environ.get("NSQD_REF_BIN", "/work/refbin/nsqd")
+NSQLOOKUPD_REF_BIN = os.environ.get("NSQLOOKUPD_REF_BIN",
+                                    os.path.join(REPO, ".deps", "reference-bin", "nsqlookupd"))
 
 
 class Nsqlookupd:

@@ -160,6 +160,38 @@ TEST(LookupdClient, IdentifiesRegistersSnapshotAndFollowsEvents) {
   client->stop();
 }
 
+// Two events a few microseconds apart, thousands of times: the second must always reach
+// lookupd promptly. The client thread once took the queue before draining its wake-up pipe,
+// so an event enqueued between the two lost its wake-up and waited for the next 15 s ping
+// (seen on CI as a pre-created channel missing from lookupd). The sweep of gaps lands the
+// second event inside that window on some bursts; fake.next() gives up after 5 s.
+TEST(LookupdClient, EventsEnqueuedBackToBackAreNeverDelayed) {
+  test_support::TempDir data;
+  Nsqd nsqd{options_in(data)};
+  auto topic = nsqd.get_topic("t");
+  FakeLookupd fake;
+  auto client =
+      std::make_shared<LookupdClient>(nsqd, std::vector<std::string>{fake.address()}, 1 << 20);
+  client->observe(nsqd);
+  client->start(identity());
+  ASSERT_TRUE(fake.accept());
+  ASSERT_EQ(fake.next(), "IDENTIFY");
+  ASSERT_EQ(fake.next(), "REGISTER t");
+
+  for (int burst = 0; burst < 3000; ++burst) {
+    topic->get_channel("a#ephemeral");
+    // 0..~30 us of spinning: the lookupd thread's wake-up latency lies somewhere in there.
+    const auto until =
+        std::chrono::steady_clock::now() + std::chrono::nanoseconds(burst % 300 * 100);
+    while (std::chrono::steady_clock::now() < until) {
+    }
+    topic->delete_channel("a#ephemeral");
+    ASSERT_EQ(fake.next(), "REGISTER t a#ephemeral") << "burst " << burst;
+    ASSERT_EQ(fake.next(), "UNREGISTER t a#ephemeral") << "burst " << burst;
+  }
+  client->stop();
+}
+
 TEST(LookupdClient, SetAddressesSwitchesPeers) {
   test_support::TempDir data;
   Nsqd nsqd{options_in(data)};
