@@ -9,6 +9,7 @@
 #include "common/config/flag_set.hpp"
 #include "common/daemon/startup.hpp"
 #include "common/log/logger.hpp"
+#include "nsqd/heap_tuning.hpp"
 #include "nsqd/nsqd_server.hpp"
 #include "nsqd/options.hpp"
 #include "nsqd/tls_config.hpp"
@@ -42,6 +43,7 @@ bool lock_data_path(const std::string& data_path, std::string& error) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  nsq::nsqd::tune_message_heap();  // before any thread exists
   NsqdOptions opts;
   nsq::config::FlagSet flags("nsqd");
   nsq::nsqd::register_nsqd_flags(flags, opts);

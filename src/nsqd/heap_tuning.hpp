@@ -1,0 +1,10 @@
+// How nsqd asks glibc's malloc to grow its heap (docs/benchmarks.md, "glibc's thread arenas").
+#pragma once
+
+namespace nsq::nsqd {
+
+// One malloc arena grown 16 MiB at a time, unless the user set glibc.malloc tunables
+// (GLIBC_TUNABLES) themselves. Call before any thread starts.
+void tune_message_heap();
+
+}  // namespace nsq::nsqd
