@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -81,14 +82,25 @@ inline void append_message_frame(std::string& out, int64_t timestamp_ns, uint16_
   out.append(body);
 }
 
-// The 16 lowercase hex characters of a 64-bit GUID, as nsqd writes message ids.
+// The 16 lowercase hex characters of a 64-bit GUID, as nsqd writes message ids. Runs once per
+// published message, so it works on 8 nibbles at a time (SWAR) instead of a 16-step loop.
 inline MessageId message_id_from_guid(uint64_t guid) {
-  static constexpr char kHex[] = "0123456789abcdef";
+  const auto eight_hex = [](uint64_t half) {  // the low 32 bits -> 8 ASCII hex digits
+    // Spread nibble k (counted from the least significant) into byte k.
+    uint64_t x = ((half & 0xFFFF0000ULL) << 16) | (half & 0xFFFFULL);
+    x = ((x & 0x0000FF000000FF00ULL) << 8) | (x & 0x000000FF000000FFULL);
+    x = ((x & 0x00F000F000F000F0ULL) << 4) | (x & 0x000F000F000F000FULL);
+    // Digits 10..15 carry into bit 4 when 6 is added: those bytes get 'a' - '0' - 10 more.
+    const uint64_t letters = ((x + 0x0606060606060606ULL) >> 4) & 0x0101010101010101ULL;
+    x += 0x3030303030303030ULL + letters * ('a' - '0' - 10);
+    return __builtin_bswap64(x);  // the most significant digit first in memory
+  };
+  static_assert(std::endian::native == std::endian::little);
   MessageId id;
-  for (int i = 15; i >= 0; --i) {
-    id[static_cast<size_t>(i)] = kHex[guid & 0xF];
-    guid >>= 4;
-  }
+  const uint64_t hi = eight_hex(guid >> 32);
+  const uint64_t lo = eight_hex(guid & 0xFFFFFFFFULL);
+  std::memcpy(id.data(), &hi, 8);
+  std::memcpy(id.data() + 8, &lo, 8);
   return id;
 }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <string>
 
 namespace nsq::protocol {
@@ -56,6 +57,22 @@ TEST(Wire, BigEndianIntegers) {
   std::string out = "x";
   append_be32(out, 258);
   EXPECT_EQ(out, "x" + bytes({0, 0, 1, 2}));
+}
+
+TEST(Wire, MessageIdIsSixteenLowercaseHexDigitsOfTheGuid) {
+  EXPECT_EQ(id_view(message_id_from_guid(0)), "0000000000000000");
+  EXPECT_EQ(id_view(message_id_from_guid(0x0123456789abcdefULL)), "0123456789abcdef");
+  EXPECT_EQ(id_view(message_id_from_guid(~0ULL)), "ffffffffffffffff");
+  EXPECT_EQ(id_view(message_id_from_guid(0xa09f10e0b00c9ULL)), "000a09f10e0b00c9");
+  // Every nibble value at every position, and a spread of values, against snprintf.
+  uint64_t v = 0x9E3779B97F4A7C15ULL;
+  for (int i = 0; i < 100000; ++i) {
+    const uint64_t guid = i < 256 ? (uint64_t{static_cast<uint64_t>(i) % 16} << (4 * (i / 16))) : v;
+    char want[17];
+    std::snprintf(want, sizeof want, "%016llx", static_cast<unsigned long long>(guid));
+    ASSERT_EQ(id_view(message_id_from_guid(guid)), std::string_view(want, 16)) << guid;
+    v = v * 6364136223846793005ULL + 1442695040888963407ULL;
+  }
 }
 
 TEST(Wire, ResponseFrame) {
