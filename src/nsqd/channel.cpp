@@ -251,15 +251,29 @@ void Channel::dispatch_queue_locked(int64_t now_ns) {
 }
 
 std::optional<std::string> Channel::finish(int64_t consumer_id, const MessageId& id) {
-  std::lock_guard lock(mu_);
-  InFlightQueue::Entry entry;
-  if (auto err = in_flight_.take(id, consumer_id, entry)) return std::string(*err);
-  if (e2e_) e2e_->insert(entry.msg->timestamp_ns());
-  if (Consumer* c = find_consumer_locked(consumer_id)) {
-    c->message_done(Consumer::Outcome::kFinished);
-  }
-  dispatch_locked(coarse_now_ns());
+  std::vector<FinishError> errors;
+  std::vector<MessagePtr> release;
+  finish_many(consumer_id, std::span<const MessageId>(&id, 1), errors, release);
+  if (!errors.empty()) return std::move(errors.front().reason);
   return std::nullopt;
+}
+
+void Channel::finish_many(int64_t consumer_id, std::span<const MessageId> ids,
+                          std::vector<FinishError>& errors, std::vector<MessagePtr>& release) {
+  std::lock_guard lock(mu_);
+  Consumer* consumer = find_consumer_locked(consumer_id);
+  const size_t released_before = release.size();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    InFlightQueue::Entry entry;
+    if (auto err = in_flight_.take(ids[i], consumer_id, entry)) {
+      errors.push_back(FinishError{i, std::string(*err)});
+      continue;
+    }
+    if (e2e_) e2e_->insert(entry.msg->timestamp_ns());
+    if (consumer != nullptr) consumer->message_done(Consumer::Outcome::kFinished);
+    release.push_back(std::move(entry.msg));
+  }
+  if (release.size() != released_before) dispatch_locked(coarse_now_ns());
 }
 
 std::optional<std::string> Channel::requeue(int64_t consumer_id, const MessageId& id,

@@ -87,6 +87,16 @@ class Channel : public std::enable_shared_from_this<Channel> {
 
   // --- responses; nullopt on success, else the reference's reason text ---
   std::optional<std::string> finish(int64_t consumer_id, const MessageId& id);
+  // The FINs of one read, under one lock and with one dispatch: a consumer draining a backlog
+  // sends dozens per packet, and two loops taking the lock per FIN made it the hottest futex
+  // in nsqd. A failure is reported as (index in `ids`, reason) in `errors`. The finished
+  // messages are moved into `release`, for the caller to free after the lock is gone.
+  struct FinishError {
+    size_t index;
+    std::string reason;
+  };
+  void finish_many(int64_t consumer_id, std::span<const MessageId> ids,
+                   std::vector<FinishError>& errors, std::vector<MessagePtr>& release);
   std::optional<std::string> requeue(int64_t consumer_id, const MessageId& id, int64_t delay_ns);
   std::optional<std::string> touch(int64_t consumer_id, const MessageId& id, int64_t timeout_ns);
 

@@ -243,6 +243,16 @@ void ClientV2::process_input() {
     ctx.tls_required = tls_policy_required_ && !tls_;
     auto r = parser_.parse(data, ctx);
     using Status = protocol::ParseResult::Status;
+    // Without auth a FIN needs no per-command check: batch it (see flush_pending_fins).
+    if (r.status == Status::kCommand && r.command.type == CommandType::kFin && channel_ &&
+        opts_.auth_http_addresses.empty()) {
+      pending_fins_.push_back(r.command.id);
+      in_start_ += r.consumed;
+      pending_eof_error_.reset();
+      reset_read_deadline();
+      continue;
+    }
+    flush_pending_fins();
     switch (r.status) {
       case Status::kNeedMore:
         pending_eof_error_ = r.eof_error;
@@ -305,6 +315,21 @@ void ClientV2::process_input() {
     std::lock_guard lock(out_mu_);
     if (out_pending_.size() > kMaxOutputBacklog) input_paused_ = true;
   }
+  flush_pending_fins();
+}
+
+void ClientV2::flush_pending_fins() {
+  if (pending_fins_.empty()) return;
+  fin_errors_.clear();
+  channel_->finish_many(id_, pending_fins_, fin_errors_, fin_release_);
+  fin_release_.clear();  // the last references of finished messages, outside the lock
+  for (const auto& e : fin_errors_) {
+    send_error(ProtocolError{
+        "E_FIN_FAILED",
+        "FIN " + std::string(protocol::id_view(pending_fins_[e.index])) + " failed " + e.reason,
+        false});
+  }
+  pending_fins_.clear();
 }
 
 void ClientV2::execute(const protocol::Command& cmd) {

@@ -103,6 +103,10 @@ class ClientV2 final : public Consumer, public std::enable_shared_from_this<Clie
   void exec_rdy(const protocol::Command& cmd);
   void exec_publish(const protocol::Command& cmd);
   void exec_response(const protocol::Command& cmd);  // FIN, REQ, TOUCH
+  // Consecutive FINs of one read are collected and finished together (Channel::finish_many);
+  // any other command, error or the end of the input finishes them first, so responses keep
+  // their order.
+  void flush_pending_fins();
   void exec_auth(const protocol::Command& cmd);
 
   // --auth-http-address: SUB/PUB/MPUB/DPUB need a grant. kRefresh = the grants expired and
@@ -165,7 +169,10 @@ class ClientV2 final : public Consumer, public std::enable_shared_from_this<Clie
   std::optional<protocol::ProtocolError> pending_eof_error_;
   ClientSettings settings_;
   std::shared_ptr<Channel> channel_;
-  int64_t read_deadline_ns_ = 0;  // 0 = none
+  std::vector<MessageId> pending_fins_;
+  std::vector<Channel::FinishError> fin_errors_;  // scratch for flush_pending_fins()
+  std::vector<MessagePtr> fin_release_;           // scratch: freed outside the channel lock
+  int64_t read_deadline_ns_ = 0;                  // 0 = none
   int64_t next_heartbeat_ns_ = 0;
   int64_t timer_due_ns_ = 0;
   bool timer_armed_ = false;

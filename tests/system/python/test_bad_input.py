@@ -347,6 +347,42 @@ def test_fin_of_another_clients_message(connect):
     other.ping()
 
 
+def test_pipelined_fins_report_each_failure_in_order(connect):
+    """FINs that arrive together are finished together (one channel lock); the errors of
+    the bad ones still come back one by one, in order, and the good ones free their slots."""
+    c = subscribed(connect, "pipe", "c", rdy=5)
+    pub = connect()
+    for i in range(5):
+        pub.publish("pipe", b"m%d" % i)
+    ms = [c.expect_message() for _ in range(5)]
+    c.send(cmd("FIN", ms[0].id) + cmd("FIN", ID0) + cmd("FIN", ms[1].id) + cmd("FIN", ms[1].id)
+           + cmd("FIN", ms[2].id) + cmd("NOP"))
+    c.expect_error(b"E_FIN_FAILED FIN " + ID0 + b" failed ID not in flight")
+    c.expect_error(b"E_FIN_FAILED FIN " + ms[1].id + b" failed ID not in flight")
+    for i in range(5, 8):
+        pub.publish("pipe", b"m%d" % i)
+    assert sorted(c.expect_message().body for _ in range(3)) == [b"m5", b"m6", b"m7"]
+    c.expect_nothing(0.2)  # three slots were freed, no more
+
+
+def test_fins_before_a_fatal_command_are_finished_first(connect):
+    # In-flight messages of a closed connection time out back into the channel, as the
+    # reference's: a short msg_timeout lets the unfinished one come back quickly.
+    c = subscribed(connect, "fatal", "c", rdy=2, msg_timeout=1000)
+    other = subscribed(connect, "fatal", "c", rdy=0)
+    pub = connect()
+    pub.publish("fatal", b"done")
+    pub.publish("fatal", b"open")
+    ms = {m.body: m for m in (c.expect_message(), c.expect_message())}
+    c.send(cmd("FIN", ms[b"done"].id) + b"BOGUS\n")
+    c.expect_error(b"E_INVALID invalid command BOGUS")
+    c.wait_closed(5)
+    other.send(cmd("RDY", 5))
+    # (the reference takes several seconds to notice the timeout; ours about one)
+    assert other.expect_message(timeout=15).body == b"open"  # only the unfinished one is back
+    other.expect_nothing(0.3)
+
+
 @pytest.mark.parametrize("line,error", [
     (b"FIN 123\n", "E_INVALID invalid message ID"),
     (b"FIN " + ID0 + b"0\n", "E_INVALID invalid message ID"),

@@ -227,6 +227,43 @@ TEST_F(ChannelTest, FinRequeueTouchErrors) {
   EXPECT_EQ(ch->stats().requeue_count, 0u);
 }
 
+TEST_F(ChannelTest, FinishManyReportsEachFailureByIndexAndRefillsOnce) {
+  auto ch = make();
+  auto a = consumer(*ch, 1, 3);
+  put(*ch, 0, 6);  // three in flight to `a`, three queued
+  ASSERT_EQ(a->deliveries.size(), 3u);
+  const MessageId unknown = protocol::message_id_from_guid(999);
+  const std::vector<MessageId> ids{a->deliveries[0].msg->id(), unknown, a->deliveries[2].msg->id(),
+                                   a->deliveries[0].msg->id()};
+  std::vector<Channel::FinishError> errors;
+  std::vector<MessagePtr> release;
+  ch->finish_many(1, ids, errors, release);
+
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].index, 1u);
+  EXPECT_EQ(errors[0].reason, "ID not in flight");
+  EXPECT_EQ(errors[1].index, 3u);  // already finished earlier in the same batch
+  EXPECT_EQ(errors[1].reason, "ID not in flight");
+  ASSERT_EQ(release.size(), 2u);  // the finished messages, handed back to be freed unlocked
+  EXPECT_EQ(release[0]->body(), "m0");
+  EXPECT_EQ(release[1]->body(), "m2");
+  EXPECT_EQ(a->finished, 2);
+  // The two freed slots were refilled from the queue after the batch.
+  EXPECT_EQ(a->bodies(), (std::vector<std::string>{"m0", "m1", "m2", "m3", "m4"}));
+  EXPECT_EQ(ch->stats().depth, 1);
+  EXPECT_EQ(ch->stats().in_flight_count, 3);
+
+  // Another consumer's ids fail without touching them.
+  errors.clear();
+  release.clear();
+  const std::vector<MessageId> theirs{a->deliveries[1].msg->id()};
+  ch->finish_many(2, theirs, errors, release);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].reason, "client does not own message");
+  EXPECT_TRUE(release.empty());
+  EXPECT_EQ(ch->stats().in_flight_count, 3);
+}
+
 TEST_F(ChannelTest, TimeoutRequeuesAndRedeliversWithAttemptsPlusOne) {
   auto ch = make();
   auto a = consumer(*ch, 1, 1, kSecond);
