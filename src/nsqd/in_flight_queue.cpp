@@ -1,48 +1,53 @@
 #include "nsqd/in_flight_queue.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace nsq::nsqd {
 
 namespace {
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
+// Hex digit values; -1 (sign bit set) for every other byte.
+constexpr std::array<int8_t, 256> kHexDigit = [] {
+  std::array<int8_t, 256> t{};
+  t.fill(-1);
+  for (int c = '0'; c <= '9'; ++c) t[static_cast<size_t>(c)] = static_cast<int8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[static_cast<size_t>(c)] = static_cast<int8_t>(c - 'a' + 10);
+  return t;
+}();
 }  // namespace
 
-uint64_t InFlightQueue::key_of(const MessageId& id) {
-  // nsqd ids are 16 lowercase hex digits of a 64-bit GUID: decoding is a bijection, and
-  // sequential ids make a well-spread key for the flat map's hash.
+InFlightQueue::Key InFlightQueue::key_of(const MessageId& id) {
   uint64_t v = 0;
+  int8_t invalid = 0;  // any -1 digit sets the sign bit; no branch per character
   for (char c : id) {
-    const int d = hex_value(c);
-    if (d < 0) {
-      // Anything else (a foreign id from disk, garbage from a client): hash the bytes; the
-      // full id is compared on lookup, so a collision is only a refused duplicate.
-      uint64_t h = 1469598103934665603ULL;
-      for (char b : id) h = (h ^ static_cast<unsigned char>(b)) * 1099511628211ULL;
-      return h;
-    }
-    v = (v << 4) | static_cast<uint64_t>(d);
+    const int8_t d = kHexDigit[static_cast<unsigned char>(c)];
+    invalid = static_cast<int8_t>(invalid | d);
+    v = (v << 4) | static_cast<uint64_t>(d & 0xF);
   }
-  return v;
+  if (invalid >= 0) return Key{v, true};
+  // FNV-1a of the bytes; a collision is only a refused duplicate, as ids are compared.
+  uint64_t h = 1469598103934665603ULL;
+  for (char b : id) h = (h ^ static_cast<unsigned char>(b)) * 1099511628211ULL;
+  return Key{h, false};
 }
 
-InFlightQueue::Entry* InFlightQueue::find(const MessageId& id, uint64_t key) {
-  auto it = entries_.find(key);
-  if (it == entries_.end() || it->second.msg->id() != id) return nullptr;
-  return &it->second;
+InFlightQueue::Entry* InFlightQueue::find(const MessageId& id, Key key) {
+  auto it = entries_.find(key.value);
+  if (it == entries_.end()) return nullptr;
+  Entry& e = it->second;
+  if (!(key.exact && e.exact_key) && e.msg->id() != id) return nullptr;
+  return &e;
 }
 
 bool InFlightQueue::insert(const MessagePtr& msg, uint16_t attempts, int64_t consumer_id,
                            int64_t now_ns, int64_t timeout_ns) {
-  const uint64_t key = key_of(msg->id());
+  const Key k = key_of(msg->id());
+  const uint64_t key = k.value;
   auto [it, inserted] = entries_.try_emplace(key);
   if (!inserted) return false;
   Entry& e = it->second;
   e.msg = msg;
+  e.exact_key = k.exact;
   e.attempts = attempts;
   e.consumer_id = consumer_id;
   e.delivered_ns = now_ns;
@@ -75,12 +80,12 @@ void InFlightQueue::schedule(const Timeout& t, int64_t timeout_ns) {
 
 std::optional<std::string_view> InFlightQueue::take(const MessageId& id, int64_t consumer_id,
                                                     Entry& out) {
-  const uint64_t key = key_of(id);
+  const Key key = key_of(id);
   Entry* e = find(id, key);
   if (e == nullptr) return "ID not in flight";
   if (e->consumer_id != consumer_id) return "client does not own message";
   out = std::move(*e);
-  entries_.erase(key);
+  entries_.erase(key.value);
   maybe_compact();
   return std::nullopt;
 }
@@ -88,7 +93,7 @@ std::optional<std::string_view> InFlightQueue::take(const MessageId& id, int64_t
 std::optional<std::string_view> InFlightQueue::touch(const MessageId& id, int64_t consumer_id,
                                                      int64_t now_ns, int64_t timeout_ns,
                                                      int64_t max_timeout_ns) {
-  const uint64_t key = key_of(id);
+  const Key key = key_of(id);
   Entry* e = find(id, key);
   if (e == nullptr) return "ID not in flight";
   if (e->consumer_id != consumer_id) return "client does not own message";
@@ -97,7 +102,7 @@ std::optional<std::string_view> InFlightQueue::touch(const MessageId& id, int64_
   e->deadline_ns = deadline;
   e->generation = next_generation_++;
   // A capped deadline is earlier than its lane's newest: schedule() routes it to the heap.
-  schedule(Timeout{deadline, key, e->generation}, timeout_ns);
+  schedule(Timeout{deadline, key.value, e->generation}, timeout_ns);
   maybe_compact();
   return std::nullopt;
 }

@@ -34,6 +34,7 @@ class InFlightQueue {
     int64_t deadline_ns = 0;
     int64_t delivered_ns = 0;
     uint64_t generation = 0;  // matches the live timeout entry
+    bool exact_key = false;   // the map key is the id itself (see Key)
   };
 
   // False when a message with this id is already in flight (it cannot be told apart).
@@ -68,8 +69,16 @@ class InFlightQueue {
     std::deque<Timeout> fifo;
   };
 
-  static uint64_t key_of(const MessageId& id);
-  Entry* find(const MessageId& id, uint64_t key);
+  // nsqd's own ids are 16 lowercase hex digits of a 64-bit GUID: decoded, they are their own
+  // perfect hash (`exact`), and two exact keys are equal only for equal ids, so a lookup needs
+  // no 16-byte compare and no visit to the message. Anything else (a foreign id from disk,
+  // garbage from a client) is hashed and compared in full.
+  struct Key {
+    uint64_t value;
+    bool exact;
+  };
+  static Key key_of(const MessageId& id);
+  Entry* find(const MessageId& id, Key key);
   void schedule(const Timeout& t, int64_t timeout_ns);
   bool is_live(const Timeout& t) const;
   void maybe_compact();

@@ -55,6 +55,29 @@ TEST(InFlightQueue, NonHexIdsAreComparedInFull) {
   EXPECT_EQ(q.take(odd, 1, out), std::nullopt);
 }
 
+// A foreign id's hashed key can equal a hex id's decoded value: the two must not be taken
+// for each other (the shortcut that skips the byte compare needs both keys exact).
+TEST(InFlightQueue, HashedForeignIdNeverMatchesAHexIdWithTheSameKey) {
+  const auto odd = protocol::message_id_from_bytes("ABCDEFGHIJKLMNOP");
+  uint64_t fnv = 1469598103934665603ULL;  // the same FNV-1a as the queue's fallback
+  for (char b : odd) fnv = (fnv ^ static_cast<unsigned char>(b)) * 1099511628211ULL;
+  const auto twin = protocol::message_id_from_guid(fnv);  // decodes to that same key
+
+  InFlightQueue q;
+  ASSERT_TRUE(q.insert(Message::create(odd, 0, "odd"), 1, 1, 0, kSecond));
+  InFlightQueue::Entry out;
+  EXPECT_EQ(q.take(twin, 1, out), "ID not in flight");
+  EXPECT_FALSE(q.insert(Message::create(twin, 0, "twin"), 1, 1, 0, kSecond))
+      << "one key, two ids: refused as a duplicate, never confused";
+  EXPECT_EQ(q.take(odd, 1, out), std::nullopt);
+  EXPECT_EQ(out.msg->body(), "odd");
+
+  ASSERT_TRUE(q.insert(Message::create(twin, 0, "twin"), 1, 1, 0, kSecond));
+  EXPECT_EQ(q.take(odd, 1, out), "ID not in flight");
+  EXPECT_EQ(q.take(twin, 1, out), std::nullopt);
+  EXPECT_EQ(out.msg->body(), "twin");
+}
+
 TEST(InFlightQueue, ExpiresInDeadlineOrderAcrossTimeouts) {
   InFlightQueue q;
   q.insert(msg(1), 1, 1, 0, 10 * kSecond);           // due 10
