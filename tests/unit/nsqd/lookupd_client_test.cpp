@@ -121,16 +121,21 @@ LookupdIdentity identity() {
   return id;
 }
 
+// A started client of `nsqd`'s registry, connecting to `addresses`.
+std::shared_ptr<LookupdClient> start_client(Nsqd& nsqd, std::vector<std::string> addresses) {
+  auto client = std::make_shared<LookupdClient>(nsqd, std::move(addresses), 1 << 20);
+  client->observe(nsqd);
+  client->start(identity());
+  return client;
+}
+
 TEST(LookupdClient, IdentifiesRegistersSnapshotAndFollowsEvents) {
   test_support::TempDir data;
   Nsqd nsqd{options_in(data)};
   nsqd.get_topic("existing")->get_channel("ch");
   nsqd.get_topic("bare");
   FakeLookupd fake;
-  auto client =
-      std::make_shared<LookupdClient>(nsqd, std::vector<std::string>{fake.address()}, 1 << 20);
-  client->observe(nsqd);
-  client->start(identity());
+  auto client = start_client(nsqd, {fake.address()});
 
   ASSERT_TRUE(fake.accept());
   std::string body;
@@ -170,10 +175,7 @@ TEST(LookupdClient, EventsEnqueuedBackToBackAreNeverDelayed) {
   Nsqd nsqd{options_in(data)};
   auto topic = nsqd.get_topic("t");
   FakeLookupd fake;
-  auto client =
-      std::make_shared<LookupdClient>(nsqd, std::vector<std::string>{fake.address()}, 1 << 20);
-  client->observe(nsqd);
-  client->start(identity());
+  auto client = start_client(nsqd, {fake.address()});
   ASSERT_TRUE(fake.accept());
   ASSERT_EQ(fake.next(), "IDENTIFY");
   ASSERT_EQ(fake.next(), "REGISTER t");
@@ -197,9 +199,7 @@ TEST(LookupdClient, SetAddressesSwitchesPeers) {
   Nsqd nsqd{options_in(data)};
   nsqd.get_topic("t");
   FakeLookupd first, second;
-  auto client = std::make_shared<LookupdClient>(nsqd, std::vector<std::string>{}, 1 << 20);
-  client->observe(nsqd);
-  client->start(identity());
+  auto client = start_client(nsqd, {});
   EXPECT_FALSE(first.accept(300));  // nothing configured yet
 
   client->set_addresses({first.address(), first.address()});
