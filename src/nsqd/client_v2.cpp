@@ -323,12 +323,7 @@ void ClientV2::flush_pending_fins() {
   fin_errors_.clear();
   channel_->finish_many(id_, pending_fins_, fin_errors_, fin_release_);
   fin_release_.clear();  // the last references of finished messages, outside the lock
-  for (const auto& e : fin_errors_) {
-    send_error(ProtocolError{
-        "E_FIN_FAILED",
-        "FIN " + std::string(protocol::id_view(pending_fins_[e.index])) + " failed " + e.reason,
-        false});
-  }
+  for (const auto& e : fin_errors_) send_response_failed("FIN", pending_fins_[e.index], e.reason);
   pending_fins_.clear();
 }
 
@@ -498,7 +493,6 @@ void ClientV2::exec_publish(const protocol::Command& cmd) {
 }
 
 void ClientV2::exec_response(const protocol::Command& cmd) {
-  const std::string id_text(protocol::id_view(cmd.id));
   std::optional<std::string> err;
   const char* name = "FIN";
   if (!channel_) {
@@ -516,10 +510,15 @@ void ClientV2::exec_response(const protocol::Command& cmd) {
     name = "TOUCH";
     err = channel_->touch(id_, cmd.id, msg_timeout_ns_.load(std::memory_order_relaxed));
   }
-  if (err) {
-    send_error(ProtocolError{std::string("E_") + name + "_FAILED",
-                             std::string(name) + " " + id_text + " failed " + *err, false});
-  }
+  if (err) send_response_failed(name, cmd.id, *err);
+}
+
+void ClientV2::send_response_failed(std::string_view name, const MessageId& id,
+                                    std::string_view reason) {
+  send_error(ProtocolError{"E_" + std::string(name) + "_FAILED",
+                           std::string(name) + " " + std::string(protocol::id_view(id)) +
+                               " failed " + std::string(reason),
+                           false});
 }
 
 // ---------------------------------------------------------------------------------------

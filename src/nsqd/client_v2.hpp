@@ -107,6 +107,8 @@ class ClientV2 final : public Consumer, public std::enable_shared_from_this<Clie
   // any other command, error or the end of the input finishes them first, so responses keep
   // their order.
   void flush_pending_fins();
+  // E_FIN_FAILED / E_REQ_FAILED / E_TOUCH_FAILED: "<name> <id> failed <reason>", not fatal.
+  void send_response_failed(std::string_view name, const MessageId& id, std::string_view reason);
   void exec_auth(const protocol::Command& cmd);
 
   // --auth-http-address: SUB/PUB/MPUB/DPUB need a grant. kRefresh = the grants expired and
