@@ -18,14 +18,15 @@ namespace nsq::nsqd {
 // freezes glibc's otherwise adaptive mmap threshold at 128 KiB, which would mmap and
 // munmap every large message; 2 MiB keeps messages up to twice the default
 // -max-msg-size on the heap.
-void tune_message_heap() {
+bool tune_message_heap() {
   if (const char* t = std::getenv("GLIBC_TUNABLES");
       t != nullptr && std::string_view(t).find("glibc.malloc.") != std::string_view::npos) {
-    return;  // the operator chose their own malloc settings
+    return false;  // the operator chose their own malloc settings
   }
   mallopt(M_ARENA_MAX, 1);
   mallopt(M_TOP_PAD, 16 << 20);
   mallopt(M_MMAP_THRESHOLD, 2 << 20);
+  return true;
 }
 
 }  // namespace nsq::nsqd

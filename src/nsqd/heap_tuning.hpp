@@ -4,7 +4,8 @@
 namespace nsq::nsqd {
 
 // One malloc arena grown 16 MiB at a time, unless the user set glibc.malloc tunables
-// (GLIBC_TUNABLES) themselves. Call before any thread starts.
-void tune_message_heap();
+// (GLIBC_TUNABLES) themselves. Call before any thread starts. Returns whether it tuned the
+// heap (false: the operator's settings stand, and the heap may not grow by brk).
+bool tune_message_heap();
 
 }  // namespace nsq::nsqd

@@ -9,6 +9,7 @@
 #include "common/config/flag_set.hpp"
 #include "common/daemon/startup.hpp"
 #include "common/log/logger.hpp"
+#include "nsqd/heap_prefaulter.hpp"
 #include "nsqd/heap_tuning.hpp"
 #include "nsqd/nsqd_server.hpp"
 #include "nsqd/options.hpp"
@@ -43,7 +44,9 @@ bool lock_data_path(const std::string& data_path, std::string& error) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  nsq::nsqd::tune_message_heap();  // before any thread exists
+  const bool heap_tuned = nsq::nsqd::tune_message_heap();  // before any thread exists
+  // Maps fresh heap pages ahead of the publishers; only with the brk-grown heap set above.
+  nsq::nsqd::HeapPrefaulter prefaulter;
   NsqdOptions opts;
   nsq::config::FlagSet flags("nsqd");
   nsq::nsqd::register_nsqd_flags(flags, opts);
@@ -64,11 +67,13 @@ int main(int argc, char** argv) {
     return fail_startup("cannot require TLS client connections without TLS key and cert");
   }
 
+  if (heap_tuned) prefaulter.start();
   nsq::nsqd::NsqdServer server(opts);
   server.nsqd().set_tls_context(std::move(tls_context));
   if (!server.start(error)) return fail_startup(error);
 
   nsq::daemon::wait_for_shutdown_signal("NSQ: received signal, shutting down");
   server.stop();
+  prefaulter.stop();
   return 0;
 }

@@ -6,6 +6,7 @@
 #include "common/log/logger.hpp"
 #include "common/protocol/names.hpp"
 #include "nsqd/disk_worker.hpp"
+#include "nsqd/heap_prefaulter.hpp"
 
 namespace nsq::nsqd {
 
@@ -64,6 +65,7 @@ std::string Topic::publish(std::span<const std::string_view> bodies, int64_t def
     message_bytes_ += bodies[i].size();
   }
   message_count_ += bodies.size();
+  HeapPrefaulter::note_heap_use();  // the loop above may have grown the heap
 
   std::string error;
   if (channel_list_.empty() || paused_) {
