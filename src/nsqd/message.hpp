@@ -29,6 +29,20 @@ class Message {
     return boost::intrusive_ptr<Message>(m);
   }
 
+  // Why: a burst of messages is carved one after another from the top of a fresh heap, and
+  // each malloc ends with a locked instruction that waits until the previous message's
+  // stores to cold cache lines have landed, so the misses are paid one at a time. Asking for
+  // the lines two messages ahead (for writing) lets them arrive in parallel: ~15 % less user
+  // CPU publishing MPUB batches (docs/benchmarks.md). A hint only: if the next allocation
+  // lands elsewhere, nothing but a few prefetches is lost.
+  void prefetch_successors() const {
+    const char* self = reinterpret_cast<const char*>(this);
+    const size_t step = sizeof(Message) + body_size_;
+    for (size_t off = 2 * step; off < 3 * step + 64; off += 64) {
+      __builtin_prefetch(self + off, 1, 3);
+    }
+  }
+
   const MessageId& id() const { return id_; }
   int64_t timestamp_ns() const { return timestamp_ns_; }
   std::string_view body() const { return {body_data(), body_size_}; }

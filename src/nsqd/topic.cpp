@@ -62,6 +62,7 @@ std::string Topic::publish(std::span<const std::string_view> bodies, int64_t def
   batch_.reserve(bodies.size());
   for (size_t i = 0; i < bodies.size(); ++i) {
     batch_.push_back(Message::create(guids_.id_at(first, i), ts, bodies[i]));
+    batch_.back()->prefetch_successors();
     message_bytes_ += bodies[i].size();
   }
   message_count_ += bodies.size();
