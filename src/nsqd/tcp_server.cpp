@@ -30,7 +30,7 @@ void TcpServer::start_accepting() {
 }
 
 void TcpServer::do_accept() {
-  acceptor_.async_accept(pool_.next(), [this](const boost::system::error_code& ec,
+  acceptor_.async_accept(loops_.next(), [this](const boost::system::error_code& ec,
                                               asio::ip::tcp::socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;

@@ -37,7 +37,7 @@ void LookupTcpServer::start_accepting() {
 
 void LookupTcpServer::do_accept() {
   acceptor_.async_accept(
-      pool_.next(), [this](const boost::system::error_code& ec, asio::ip::tcp::socket socket) {
+      loops_.next(), [this](const boost::system::error_code& ec, asio::ip::tcp::socket socket) {
         if (ec) {
           if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
           // Out of file descriptors and similar: log and keep accepting.

@@ -362,7 +362,7 @@ void Server::start_accepting() {
 
 void Server::do_accept() {
   acceptor_.async_accept(
-      pool_.next(), [this](const boost::system::error_code& ec, tcp::socket socket) {
+      loops_.next(), [this](const boost::system::error_code& ec, tcp::socket socket) {
         if (ec) {
           if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
           log::error("{}: accept error - {}", shared_->options.name, ec.message());

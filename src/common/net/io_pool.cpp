@@ -33,8 +33,4 @@ void IoPool::stop() {
   threads_.clear();
 }
 
-boost::asio::io_context& IoPool::next() {
-  return *contexts_[next_.fetch_add(1, std::memory_order_relaxed) % contexts_.size()];
-}
-
 }  // namespace nsq::net

@@ -6,7 +6,6 @@
 // joins them (idempotent; also run by the destructor).
 #pragma once
 
-#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <memory>
@@ -28,15 +27,26 @@ class IoPool {
 
   size_t size() const { return contexts_.size(); }
   boost::asio::io_context& at(size_t i) { return *contexts_[i]; }
-  // Round-robin choice of a loop for a new connection.
-  boost::asio::io_context& next();
 
  private:
   using Guard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
   std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
   std::vector<Guard> guards_;
   std::vector<std::thread> threads_;
-  std::atomic<size_t> next_{0};
+};
+
+// Round-robin over a pool's loops for the connections of one acceptor. Each acceptor keeps
+// its own: an acceptor picks the loop of its *next* connection when it re-arms, so with one
+// counter shared by nsqd's TCP and HTTP acceptors the first two TCP connections both landed
+// on loop 0. Only used on the acceptor's own loop, so it needs no atomic.
+class LoopRoundRobin {
+ public:
+  explicit LoopRoundRobin(IoPool& pool) : pool_(pool) {}
+  boost::asio::io_context& next() { return pool_.at(next_++ % pool_.size()); }
+
+ private:
+  IoPool& pool_;
+  size_t next_ = 0;
 };
 
 }  // namespace nsq::net
