@@ -1,0 +1,3 @@
+module nsq-bench/null_nsqd
+
+go 1.21
