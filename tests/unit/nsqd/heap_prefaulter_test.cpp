@@ -33,46 +33,59 @@ size_t missing_pages(uintptr_t begin, uintptr_t end) {
   return missing;
 }
 
+// Grows the main arena by `mib` MiB in 32 KiB blocks (below the mmap threshold, so malloc
+// extends the heap with brk) and frees them at the end of the test. malloc writes only each
+// block's header, so most of the new pages stay untouched.
+class HeapGrowth {
+ public:
+  explicit HeapGrowth(int mib) : before_(page_break()) {
+    for (int i = 0; i < mib * 32; ++i) blocks_.push_back(std::malloc(32 << 10));
+    after_ = page_break();
+  }
+  ~HeapGrowth() {
+    for (void* b : blocks_) std::free(b);
+  }
+  HeapGrowth(const HeapGrowth&) = delete;
+  HeapGrowth& operator=(const HeapGrowth&) = delete;
+
+  // False under a sanitizer allocator, which does not use brk.
+  bool grew_by_brk(uintptr_t at_least) const { return after_ >= before_ + at_least; }
+  uintptr_t begin() const { return before_; }
+  uintptr_t end() const { return after_; }
+
+ private:
+  uintptr_t before_;
+  uintptr_t after_ = 0;
+  std::vector<void*> blocks_;
+};
+
 TEST(HeapPrefaulter, MapsThePagesOfANewHeapExtensionAfterANote) {
   HeapPrefaulter prefaulter;
   if (!prefaulter.start()) GTEST_SKIP() << "kernel without MADV_POPULATE_WRITE";
-  const uintptr_t before = page_break();
-  // 16 MiB in 32 KiB blocks (below the mmap threshold: the main arena grows by brk). malloc
-  // writes only each block's header, so most of these pages are untouched.
-  std::vector<void*> blocks;
-  for (int i = 0; i < 512; ++i) blocks.push_back(std::malloc(32 << 10));
-  const uintptr_t after = page_break();
-  if (after < before + (8u << 20)) {
-    for (void* b : blocks) std::free(b);
-    GTEST_SKIP() << "malloc did not grow the heap with brk (sanitizer allocator?)";
-  }
+  HeapGrowth growth(16);
+  if (!growth.grew_by_brk(8u << 20)) GTEST_SKIP() << "malloc did not grow the heap with brk";
   HeapPrefaulter::note_heap_use();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  size_t missing = missing_pages(before, after);
+  size_t missing = missing_pages(growth.begin(), growth.end());
   while (missing > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    missing = missing_pages(before, after);
+    missing = missing_pages(growth.begin(), growth.end());
   }
-  EXPECT_EQ(missing, 0u) << "of " << (after - before) / kPage << " pages";
-  EXPECT_GE(prefaulter.populated_bytes(), (after - before) / 2);
+  EXPECT_EQ(missing, 0u) << "of " << (growth.end() - growth.begin()) / kPage << " pages";
+  EXPECT_GE(prefaulter.populated_bytes(), (growth.end() - growth.begin()) / 2);
   prefaulter.stop();
-  for (void* b : blocks) std::free(b);
 }
 
 TEST(HeapPrefaulter, WithoutANoteNothingIsMapped) {
   HeapPrefaulter prefaulter;
   if (!prefaulter.start()) GTEST_SKIP() << "kernel without MADV_POPULATE_WRITE";
-  const uintptr_t before = page_break();
-  std::vector<void*> blocks;
-  for (int i = 0; i < 256; ++i) blocks.push_back(std::malloc(32 << 10));
-  const uintptr_t after = page_break();
+  HeapGrowth growth(8);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_EQ(prefaulter.populated_bytes(), 0u);
-  if (after >= before + (4u << 20)) {
-    EXPECT_GT(missing_pages(before, after), 0u);
+  if (growth.grew_by_brk(4u << 20)) {
+    EXPECT_GT(missing_pages(growth.begin(), growth.end()), 0u);
   }
   prefaulter.stop();
-  for (void* b : blocks) std::free(b);
 }
 
 TEST(HeapPrefaulter, OneAtATimeAndNotesWithoutOneAreHarmless) {
