@@ -31,7 +31,7 @@ void TcpServer::start_accepting() {
 
 void TcpServer::do_accept() {
   acceptor_.async_accept(loops_.next(), [this](const boost::system::error_code& ec,
-                                              asio::ip::tcp::socket socket) {
+                                               asio::ip::tcp::socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
       // Out of file descriptors and similar: log and keep accepting.
