@@ -34,10 +34,12 @@ class Message {
   // stores to cold cache lines have landed, so the misses are paid one at a time. Asking for
   // the lines two messages ahead (for writing) lets them arrive in parallel: ~15 % less user
   // CPU publishing MPUB batches (docs/benchmarks.md). A hint only: if the next allocation
-  // lands elsewhere, nothing but a few prefetches is lost.
+  // lands elsewhere, nothing but a few prefetches is lost. Only for small messages: a large
+  // body's own copy streams well, and its successors are too far ahead to be worth asking.
   void prefetch_successors() const {
-    const char* self = reinterpret_cast<const char*>(this);
     const size_t step = sizeof(Message) + body_size_;
+    if (step > kPrefetchMaxMessageBytes) return;
+    const char* self = reinterpret_cast<const char*>(this);
     for (size_t off = 2 * step; off < 3 * step + 64; off += 64) {
       __builtin_prefetch(self + off, 1, 3);
     }
@@ -68,6 +70,8 @@ class Message {
 
   char* body_data() { return reinterpret_cast<char*>(this + 1); }
   const char* body_data() const { return reinterpret_cast<const char*>(this + 1); }
+
+  static constexpr size_t kPrefetchMaxMessageBytes = 1024;
 
   std::atomic<uint32_t> refs_{0};
   uint32_t body_size_;
