@@ -11,7 +11,7 @@ namespace nsq::nsqd {
 namespace asio = boost::asio;
 
 TcpServer::TcpServer(Nsqd& nsqd, net::IoPool& pool)
-    : nsqd_(nsqd), pool_(pool), acceptor_(pool.at(0)) {}
+    : nsqd_(nsqd), loops_(pool), acceptor_(pool.at(0)) {}
 
 TcpServer::~TcpServer() = default;
 

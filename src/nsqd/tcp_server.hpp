@@ -34,8 +34,7 @@ class TcpServer {
   void do_accept();
 
   Nsqd& nsqd_;
-  net::IoPool& pool_;
-  net::LoopRoundRobin loops_{pool_};  // the loop of each accepted connection
+  net::LoopRoundRobin loops_;  // the loop of each accepted connection
   boost::asio::ip::tcp::acceptor acceptor_;
   mutable std::mutex mu_;
   std::map<int64_t, std::weak_ptr<ClientV2>> clients_;

@@ -12,7 +12,7 @@ namespace nsq::nsqlookupd {
 namespace asio = boost::asio;
 
 LookupTcpServer::LookupTcpServer(Nsqlookupd& lookupd, net::IoPool& pool)
-    : lookupd_(lookupd), pool_(pool), acceptor_(pool.at(0)) {}
+    : lookupd_(lookupd), loops_(pool), acceptor_(pool.at(0)) {}
 
 LookupTcpServer::~LookupTcpServer() = default;
 

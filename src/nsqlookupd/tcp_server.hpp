@@ -37,8 +37,7 @@ class LookupTcpServer {
   void do_accept();
 
   Nsqlookupd& lookupd_;
-  net::IoPool& pool_;
-  net::LoopRoundRobin loops_{pool_};  // the loop of each accepted connection
+  net::LoopRoundRobin loops_;  // the loop of each accepted connection
   boost::asio::ip::tcp::acceptor acceptor_;
   mutable std::mutex mu_;
   std::map<uint64_t, std::weak_ptr<LookupConnection>> conns_;

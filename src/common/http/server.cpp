@@ -335,7 +335,7 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 Server::Server(net::IoPool& pool, Service& service, ServerOptions options)
-    : pool_(pool),
+    : loops_(pool),
       shared_(std::make_shared<detail::ServerShared>(service, std::move(options))),
       acceptor_(pool.at(0)) {}
 

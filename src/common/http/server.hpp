@@ -82,8 +82,7 @@ class Server {
  private:
   void do_accept();
 
-  net::IoPool& pool_;
-  net::LoopRoundRobin loops_{pool_};  // the loop of each accepted connection
+  net::LoopRoundRobin loops_;  // the loop of each accepted connection
   std::shared_ptr<detail::ServerShared> shared_;
   boost::asio::ip::tcp::acceptor acceptor_;
   bool listening_ = false;
