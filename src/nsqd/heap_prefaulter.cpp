@@ -33,8 +33,10 @@ std::atomic<uintptr_t> g_noted_break{0};
 // Growth is noted every ~16 MiB of messages, so a mutex and condition variable cost nothing.
 std::mutex g_mu;
 std::condition_variable g_cv;
-bool g_pending = false;   // guarded by g_mu: the break moved since the thread last looked
-bool g_stopping = false;  // guarded by g_mu
+bool g_pending = false;  // guarded by g_mu: the break moved since the thread last looked
+// Written under g_mu (so the condvar cannot miss it); atomic so the thread can also check it
+// between 2 MiB chunks without the lock.
+std::atomic<bool> g_stopping{false};
 
 uintptr_t current_break() {
   // glibc's sbrk(0) returns its cached break: no system call.
@@ -58,9 +60,8 @@ bool HeapPrefaulter::start() {
   {
     std::lock_guard lock(g_mu);
     g_pending = false;
-    g_stopping = false;
+    g_stopping.store(false, std::memory_order_relaxed);
   }
-  stopping_.store(false, std::memory_order_relaxed);
   // Pages below the break now are malloc's history; only growth from here is ours. Read
   // here, not in the thread, so that growth before the thread runs is not missed.
   const uintptr_t from = current_break();
@@ -73,9 +74,8 @@ void HeapPrefaulter::stop() {
   if (!thread_.joinable()) return;
   {
     std::lock_guard lock(g_mu);
-    g_stopping = true;
+    g_stopping.store(true, std::memory_order_relaxed);
   }
-  stopping_.store(true, std::memory_order_relaxed);
   g_cv.notify_one();
   thread_.join();
   g_running.store(false);
@@ -100,13 +100,13 @@ void HeapPrefaulter::run(uintptr_t populated) {
   for (;;) {
     {
       std::unique_lock lock(g_mu);
-      g_cv.wait(lock, [] { return g_pending || g_stopping; });
-      if (g_stopping) return;
+      g_cv.wait(lock, [] { return g_pending || g_stopping.load(std::memory_order_relaxed); });
+      if (g_stopping.load(std::memory_order_relaxed)) return;
       g_pending = false;
     }
     const uintptr_t end = current_break();
     // A heap that shrank (malloc trimmed its top) regrows through pages we must map again.
-    while (populated < end && !stopping_.load(std::memory_order_relaxed)) {
+    while (populated < end && !g_stopping.load(std::memory_order_relaxed)) {
       const uintptr_t len = end - populated < kChunk ? end - populated : kChunk;
       // Errors are not fatal: ENOMEM if malloc trimmed the range meanwhile, EFAULT/ENOMEM
       // when memory is short. The publisher then faults the pages itself, as without us.

@@ -37,7 +37,6 @@ class HeapPrefaulter {
   void run(uintptr_t populated);
 
   std::thread thread_;
-  std::atomic<bool> stopping_{false};  // also under g_mu; this copy is read between chunks
   std::atomic<uint64_t> populated_bytes_{0};
 };
 
