@@ -33,14 +33,21 @@ DEFAULT_OURS = REPO / "build" / "src" / "nsqd" / "nsqd"
 DEFAULT_REF_DIR = REPO / ".deps" / "reference-bin"
 DEFAULT_BUILD_SCRIPT = REPO.parent / "shared" / "tools" / "build-reference.sh"
 
-ALL_PHASES = ["mpub200", "mpub1", "sub", "pubsub"]
-DEFAULT_PHASES = ["mpub200", "mpub1", "sub", "pubsub"]
+ALL_PHASES = ["mpub200", "mpub1", "sub", "pubsub", "mpub200disk", "subdisk"]
+DEFAULT_PHASES = ALL_PHASES
 PHASE_HELP = {
     "mpub200": "publish only, bench_writer -batch-size=200 (MPUB of 200)",
     "mpub1": "publish only, bench_writer -batch-size=1 (one message per round trip)",
     "sub": "consume only: pre-fill a backlog, then bench_reader drains it",
     "pubsub": "bench_writer (batch 200) and bench_reader concurrently on one topic/channel",
+    "mpub200disk": "mpub200 with nsqd's default --mem-queue-size (10000): the backlog goes to "
+                   "the disk queue, as it does in production",
+    "subdisk": "sub with nsqd's default --mem-queue-size (10000): bench_reader drains a backlog "
+               "from the disk queue",
 }
+# Phases that run the servers with nsqd's own default memory queue instead of --mem-queue-size.
+NSQD_DEFAULT_MEM_QUEUE_SIZE = 10_000
+DISK_PHASES = {"mpub200disk": "mpub200", "subdisk": "sub"}
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -119,10 +126,11 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, label: str, binary: Path, args: argparse.Namespace):
+    def __init__(self, label: str, binary: Path, args: argparse.Namespace, mem_queue_size: int):
         self.label = label
         self.binary = binary
         self.args = args
+        self.mem_queue_size = mem_queue_size
         self.proc: subprocess.Popen | None = None
         self.tmp: str | None = None
         self.tcp_port = 0
@@ -151,7 +159,7 @@ class Server:
             f"--tcp-address=127.0.0.1:{self.tcp_port}",
             f"--http-address=127.0.0.1:{self.http_port}",
             f"--data-path={data}",
-            f"--mem-queue-size={self.args.mem_queue_size}",
+            f"--mem-queue-size={self.mem_queue_size}",
         ]
         if self.args.rdy > 2500:
             argv.append(f"--max-rdy-count={self.args.rdy}")
@@ -409,17 +417,20 @@ class Bench:
         self.servers = servers
         self.tools = tools
         # sub phase backlog, the same for both servers; doubled if a run drained it
-        self.prefill_n = args.prefill or int(args.runtime * 600_000)
+        # (per phase: a backlog on disk drains at its own rate)
+        self.prefill_n = {p: args.prefill or int(args.runtime * 600_000) for p in ALL_PHASES}
 
     def tool_timeout(self, runfor: float) -> float:
         return runfor + 60.0
 
     def run_phase(self, phase: str, label: str, run: int) -> RunResult:
         res = RunResult(phase, label, run)
-        srv = Server(label, self.servers[label], self.args)
+        base = DISK_PHASES.get(phase, phase)
+        mem_queue = NSQD_DEFAULT_MEM_QUEUE_SIZE if phase in DISK_PHASES else self.args.mem_queue_size
+        srv = Server(label, self.servers[label], self.args, mem_queue)
         try:
             srv.start()
-            getattr(self, "_phase_" + phase)(srv, res)
+            getattr(self, "_phase_" + base)(srv, res)
             srv.check_alive()
             m = mem_kb(srv.pid)
             res.peak_rss_kb, res.rss_kb = m.get("VmHWM", 0), m.get("VmRSS", 0)
@@ -442,7 +453,7 @@ class Bench:
         return out
 
     def _spill_note(self, res: RunResult, n: int) -> None:
-        if n > self.args.mem_queue_size:
+        if res.phase not in DISK_PHASES and n > self.args.mem_queue_size:
             res.notes.append(f"{n} msgs > --mem-queue-size {self.args.mem_queue_size}: "
                              "part of the backlog went to disk")
 
@@ -472,7 +483,7 @@ class Bench:
                 srv.stop()
                 srv.start()
             create_channel(srv.addr, topic, chan)
-            n = self.prefill_n
+            n = self.prefill_n[res.phase]
             fill_s = prefill(srv.addr, topic, n, self.args.size, self.args.batch_size)
             res.prefill_msgs, res.prefill_s = n, fill_s
             res.notes = [x for x in res.notes if "mem-queue-size" not in x]
@@ -490,9 +501,9 @@ class Bench:
             # The reader consumed (almost) the whole backlog before -runfor ended: it sat idle
             # part of the time, so its msg/s is only a lower bound. Pre-fill more and redo
             # (the larger pre-fill is kept for all later runs of both servers).
-            self.prefill_n *= 2
+            self.prefill_n[res.phase] *= 2
             log(f"    ({srv.label}: reader drained the {n}-msg backlog; "
-                f"retrying with a {self.prefill_n}-msg pre-fill)")
+                f"retrying with a {self.prefill_n[res.phase]}-msg pre-fill)")
         res.notes.append("backlog drained before -runfor ended: sub msg/s is a lower bound")
 
     def _phase_pubsub(self, srv: Server, res: RunResult) -> None:
@@ -533,7 +544,8 @@ def median(xs):
 
 
 def row_names(phase: str) -> list[str]:
-    return {"mpub200": ["pub"], "mpub1": ["pub"], "sub": ["sub"], "pubsub": ["pub", "sub"]}[phase]
+    rows = {"mpub200": ["pub"], "mpub1": ["pub"], "sub": ["sub"], "pubsub": ["pub", "sub"]}
+    return rows[DISK_PHASES.get(phase, phase)]
 
 
 def summarize(results: list[RunResult], phases: list[str]) -> list[dict]:
@@ -678,7 +690,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--rdy", type=int, default=2500, help="bench_reader -rdy (>2500 adds --max-rdy-count)")
     ap.add_argument("--clients", type=int, default=0,
                     help="GOMAXPROCS for the bench tools = connections per tool (0: #CPUs)")
-    ap.add_argument("--mem-queue-size", type=int, default=10_000_000,
+    ap.add_argument("--mem-queue-size", type=int, default=20_000_000,
                     help="nsqd --mem-queue-size (keep the backlog in memory)")
     ap.add_argument("--server-arg", action="append", default=[],
                     help="extra nsqd flag for BOTH servers (repeatable), e.g. --server-arg=--log-level=warn")
