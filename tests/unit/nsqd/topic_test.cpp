@@ -145,6 +145,32 @@ TEST_F(TopicTest, DeferredBacklogStaysDeferred) {
   EXPECT_EQ(ch->stats().depth, 1);
 }
 
+// The backlog is handed over in runs that share a defer: order within and across runs is
+// kept, deferred messages between runs stay deferred, and a backlog longer than one run
+// (4096) arrives whole.
+TEST_F(TopicTest, LongMixedBacklogKeepsItsOrder) {
+  ChannelLimits limits;
+  limits.mem_queue_size = 100000;
+  auto t = make("t", limits);
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 10000; ++i) bodies.push_back(std::to_string(i));
+  const std::vector<std::string_view> first(bodies.begin(), bodies.begin() + 5000);
+  const std::vector<std::string_view> second(bodies.begin() + 5000, bodies.end());
+  ASSERT_EQ(t->publish(first, 0), "");
+  ASSERT_EQ(pub(*t, {"d1", "d2"}, 2 * kSecond), "");
+  ASSERT_EQ(t->publish(second, 0), "");
+
+  auto a = t->get_channel("a");
+  auto b = t->get_channel("b");  // created after the flush: sees none of the backlog
+  EXPECT_EQ(t->stats().depth, 0);
+  EXPECT_EQ(a->stats().depth, 10000);
+  EXPECT_EQ(a->stats().deferred_count, 2);
+  EXPECT_EQ(a->stats().message_count, 10002u);
+  EXPECT_EQ(b->stats().depth, 0);
+  auto c = subscribe(*a, 1, 20000);
+  EXPECT_EQ(c->bodies(), bodies);
+}
+
 TEST_F(TopicTest, PauseHoldsMessagesInTheTopic) {
   auto t = make();
   auto ch = t->get_channel("c");
