@@ -124,13 +124,17 @@ void Topic::flush_pending_locked() {
       run.push_back(std::move(pending_.front().msg));
       pending_.pop_front();
     }
-    for (const auto& ch : channel_list_) {
-      if (std::string e = ch->put(run, defer_ns); !e.empty()) {
-        log::error("TOPIC({}): failed to put msg to channel - {}", name_, e);
-      }
-    }
+    put_to_channels_locked(run, defer_ns);
   }
   maybe_pump_locked();
+}
+
+void Topic::put_to_channels_locked(std::span<const MessagePtr> msgs, int64_t defer_ns) {
+  for (const auto& ch : channel_list_) {
+    if (std::string e = ch->put(msgs, defer_ns); !e.empty()) {
+      log::error("TOPIC({}): failed to put msg to channel - {}", name_, e);
+    }
+  }
 }
 
 void Topic::maybe_pump_locked() {
@@ -167,22 +171,15 @@ void Topic::pump_backend() {
   }
   std::vector<MessagePtr> now_batch;
   now_batch.reserve(got.size());
-  auto put_all = [&](std::span<const MessagePtr> msgs, int64_t defer_ns) {
-    for (const auto& ch : channel_list_) {
-      if (std::string e = ch->put(msgs, defer_ns); !e.empty()) {
-        log::error("TOPIC({}): failed to put msg to channel - {}", name_, e);
-      }
-    }
-  };
   for (auto& in : got) {
     if (in.defer_ns > 0) {
       const MessagePtr one[] = {in.msg};
-      put_all(one, in.defer_ns);
+      put_to_channels_locked(one, in.defer_ns);
     } else {
       now_batch.push_back(std::move(in.msg));
     }
   }
-  put_all(now_batch, 0);
+  put_to_channels_locked(now_batch, 0);
   maybe_pump_locked();
 }
 

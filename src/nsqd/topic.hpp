@@ -88,6 +88,8 @@ class Topic : public std::enable_shared_from_this<Topic> {
   };
 
   void flush_pending_locked();
+  // Puts `msgs` into every channel; a channel's failure is logged, the others still get them.
+  void put_to_channels_locked(std::span<const MessagePtr> msgs, int64_t defer_ns);
   void maybe_pump_locked();
   void notify_metadata_changed();
   int64_t free_capacity_locked(size_t wanted) const;
