@@ -31,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OURS = REPO / "build" / "src" / "nsqd" / "nsqd"
 DEFAULT_REF_DIR = REPO / ".deps" / "reference-bin"
-DEFAULT_BUILD_SCRIPT = REPO.parent / "shared" / "tools" / "build-reference.sh"
+DEFAULT_BUILD_SCRIPT = REPO / "scripts" / "build-reference.sh"
 
 ALL_PHASES = ["mpub200", "mpub1", "sub", "pubsub", "mpub200disk", "subdisk"]
 DEFAULT_PHASES = ALL_PHASES

@@ -16,4 +16,4 @@ endif()
 add_library(nsq_boost INTERFACE)
 target_link_libraries(nsq_boost INTERFACE Boost::headers Threads::Threads)
 target_compile_definitions(nsq_boost INTERFACE BOOST_ASIO_NO_DEPRECATED
-  BOOST_ASIO_DISABLE_BOOST_COROUTINE BOOST_BEAST_USE_STD_STRING_VIEW)
+  BOOST_ASIO_DISABLE_BOOST_COROUTINE)

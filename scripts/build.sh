@@ -14,5 +14,7 @@ case "$flavor" in
   *) echo "usage: $0 [release|asan|tsan] [targets...]" >&2; exit 2 ;;
 esac
 jobs=${NSQ_BUILD_JOBS:-$(nproc)}
+# ccache, when installed, makes rebuilds of unchanged sources (other trees, other checkouts) free.
+if command -v ccache >/dev/null 2>&1; then args+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
 cmake -S "$REPO" -B "$REPO/$dir" -G Ninja "${args[@]}" >/dev/null
 ninja -C "$REPO/$dir" -j "$jobs" "$@"

@@ -29,7 +29,7 @@ must() {  # setup steps that the rest depends on
 
 must scripts/install-deps.sh
 if [[ ! -x .deps/reference-bin/nsqd ]]; then
-  must bash "$REPO/../shared/tools/build-reference.sh" "$REPO/.deps/reference-bin"
+  must scripts/build-reference.sh "$REPO/.deps/reference-bin"
 fi
 must scripts/build.sh release
 must tests/system/python/setup.sh

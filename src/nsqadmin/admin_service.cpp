@@ -6,19 +6,19 @@
 #include <sstream>
 
 #include "common/config/flag_set.hpp"
+#include "common/gocompat/go_json.hpp"
+#include "common/gocompat/json_writer.hpp"
 #include "common/http/client.hpp"
-#include "common/http/json_writer.hpp"
 #include "common/http/query.hpp"
 #include "common/log/logger.hpp"
-#include "common/protocol/go_json.hpp"
-#include "common/protocol/names.hpp"
 #include "common/util/hostname.hpp"
+#include "nsq/protocol/names.hpp"
 #include "nsqadmin/compress.hpp"
 #include "nsqadmin/static_assets.hpp"
 
 namespace nsq::nsqadmin {
 
-using http::JsonWriter;
+using gocompat::JsonWriter;
 using http::Request;
 using http::Response;
 using nlohmann::json;
@@ -50,7 +50,7 @@ bool upstream_failed(const CiError& err, const char* what, std::vector<std::stri
 }
 
 void message_only(Response& resp, const std::vector<std::string>& msgs) {
-  JsonWriter w;
+  gocompat::JsonWriter w;
   w.begin_object().key("message").string(maybe_warn(msgs)).end_object();
   http::v1_json(resp, w.take());
 }
@@ -59,7 +59,7 @@ void message_only(Response& resp, const std::vector<std::string>& msgs) {
 std::string decode_body(const std::string& body, json& out) {
   size_t i = body.find_first_not_of(" \t\r\n");
   if (i == std::string::npos) return "EOF";
-  std::string e = protocol::go_json_syntax_error(body);
+  std::string e = gocompat::go_json_syntax_error(body);
   if (e == "unexpected end of JSON input") return "unexpected EOF";
   if (!e.empty() && e.find("after top-level value") == std::string::npos) return e;
   // A Decoder reads one value and ignores what follows it.
@@ -146,7 +146,8 @@ std::string content_type_for(std::string_view name) {
   return "";
 }
 
-void write_string_list(JsonWriter& w, const std::vector<std::string>& v, bool null_when_empty) {
+void write_string_list(gocompat::JsonWriter& w, const std::vector<std::string>& v,
+                       bool null_when_empty) {
   if (v.empty() && null_when_empty) {
     w.null();
     return;
@@ -260,7 +261,7 @@ void AdminService::notify(const std::string& action, const std::string& topic,
   std::string url = std::string(https ? "https" : "http") + "://" +
                     std::string(req.header("Host")) + http::path_escape(req.path);
   if (!req.raw_query.empty()) url += "?" + req.raw_query;
-  JsonWriter w;
+  gocompat::JsonWriter w;
   w.begin_object();
   w.key("action").string(action);
   w.key("topic").string(topic);
@@ -293,7 +294,7 @@ void AdminService::index(Request& req, Response& resp) {
   const StaticAsset* a = find_static_asset("index.html");
   std::string page = a ? std::string(a->data) : std::string("<!doctype html><div id=app></div>");
   const std::string base_attr = o.base_path == "/" ? "" : o.base_path;
-  JsonWriter w;
+  gocompat::JsonWriter w;
   w.begin_object();
   w.key("version").string(NSQ_COMPAT_VERSION);
   w.key("base_path").string(o.base_path);
@@ -310,7 +311,8 @@ void AdminService::index(Request& req, Response& resp) {
       .number(static_cast<int64_t>(
           std::chrono::duration_cast<std::chrono::seconds>(o.statsd_interval).count()));
   w.end_object();
-  std::string cfg = w.take();  // JsonWriter already escapes <, > and & (safe inside <script>)
+  std::string cfg =
+      w.take();  // gocompat::JsonWriter already escapes <, > and & (safe inside <script>)
   std::string attr;
   for (char c : base_attr) {
     if (c == '&')
@@ -378,7 +380,7 @@ void AdminService::topics(Request& req, Response& resp) {
                                         : ci_.nsqd_topics(o.nsqd_http_addresses, err);
   if (upstream_failed(err, "get topics", msgs, resp)) return;
 
-  JsonWriter w;
+  gocompat::JsonWriter w;
   w.begin_object();
   auto inactive = params->get("inactive");
   if (inactive && *inactive == "true") {
@@ -414,7 +416,7 @@ void AdminService::topic(Request& req, Response& resp) {
   TopicStats all;
   all.topic_name = name;
   for (const auto& t : stats.topics) all.add(t);
-  JsonWriter w;
+  gocompat::JsonWriter w;
   w.begin_object();
   write_topic_fields(w, all);
   w.key("message").string(maybe_warn(msgs));
@@ -434,7 +436,7 @@ void AdminService::channel(Request& req, Response& resp) {
   auto stats = ci_.nsqd_stats(producers, topic, channel, true, serr);
   if (upstream_failed(serr, "get channel metadata", msgs, resp)) return;
 
-  JsonWriter w;
+  gocompat::JsonWriter w;
   w.begin_object();
   // An unknown channel: the reference embeds a nil struct, so only "message" is written.
   if (auto it = stats.channels.find(channel); it != stats.channels.end()) {
@@ -451,7 +453,7 @@ void AdminService::nodes(Request&, Response& resp) {
   CiError err;
   auto producers = ci_.producers(o.lookupd_http_addresses, o.nsqd_http_addresses, err);
   if (upstream_failed(err, "get nodes", msgs, resp)) return;
-  JsonWriter w;
+  gocompat::JsonWriter w;
   w.begin_object().key("nodes");
   if (producers.empty()) {
     w.null();
@@ -495,7 +497,7 @@ void AdminService::node(Request& req, Response& resp) {
     for (const auto& c : t->channels) total_clients += static_cast<int64_t>(c->clients.size());
     total_messages += t->message_count;
   }
-  JsonWriter w;
+  gocompat::JsonWriter w;
   w.begin_object();
   w.key("node").string(node);
   w.key("topics");
@@ -537,7 +539,7 @@ void AdminService::counter(Request&, Response& resp) {
       c.count += n->message_count;
     }
   }
-  JsonWriter w;
+  gocompat::JsonWriter w;
   w.begin_object().key("stats").begin_object();
   for (const auto& [k, c] : counters) {
     w.key(k).begin_object();
@@ -597,7 +599,7 @@ void AdminService::graphite(Request& req, Response& resp) {
     std::snprintf(buf, sizeof buf, "%.2f", rate / static_cast<double>(interval ? interval : 1));
     rate_str = buf;
   }
-  JsonWriter w;
+  gocompat::JsonWriter w;
   w.begin_object().key("rate").string(rate_str).end_object();
   http::v1_json(resp, w.take());
 }
@@ -835,7 +837,7 @@ void AdminService::config(Request& req, Response& resp) {
     http::v1_text(resp, *it->second);
     return;
   }
-  JsonWriter w;
+  gocompat::JsonWriter w;
   auto dur = [](Duration d) { return static_cast<int64_t>(d.count()); };
   if (opt == "log_level") {
     w.number(level_number(o.log_level));

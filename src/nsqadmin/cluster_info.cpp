@@ -4,9 +4,9 @@
 #include <chrono>
 #include <set>
 
+#include "common/gocompat/go_json.hpp"
 #include "common/http/query.hpp"
 #include "common/log/logger.hpp"
-#include "common/protocol/go_json.hpp"
 
 namespace nsq::nsqadmin {
 
@@ -42,11 +42,11 @@ bool decode(const UpstreamResult& r, json& out, std::string& error) {
     error = r.error;
     return false;
   }
-  if (auto e = protocol::go_json_syntax_error(r.body); !e.empty()) {
+  if (auto e = gocompat::go_json_syntax_error(r.body); !e.empty()) {
     error = e;
     return false;
   }
-  out = json::parse(protocol::go_json_coerce_utf8(r.body), nullptr, false);
+  out = json::parse(gocompat::go_json_coerce_utf8(r.body), nullptr, false);
   if (out.is_discarded()) {
     error = "invalid JSON";
     return false;

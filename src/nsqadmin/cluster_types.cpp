@@ -323,7 +323,7 @@ void sort_by_host(Producers& v) {
 
 // ---- encoding ----
 
-void write_producer(http::JsonWriter& w, const Producer& p) {
+void write_producer(gocompat::JsonWriter& w, const Producer& p) {
   w.begin_object();
   w.key("remote_addresses");
   if (p.remote_addresses.empty()) {
@@ -354,7 +354,7 @@ void write_producer(http::JsonWriter& w, const Producer& p) {
   w.end_object();
 }
 
-static void write_e2e(http::JsonWriter& w, const E2eAggregate* e) {
+static void write_e2e(gocompat::JsonWriter& w, const E2eAggregate* e) {
   if (!e) {
     w.null();
     return;
@@ -379,7 +379,7 @@ static void write_e2e(http::JsonWriter& w, const E2eAggregate* e) {
   w.end_object();
 }
 
-static void write_client(http::JsonWriter& w, const ClientStats& c) {
+static void write_client(gocompat::JsonWriter& w, const ClientStats& c) {
   w.begin_object();
   w.key("node").string(c.node);
   w.key("remote_address").string(c.remote_address);
@@ -408,7 +408,7 @@ static void write_client(http::JsonWriter& w, const ClientStats& c) {
   w.end_object();
 }
 
-void write_channel_fields(http::JsonWriter& w, const ChannelStats& c) {
+void write_channel_fields(gocompat::JsonWriter& w, const ChannelStats& c) {
   w.key("node").string(c.node);
   w.key("hostname").string(c.hostname);
   w.key("topic_name").string(c.topic_name);
@@ -443,13 +443,13 @@ void write_channel_fields(http::JsonWriter& w, const ChannelStats& c) {
   write_e2e(w, c.e2e.get());
 }
 
-void write_channel(http::JsonWriter& w, const ChannelStats& c) {
+void write_channel(gocompat::JsonWriter& w, const ChannelStats& c) {
   w.begin_object();
   write_channel_fields(w, c);
   w.end_object();
 }
 
-void write_topic_fields(http::JsonWriter& w, const TopicStats& t) {
+void write_topic_fields(gocompat::JsonWriter& w, const TopicStats& t) {
   w.key("node").string(t.node);
   w.key("hostname").string(t.hostname);
   w.key("topic_name").string(t.topic_name);
@@ -478,7 +478,7 @@ void write_topic_fields(http::JsonWriter& w, const TopicStats& t) {
   write_e2e(w, t.e2e.get());
 }
 
-void write_topic(http::JsonWriter& w, const TopicStats& t) {
+void write_topic(gocompat::JsonWriter& w, const TopicStats& t) {
   w.begin_object();
   write_topic_fields(w, t);
   w.end_object();

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "common/http/json_writer.hpp"
+#include "common/gocompat/json_writer.hpp"
 
 namespace nsq::nsqadmin {
 
@@ -125,10 +125,10 @@ void sort_by_host(Producers& v);
 
 // Encoders: the object's fields (no braces) so handlers can append "message" like the
 // reference's embedded structs; write_* with braces.
-void write_producer(http::JsonWriter& w, const Producer& p);
-void write_topic_fields(http::JsonWriter& w, const TopicStats& t);
-void write_channel_fields(http::JsonWriter& w, const ChannelStats& c);
-void write_topic(http::JsonWriter& w, const TopicStats& t);
-void write_channel(http::JsonWriter& w, const ChannelStats& c);
+void write_producer(gocompat::JsonWriter& w, const Producer& p);
+void write_topic_fields(gocompat::JsonWriter& w, const TopicStats& t);
+void write_channel_fields(gocompat::JsonWriter& w, const ChannelStats& c);
+void write_topic(gocompat::JsonWriter& w, const TopicStats& t);
+void write_channel(gocompat::JsonWriter& w, const ChannelStats& c);
 
 }  // namespace nsq::nsqadmin

@@ -6,10 +6,10 @@
 #include <memory>
 #include <mutex>
 
+#include "common/gocompat/go_quote.hpp"
 #include "common/http/client.hpp"
 #include "common/http/message.hpp"
 #include "common/log/logger.hpp"
-#include "common/protocol/go_quote.hpp"
 
 namespace nsq::nsqadmin {
 
@@ -66,7 +66,7 @@ UpstreamResult to_result(const UpstreamCall& c, const http::Url& u, http::Client
   out.body = std::move(r.body);
   if (r.status != 200) {
     out.error = "got response " + std::to_string(r.status) + " " +
-                std::string(http::status_text(r.status)) + " " + protocol::go_quote(out.body);
+                std::string(http::status_text(r.status)) + " " + gocompat::go_quote(out.body);
     return out;
   }
   out.ok = true;

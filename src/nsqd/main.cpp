@@ -9,11 +9,11 @@
 #include "common/config/flag_set.hpp"
 #include "common/daemon/startup.hpp"
 #include "common/log/logger.hpp"
-#include "nsqd/heap_prefaulter.hpp"
-#include "nsqd/heap_tuning.hpp"
+#include "nsqd/memory/heap_prefaulter.hpp"
+#include "nsqd/memory/heap_tuning.hpp"
 #include "nsqd/nsqd_server.hpp"
 #include "nsqd/options.hpp"
-#include "nsqd/tls_config.hpp"
+#include "nsqd/tcp/tls_config.hpp"
 
 namespace {
 

@@ -4,8 +4,8 @@
 #include <chrono>
 
 #include "common/log/logger.hpp"
-#include "common/protocol/names.hpp"
-#include "nsqd/metadata.hpp"
+#include "nsq/protocol/names.hpp"
+#include "nsqd/storage/metadata.hpp"
 
 namespace nsq::nsqd {
 

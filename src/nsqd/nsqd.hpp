@@ -13,11 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "nsqd/disk_worker.hpp"
-#include "nsqd/guid.hpp"
-#include "nsqd/message_backend.hpp"
 #include "nsqd/options.hpp"
-#include "nsqd/topic.hpp"
+#include "nsqd/queue/guid.hpp"
+#include "nsqd/queue/topic.hpp"
+#include "nsqd/storage/disk_worker.hpp"
+#include "nsqd/storage/message_backend.hpp"
 
 namespace boost::asio::ssl {
 class context;

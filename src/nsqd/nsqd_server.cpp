@@ -7,7 +7,7 @@
 #include "common/log/logger.hpp"
 #include "common/net/address.hpp"
 #include "common/util/hostname.hpp"
-#include "nsqd/http_config.hpp"
+#include "nsqd/http/http_config.hpp"
 
 namespace nsq::nsqd {
 

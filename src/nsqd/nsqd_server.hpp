@@ -9,12 +9,12 @@
 
 #include "common/http/server.hpp"
 #include "common/net/io_pool.hpp"
-#include "nsqd/http_api.hpp"
-#include "nsqd/lookupd_client.hpp"
+#include "nsqd/http/http_api.hpp"
+#include "nsqd/lookupd/lookupd_client.hpp"
 #include "nsqd/nsqd.hpp"
-#include "nsqd/stats.hpp"
-#include "nsqd/statsd.hpp"
-#include "nsqd/tcp_server.hpp"
+#include "nsqd/stats/stats.hpp"
+#include "nsqd/stats/statsd.hpp"
+#include "nsqd/tcp/tcp_server.hpp"
 
 namespace nsq::nsqd {
 

@@ -148,8 +148,8 @@ void register_nsqd_flags(config::FlagSet& f, NsqdOptions& o) {
                         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
                       if (lower == "tcp-https") return true;
                       bool b = false;
-                      config::GoParseError err;
-                      if (config::parse_go_bool(lower, b, &err)) return true;
+                      gocompat::GoParseError err;
+                      if (gocompat::parse_go_bool(lower, b, &err)) return true;
                       reason = err.text;
                       return false;
                     });

@@ -4,10 +4,10 @@
 #include <optional>
 #include <string>
 
-#include "common/http/json_writer.hpp"
+#include "common/gocompat/json_writer.hpp"
 #include "common/http/query.hpp"
 #include "common/log/logger.hpp"
-#include "common/protocol/names.hpp"
+#include "nsq/protocol/names.hpp"
 
 namespace nsq::nsqlookupd {
 
@@ -41,7 +41,7 @@ bool topic_channel_args(const http::QueryParams& q, http::Response& resp, std::s
 }
 
 // PeerInfo's JSON fields in the reference's struct order.
-void write_peer_fields(http::JsonWriter& w, const PeerInfo& p) {
+void write_peer_fields(gocompat::JsonWriter& w, const PeerInfo& p) {
   w.key("remote_address").string(p.remote_address);
   w.key("hostname").string(p.hostname);
   w.key("broadcast_address").string(p.broadcast_address);
@@ -50,7 +50,7 @@ void write_peer_fields(http::JsonWriter& w, const PeerInfo& p) {
   w.key("version").string(p.version);
 }
 
-void write_string_array(http::JsonWriter& w, const std::vector<std::string>& items) {
+void write_string_array(gocompat::JsonWriter& w, const std::vector<std::string>& items) {
   w.begin_array();
   for (const auto& s : items) w.string(s);
   w.end_array();
@@ -86,7 +86,7 @@ void LookupHttpService::ping(http::Request&, http::Response& resp) {
 }
 
 void LookupHttpService::info(http::Request&, http::Response& resp) {
-  http::JsonWriter w;
+  gocompat::JsonWriter w;
   w.begin_object().key("version").string(NSQ_COMPAT_VERSION).end_object();
   http::v1_json(resp, w.take());
 }
@@ -96,7 +96,7 @@ void LookupHttpService::topics(http::Request&, http::Response& resp) {
   for (auto& r : lookupd_.db().find_registrations(kCategoryTopic, "*", "")) {
     names.push_back(std::move(r.key));
   }
-  http::JsonWriter w;
+  gocompat::JsonWriter w;
   w.begin_object().key("topics");
   write_string_array(w, names);
   w.end_object();
@@ -112,7 +112,7 @@ void LookupHttpService::channels(http::Request& req, http::Response& resp) {
   for (auto& r : lookupd_.db().find_registrations(kCategoryChannel, *topic, "*")) {
     names.push_back(std::move(r.subkey));
   }
-  http::JsonWriter w;
+  gocompat::JsonWriter w;
   w.begin_object().key("channels");
   write_string_array(w, names);
   w.end_object();
@@ -135,7 +135,7 @@ void LookupHttpService::lookup(http::Request& req, http::Response& resp) {
   const auto producers =
       filter_active(db.find_producers(kCategoryTopic, *topic, ""), unix_now_ns(),
                     lookupd_.inactive_timeout_ns(), lookupd_.tombstone_lifetime_ns());
-  http::JsonWriter w;
+  gocompat::JsonWriter w;
   w.begin_object().key("channels");
   write_string_array(w, channels);
   w.key("producers").begin_array();
@@ -152,7 +152,7 @@ void LookupHttpService::nodes(http::Request&, http::Response& resp) {
   // Tombstoned producers stay listed here (with their flags); only inactive ones are hidden.
   const auto nodes = lookupd_.db().nodes(unix_now_ns(), lookupd_.inactive_timeout_ns(),
                                          lookupd_.tombstone_lifetime_ns());
-  http::JsonWriter w;
+  gocompat::JsonWriter w;
   w.begin_object().key("producers").begin_array();
   for (const auto& n : nodes) {
     w.begin_object();
@@ -175,7 +175,7 @@ void LookupHttpService::debug(http::Request&, http::Response& resp) {
   for (const auto& [k, producers] : dump) {
     sorted.emplace(k.category + ":" + k.key + ":" + k.subkey, &producers);
   }
-  http::JsonWriter w;
+  gocompat::JsonWriter w;
   w.begin_object();
   for (const auto& [key, producers] : sorted) {
     w.key(key).begin_array();

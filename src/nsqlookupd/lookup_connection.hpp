@@ -17,7 +17,7 @@
 #include <optional>
 #include <string>
 
-#include "common/protocol/lookup_v1.hpp"
+#include "nsq/protocol/lookup_v1.hpp"
 #include "nsqlookupd/lookup_session.hpp"
 
 namespace nsq::nsqlookupd {

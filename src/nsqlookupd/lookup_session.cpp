@@ -1,9 +1,9 @@
 #include "nsqlookupd/lookup_session.hpp"
 
 #include "common/config/flag_set.hpp"
-#include "common/http/json_writer.hpp"
+#include "common/gocompat/json_writer.hpp"
 #include "common/log/logger.hpp"
-#include "common/protocol/names.hpp"
+#include "nsq/protocol/names.hpp"
 
 namespace nsq::nsqlookupd {
 
@@ -55,7 +55,7 @@ std::optional<protocol::ProtocolError> LookupSession::identify(std::string_view 
   }
 
   // The reference marshals a Go map: keys sorted.
-  http::JsonWriter w;
+  gocompat::JsonWriter w;
   w.begin_object();
   w.key("broadcast_address").string(lookupd_.options().broadcast_address);
   w.key("hostname").string(lookupd_.hostname());
@@ -117,7 +117,7 @@ void LookupSession::ping() {
   const int64_t now = unix_now_ns();
   const int64_t last = peer_->last_update_ns.exchange(now, std::memory_order_relaxed);
   log::info("CLIENT({}): pinged (last ping {})", peer_->id,
-            config::format_go_duration(std::chrono::nanoseconds(now - last)));
+            gocompat::format_go_duration(std::chrono::nanoseconds(now - last)));
 }
 
 void LookupSession::close() {

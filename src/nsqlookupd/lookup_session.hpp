@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "common/protocol/lookup_v1.hpp"
+#include "nsq/protocol/lookup_v1.hpp"
 #include "nsqlookupd/nsqlookupd.hpp"
 
 namespace nsq::nsqlookupd {

@@ -37,7 +37,7 @@
 #include <toml++/toml.h>
 #include <CLI/CLI.hpp>
 
-#include "common/protocol/go_quote.hpp"
+#include "common/gocompat/go_quote.hpp"
 
 namespace nsq::config {
 
@@ -225,8 +225,8 @@ Flag make_int_flag(int64_t* target) {
   flag.default_text = std::to_string(*target);
   flag.show_default = *target != 0;
   flag.set = [target](std::string_view v) -> std::optional<SetFailure> {
-    GoParseError error;
-    if (parse_go_int(v, *target, &error)) return std::nullopt;
+    gocompat::GoParseError error;
+    if (gocompat::parse_go_int(v, *target, &error)) return std::nullopt;
     return SetFailure{error.out_of_range ? "value out of range" : "parse error"};
   };
   return flag;
@@ -238,7 +238,7 @@ Flag make_bool_flag(bool* target) {
   flag.show_default = *target;
   flag.is_bool = true;
   flag.set = [target](std::string_view v) -> std::optional<SetFailure> {
-    if (parse_go_bool(v, *target)) return std::nullopt;
+    if (gocompat::parse_go_bool(v, *target)) return std::nullopt;
     return parse_error();
   };
   return flag;
@@ -247,10 +247,10 @@ Flag make_bool_flag(bool* target) {
 Flag make_duration_flag(Duration* target) {
   Flag flag;
   flag.type_name = "duration";
-  flag.default_text = format_go_duration(*target);
+  flag.default_text = gocompat::format_go_duration(*target);
   flag.show_default = target->count() != 0;
   flag.set = [target](std::string_view v) -> std::optional<SetFailure> {
-    if (parse_go_duration(v, *target)) return std::nullopt;
+    if (gocompat::parse_go_duration(v, *target)) return std::nullopt;
     return parse_error();  // Go's durationValue hides ParseDuration's own text
   };
   return flag;
@@ -292,7 +292,7 @@ Flag make_float_list_flag(std::vector<double>* target) {
   flag.set = [target](std::string_view v) -> std::optional<SetFailure> {
     for (const auto& item : split(v, ',')) {
       double parsed = 0;
-      if (!parse_go_float(item, parsed)) {
+      if (!gocompat::parse_go_float(item, parsed)) {
         return SetFailure{go_log_prefix() + "Could not parse: " + item, true};
       }
       target->push_back(parsed);
@@ -348,8 +348,8 @@ ConfigApplier int_from_config(const Flag& flag, int64_t* target) {
       return std::nullopt;
     }
     if (auto s = node.value_exact<std::string>()) {
-      GoParseError error;  // go-options parses config strings base 10: no 0x, no '_'
-      if (parse_go_int_base(*s, 10, *target, &error)) return std::nullopt;
+      gocompat::GoParseError error;  // go-options parses config strings base 10: no 0x, no '_'
+      if (gocompat::parse_go_int_base(*s, 10, *target, &error)) return std::nullopt;
       return coerce_error(flag, node, error.text);
     }
     return coerce_error(flag, node, invalid_type("int64", node));
@@ -363,8 +363,8 @@ ConfigApplier bool_from_config(const Flag& flag, bool* target) {
       return std::nullopt;
     }
     if (auto s = node.value_exact<std::string>()) {
-      GoParseError error;
-      if (parse_go_bool(*s, *target, &error)) return std::nullopt;
+      gocompat::GoParseError error;
+      if (gocompat::parse_go_bool(*s, *target, &error)) return std::nullopt;
       return coerce_error(flag, node, error.text);
     }
     if (auto i = node.value_exact<int64_t>()) {
@@ -380,8 +380,8 @@ ConfigApplier bool_from_config(const Flag& flag, bool* target) {
 ConfigApplier duration_from_config(const Flag& flag, Duration* target) {
   return [&flag, target](const toml::node& node) -> std::optional<std::string> {
     if (auto s = node.value_exact<std::string>()) {
-      GoParseError error;
-      if (parse_go_duration(*s, *target, &error)) return std::nullopt;
+      gocompat::GoParseError error;
+      if (gocompat::parse_go_duration(*s, *target, &error)) return std::nullopt;
       return coerce_error(flag, node, error.text);
     }
     if (auto ms = node.value_exact<int64_t>()) {  // integers are milliseconds
@@ -426,9 +426,9 @@ ConfigApplier float_list_from_config(const Flag& flag, std::vector<double>* targ
     std::vector<double> values;
     if (auto s = node.value_exact<std::string>()) {
       for (const auto& item : split_config_list(*s)) {
-        GoParseError error;
+        gocompat::GoParseError error;
         double v = 0;
-        if (!parse_go_float(trim_space(item), v, &error)) {
+        if (!gocompat::parse_go_float(trim_space(item), v, &error)) {
           return coerce_error(flag, node, error.text);
         }
         values.push_back(v);
@@ -484,7 +484,7 @@ std::string usage_entry(const Flag& flag) {
   line += replace_all(help, "\n", "\n    \t");
   if (flag.show_default) {
     line += " (default " +
-            (flag.quote_default ? protocol::go_quote(flag.default_text) : flag.default_text) + ")";
+            (flag.quote_default ? gocompat::go_quote(flag.default_text) : flag.default_text) + ")";
   }
   return line + "\n";
 }
@@ -694,7 +694,7 @@ std::optional<ParseResult> FlagSet::Impl::dispatch(const std::vector<Occurrence>
     std::cerr << what.reason << "\n";
     return exit_with(1);
   }
-  const std::string quoted = protocol::go_quote(failure->value);
+  const std::string quoted = gocompat::go_quote(failure->value);
   if (flag.is_bool) {
     return usage_error("invalid boolean value " + quoted + " for -" + flag.name + ": " +
                        what.reason);

@@ -11,7 +11,7 @@
 
 #include "common/disk/atomic_file.hpp"
 #include "common/log/logger.hpp"
-#include "common/protocol/wire.hpp"
+#include "nsq/protocol/wire.hpp"
 
 namespace nsq::disk {
 

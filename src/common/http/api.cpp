@@ -3,7 +3,7 @@
 #include <chrono>
 
 #include "common/config/flag_set.hpp"
-#include "common/http/json_writer.hpp"
+#include "common/gocompat/json_writer.hpp"
 #include "common/http/query.hpp"
 #include "common/log/logger.hpp"
 
@@ -74,7 +74,7 @@ void v1_error(Response& r, unsigned status, std::string_view message) {
   r.set_header("Content-Type", std::string(kJsonContentType));
   set_v1(r);
   r.body = "{\"message\":";
-  append_json_string(r.body, message);
+  gocompat::append_json_string(r.body, message);
   r.body += "}";
 }
 
@@ -168,7 +168,7 @@ void RoutedService::method_not_allowed(Request&, Response& resp) {
 
 void RoutedService::log_request(const Request& req, unsigned status, int64_t elapsed_ns) const {
   log::info("{} {} {} ({}) {}", status, req.method_text, req.target, req.remote_address,
-            config::format_go_duration(std::chrono::nanoseconds(elapsed_ns)));
+            gocompat::format_go_duration(std::chrono::nanoseconds(elapsed_ns)));
 }
 
 }  // namespace nsq::http

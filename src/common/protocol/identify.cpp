@@ -1,4 +1,4 @@
-#include "common/protocol/identify.hpp"
+#include "nsq/protocol/identify.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -1,11 +1,11 @@
-#include "common/protocol/lookup_v1.hpp"
+#include "nsq/protocol/lookup_v1.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <climits>
 #include <cstring>
 
-#include "common/protocol/names.hpp"
+#include "nsq/protocol/names.hpp"
 
 namespace nsq::protocol {
 

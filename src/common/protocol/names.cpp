@@ -1,4 +1,4 @@
-#include "common/protocol/names.hpp"
+#include "nsq/protocol/names.hpp"
 
 namespace nsq::protocol {
 

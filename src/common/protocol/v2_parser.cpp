@@ -1,9 +1,9 @@
-#include "common/protocol/v2_parser.hpp"
+#include "nsq/protocol/v2_parser.hpp"
 
 #include <cstring>
 
-#include "common/protocol/go_quote.hpp"
-#include "common/protocol/names.hpp"
+#include "common/gocompat/go_quote.hpp"
+#include "nsq/protocol/names.hpp"
 
 namespace nsq::protocol {
 
@@ -190,7 +190,8 @@ ParseResult V2Parser::parse(std::string_view data, const ConnContext& ctx) {
       return error_result("E_INVALID", "PUB insufficient number of parameters", line_end);
     }
     if (!is_valid_topic_name(params_[1])) {
-      return error_result("E_BAD_TOPIC", "PUB topic name " + go_quote(params_[1]) + " is not valid",
+      return error_result("E_BAD_TOPIC",
+                          "PUB topic name " + gocompat::go_quote(params_[1]) + " is not valid",
                           line_end);
     }
     return parse_pub(data, line_end, "PUB", params_[1], 0);
@@ -202,9 +203,10 @@ ParseResult V2Parser::parse(std::string_view data, const ConnContext& ctx) {
     }
     if (!is_valid_topic_name(params_[1])) {
       // The reference repeats the code inside the description [compat].
-      return error_result("E_BAD_TOPIC",
-                          "E_BAD_TOPIC MPUB topic name " + go_quote(params_[1]) + " is not valid",
-                          line_end);
+      return error_result(
+          "E_BAD_TOPIC",
+          "E_BAD_TOPIC MPUB topic name " + gocompat::go_quote(params_[1]) + " is not valid",
+          line_end);
     }
     return parse_mpub(data, line_end, params_[1]);
   }
@@ -215,7 +217,8 @@ ParseResult V2Parser::parse(std::string_view data, const ConnContext& ctx) {
     }
     if (!is_valid_topic_name(params_[1])) {
       return error_result("E_BAD_TOPIC",
-                          "DPUB topic name " + go_quote(params_[1]) + " is not valid", line_end);
+                          "DPUB topic name " + gocompat::go_quote(params_[1]) + " is not valid",
+                          line_end);
     }
     uint64_t ms = 0;
     if (!parse_base10(params_[2], ms)) {
@@ -247,12 +250,14 @@ ParseResult V2Parser::parse(std::string_view data, const ConnContext& ctx) {
       return error_result("E_INVALID", "SUB insufficient number of parameters", line_end);
     }
     if (!is_valid_topic_name(params_[1])) {
-      return error_result("E_BAD_TOPIC", "SUB topic name " + go_quote(params_[1]) + " is not valid",
+      return error_result("E_BAD_TOPIC",
+                          "SUB topic name " + gocompat::go_quote(params_[1]) + " is not valid",
                           line_end);
     }
     if (!is_valid_channel_name(params_[2])) {
       return error_result("E_BAD_CHANNEL",
-                          "SUB channel name " + go_quote(params_[2]) + " is not valid", line_end);
+                          "SUB channel name " + gocompat::go_quote(params_[2]) + " is not valid",
+                          line_end);
     }
     cmd.type = CommandType::kSub;
     cmd.topic = params_[1];

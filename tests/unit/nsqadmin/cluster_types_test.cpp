@@ -10,7 +10,7 @@ namespace {
 using nlohmann::json;
 
 std::string encode_topic(const TopicStats& t) {
-  http::JsonWriter w;
+  gocompat::JsonWriter w;
   write_topic(w, t);
   return w.take();
 }

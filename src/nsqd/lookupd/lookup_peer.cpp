@@ -1,0 +1,197 @@
+#include "nsqd/lookupd/lookup_peer.hpp"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "common/net/address.hpp"
+#include "nsq/protocol/lookup_v1.hpp"
+
+namespace nsq::nsqd {
+
+namespace {
+
+constexpr int kConnectTimeoutMs = 1000;  // the reference's net.DialTimeout(.., time.Second)
+constexpr int kIoTimeoutMs = 1000;       // its read and write deadlines
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Waits for `events` on `fd` until `deadline_ms`; false on timeout or error.
+bool wait_fd(int fd, short events, int64_t deadline_ms, std::string& error) {
+  for (;;) {
+    const int64_t left = deadline_ms - steady_ms();
+    if (left <= 0) {
+      error = "i/o timeout";
+      return false;
+    }
+    pollfd p{fd, events, 0};
+    const int rc = ::poll(&p, 1, static_cast<int>(left));
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc < 0) {
+      error = std::strerror(errno);
+      return false;
+    }
+    if (rc == 0) continue;  // re-check the deadline
+    return true;
+  }
+}
+
+// Non-blocking connect to one resolved address within the deadline.
+int connect_one(const addrinfo* ai, int64_t deadline_ms, std::string& error) {
+  const int fd =
+      ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+  if (fd < 0) {
+    error = std::strerror(errno);
+    return -1;
+  }
+  if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+    if (errno != EINPROGRESS) {
+      error = std::strerror(errno);
+      ::close(fd);
+      return -1;
+    }
+    if (!wait_fd(fd, POLLOUT, deadline_ms, error)) {
+      ::close(fd);
+      return -1;
+    }
+    int so_error = 0;
+    socklen_t len = sizeof(so_error);
+    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len);
+    if (so_error != 0) {
+      error = std::strerror(so_error);
+      ::close(fd);
+      return -1;
+    }
+  }
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  return fd;
+}
+
+}  // namespace
+
+LookupPeer::LookupPeer(std::string address, int64_t max_body_size)
+    : address_(std::move(address)), max_body_size_(max_body_size) {}
+
+LookupPeer::~LookupPeer() {
+  close();
+}
+
+void LookupPeer::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+bool LookupPeer::connect(std::string& error) {
+  close();
+  const auto hp = net::split_host_port(address_);
+  if (!hp) {
+    error = "dial tcp " + address_ + ": address " + address_ + ": missing port in address";
+    return false;
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  const std::string host = hp->host.empty() ? "127.0.0.1" : hp->host;
+  const std::string port = std::to_string(hp->port);
+  if (const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
+    error = "dial tcp: lookup " + host + ": " + ::gai_strerror(rc);
+    return false;
+  }
+  const int64_t deadline = steady_ms() + kConnectTimeoutMs;
+  std::string why = "no address";
+  for (const addrinfo* ai = res; ai != nullptr && fd_ < 0; ai = ai->ai_next) {
+    fd_ = connect_one(ai, deadline, why);
+  }
+  ::freeaddrinfo(res);
+  if (fd_ < 0) {
+    error = "dial tcp " + address_ + ": connect: " + why;
+    return false;
+  }
+  return write_all(protocol::kMagicV1, error);
+}
+
+bool LookupPeer::write_all(std::string_view bytes, std::string& error) {
+  const int64_t deadline = steady_ms() + kIoTimeoutMs;
+  while (!bytes.empty()) {
+    const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      bytes.remove_prefix(static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!wait_fd(fd_, POLLOUT, deadline, error)) return close(), false;
+      continue;
+    }
+    error = "write: " + std::string(std::strerror(errno));
+    close();
+    return false;
+  }
+  return true;
+}
+
+bool LookupPeer::read_exact(char* out, size_t n, std::string& error) {
+  const int64_t deadline = steady_ms() + kIoTimeoutMs;
+  while (n > 0) {
+    const ssize_t got = ::recv(fd_, out, n, 0);
+    if (got > 0) {
+      out += got;
+      n -= static_cast<size_t>(got);
+      continue;
+    }
+    if (got == 0) {
+      error = "EOF";
+      close();
+      return false;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (!wait_fd(fd_, POLLIN, deadline, error)) return close(), false;
+      continue;
+    }
+    error = "read: " + std::string(std::strerror(errno));
+    close();
+    return false;
+  }
+  return true;
+}
+
+std::optional<std::string> LookupPeer::command(std::string_view bytes, std::string& error) {
+  if (fd_ < 0) {
+    error = "not connected";
+    return std::nullopt;
+  }
+  if (!write_all(bytes, error)) return std::nullopt;
+  char head[4];
+  if (!read_exact(head, sizeof(head), error)) return std::nullopt;
+  const auto r =
+      protocol::read_lookup_response(std::string_view(head, sizeof(head)), max_body_size_);
+  if (r.status == protocol::LookupResponse::Status::kError) {
+    error = r.error;
+    close();
+    return std::nullopt;
+  }
+  const uint32_t size = (static_cast<uint32_t>(static_cast<unsigned char>(head[0])) << 24) |
+                        (static_cast<uint32_t>(static_cast<unsigned char>(head[1])) << 16) |
+                        (static_cast<uint32_t>(static_cast<unsigned char>(head[2])) << 8) |
+                        static_cast<uint32_t>(static_cast<unsigned char>(head[3]));
+  std::string body(size, '\0');
+  if (size > 0 && !read_exact(body.data(), size, error)) return std::nullopt;
+  return body;
+}
+
+}  // namespace nsq::nsqd

@@ -1,0 +1,193 @@
+// Channel: one consumer group of a topic. Holds the channel's copy of every message of its
+// topic (a shared MessagePtr + per-channel attempts), spreads them over its ready consumers
+// round-robin, and tracks in-flight (FIN/REQ/TOUCH, timeouts) and deferred messages.
+//
+// Owner: its Topic (shared_ptr; clients hold one too while subscribed).
+// Threads: any event-loop thread and the queue scanner; all state is behind one mutex whose
+// critical sections are short (no I/O inside: deliveries only append to a client's buffer).
+// Lifecycle: created by Topic::get_channel, deleted by Topic::delete_channel (or when an
+// #ephemeral channel loses its last consumer); after close() every operation is refused.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "nsqd/queue/consumer.hpp"
+#include "nsqd/queue/e2e_latency.hpp"
+#include "nsqd/queue/in_flight_queue.hpp"
+#include "nsqd/queue/message.hpp"
+#include "nsqd/storage/message_backend.hpp"
+
+namespace nsq::nsqd {
+
+struct ChannelLimits {
+  int64_t mem_queue_size = 10000;
+  int64_t max_msg_timeout_ns = 15LL * 60 * 1000 * 1000 * 1000;
+  int64_t max_channel_consumers = 0;
+  // --e2e-processing-latency-percentile (descending) and -window-time; none = not tracked.
+  std::vector<double> e2e_percentiles;
+  int64_t e2e_window_ns = 10LL * 60 * 1000 * 1000 * 1000;
+  // Disk queues for durable topics and channels; null = memory only (unit tests).
+  std::shared_ptr<const DiskContext> disk;
+};
+
+struct ChannelStats {
+  std::string name;
+  int64_t depth = 0;
+  int64_t backend_depth = 0;
+  int64_t in_flight_count = 0;
+  int64_t deferred_count = 0;
+  uint64_t message_count = 0;
+  uint64_t requeue_count = 0;
+  uint64_t timeout_count = 0;
+  size_t client_count = 0;
+  bool paused = false;
+  std::vector<int64_t> consumer_ids;  // subscribed consumers, for /stats client lists
+};
+
+class Channel : public std::enable_shared_from_this<Channel> {
+ public:
+  // Called (outside the channel lock) when an #ephemeral channel loses its last consumer.
+  using EmptyCallback = std::function<void(Channel&)>;
+
+  Channel(std::string topic_name, std::string name, ChannelLimits limits,
+          EmptyCallback on_ephemeral_empty);
+  ~Channel();
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  const std::string& name() const { return name_; }
+  const std::string& topic_name() const { return topic_name_; }
+  bool ephemeral() const { return ephemeral_; }
+
+  // --- publishing side (called by the Topic) ---
+  // Messages accepted right now: the free memory without a disk queue; unbounded with one
+  // (overflow goes to disk) and for ephemeral channels (they drop overflow silently, as the
+  // reference does).
+  int64_t free_capacity() const;
+  // Queues copies of `msgs` (or defers them by `defer_ns`) and delivers what it can. What
+  // does not fit in memory goes to the disk queue in one write; returns "" or the write error
+  // (nothing of `msgs` past the memory queue was stored then).
+  std::string put(std::span<const MessagePtr> msgs, int64_t defer_ns);
+
+  // --- consumers ---
+  enum class AddResult { kOk, kExiting, kTooMany };
+  AddResult add_consumer(const std::shared_ptr<Consumer>& consumer);
+  void remove_consumer(int64_t consumer_id);
+  // A consumer's readiness may have grown (RDY raised, a message finished): deliver.
+  void consumer_ready(int64_t consumer_id);
+
+  // --- responses; nullopt on success, else the reference's reason text ---
+  std::optional<std::string> finish(int64_t consumer_id, const MessageId& id);
+  // The FINs of one read, under one lock and with one dispatch: a consumer draining a backlog
+  // sends dozens per packet, and two loops taking the lock per FIN made it the hottest futex
+  // in nsqd. A failure is reported as (index in `ids`, reason) in `errors`. The finished
+  // messages are moved into `release`, for the caller to free after the lock is gone.
+  struct FinishError {
+    size_t index;
+    std::string reason;
+  };
+  void finish_many(int64_t consumer_id, std::span<const MessageId> ids,
+                   std::vector<FinishError>& errors, std::vector<MessagePtr>& release);
+  std::optional<std::string> requeue(int64_t consumer_id, const MessageId& id, int64_t delay_ns);
+  std::optional<std::string> touch(int64_t consumer_id, const MessageId& id, int64_t timeout_ns);
+
+  // --- maintenance ---
+  // Requeues timed-out in-flight messages and releases due deferred ones; returns true if
+  // anything was due.
+  bool process_timers(int64_t now_steady_ns);
+  void pause();
+  void unpause();
+  bool paused() const;
+  // Drops queued, in-flight and deferred messages (HTTP /channel/empty).
+  void empty();
+  // Refuses everything from now on and drops the messages, disk queue included (deletion).
+  void close();
+  // Shutdown: refuses everything from now on and writes the memory queue, in-flight and
+  // deferred messages to the disk queue (as the reference's flush), then syncs and closes it.
+  void shutdown();
+  // fsyncs the disk queue if anything changed since its last sync (sync-timeout; disk worker).
+  void sync_backend_if_dirty();
+  // Disk worker: moves messages from the disk queue into memory (see maybe_refill_locked).
+  void refill_from_backend();
+  bool exiting() const;
+
+  ChannelStats stats() const;
+  // Publish-to-FIN latency quantiles; null unless percentiles are configured.
+  E2eLatency* e2e_latency() const { return e2e_.get(); }
+
+ private:
+  struct Queued {
+    MessagePtr msg;
+    uint16_t attempts = 0;
+  };
+  struct DeferredEntry {
+    int64_t due_ns;
+    uint64_t seq;
+    Queued item;
+    bool operator>(const DeferredEntry& o) const {
+      return due_ns != o.due_ns ? due_ns > o.due_ns : seq > o.seq;
+    }
+  };
+  struct ConsumerSlot {
+    int64_t id;
+    std::shared_ptr<Consumer> consumer;
+  };
+
+  // All *_locked helpers require mu_.
+  // Delivers what it can, then tops memory up from disk if that is due.
+  void dispatch_locked(int64_t now_ns);
+  void dispatch_queue_locked(int64_t now_ns);
+  Consumer* next_ready_consumer_locked();
+  Consumer* find_consumer_locked(int64_t id) const;
+  void enqueue_locked(Queued item);
+  void defer_locked(Queued item, int64_t due_ns);
+  void drop_all_locked();
+  // Schedules refill_from_backend when the disk queue holds messages and memory has room
+  // (mem-queue-size > 0) or a consumer is ready (mem-queue-size = 0).
+  void maybe_refill_locked();
+  size_t refill_target_locked() const;
+
+  const std::string topic_name_;
+  const std::string name_;
+  const bool ephemeral_;
+  const ChannelLimits limits_;
+  EmptyCallback on_ephemeral_empty_;
+  const std::unique_ptr<E2eLatency> e2e_;  // own lock; taken inside mu_ on FIN
+
+  mutable std::mutex mu_;
+  bool exiting_ = false;
+  bool paused_ = false;
+  std::deque<Queued> queue_;
+  InFlightQueue in_flight_;
+  // Min-heap (std::push_heap with std::greater) of deferred messages by due time.
+  std::vector<DeferredEntry> deferred_;
+  uint64_t timer_seq_ = 0;
+  std::vector<ConsumerSlot> consumers_;
+  size_t next_consumer_ = 0;  // round-robin cursor
+  std::minstd_rand sample_rng_{12345};
+
+  std::shared_ptr<MessageBackend> backend_;  // null for ephemeral / memory-only channels
+  bool refill_pending_ = false;
+  uint64_t epoch_ = 0;  // bumped by empty(): a refill in progress drops what it read
+
+  uint64_t message_count_ = 0;
+  uint64_t requeue_count_ = 0;
+  uint64_t timeout_count_ = 0;
+};
+
+// Monotonic clock in nanoseconds.
+int64_t steady_now_ns();
+// The same clock at its coarse (~1-4 ms) resolution, several times cheaper to read: in-flight
+// and deferred deadlines are checked every 100 ms, so per-message bookkeeping uses this.
+int64_t coarse_now_ns();
+
+}  // namespace nsq::nsqd

@@ -1,0 +1,120 @@
+// Topic: a named stream of messages fanned out to every one of its channels. Publishing
+// creates each message once (one refcounted buffer, DESIGN.md §2.2) and hands the same
+// pointer to every channel under one topic lock, so an MPUB is one lock and one splice per
+// channel. While the topic has no channel, or is paused, messages wait in the topic's own
+// queue and flow to the channels once one exists / the topic is unpaused.
+//
+// Owner: Nsqd's topic map (shared_ptr). Threads: any event-loop thread, HTTP handlers, the
+// scanner. Lock order: Nsqd registry -> Topic -> Channel -> client output buffer.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nsqd/queue/channel.hpp"
+#include "nsqd/queue/guid.hpp"
+#include "nsqd/queue/message.hpp"
+
+namespace nsq::nsqd {
+
+struct TopicStats {
+  std::string name;
+  int64_t depth = 0;
+  int64_t backend_depth = 0;
+  uint64_t message_count = 0;
+  uint64_t message_bytes = 0;
+  bool paused = false;
+  std::vector<ChannelStats> channels;
+};
+
+class Topic : public std::enable_shared_from_this<Topic> {
+ public:
+  // Called outside every lock when an #ephemeral topic loses its last channel.
+  using EmptyCallback = std::function<void(Topic&)>;
+  // Called outside every lock after a channel was created (true) or deleted (false).
+  using ChannelEventCallback =
+      std::function<void(Topic&, const std::string& channel, bool created)>;
+
+  Topic(std::string name, ChannelLimits limits, GuidFactory& guids, EmptyCallback on_empty,
+        ChannelEventCallback on_channel_event = nullptr);
+  ~Topic();
+
+  const std::string& name() const { return name_; }
+  bool ephemeral() const { return ephemeral_; }
+
+  // Publishes `bodies` in order, each deferred by `defer_ns` (0 = now). Returns "" on success
+  // or the failure reason used in E_PUB_FAILED / E_MPUB_FAILED ("exiting", ...).
+  std::string publish(std::span<const std::string_view> bodies, int64_t defer_ns);
+
+  // Returns the channel, creating it if needed (never null unless the topic is exiting).
+  std::shared_ptr<Channel> get_channel(const std::string& name);
+  std::shared_ptr<Channel> find_channel(const std::string& name) const;
+  // Deletes the named channel (only if it is `only_if`, when given).
+  bool delete_channel(const std::string& name, const Channel* only_if = nullptr);
+  std::vector<std::shared_ptr<Channel>> channels() const;
+
+  void pause();
+  void unpause();
+  bool paused() const;
+  void empty();
+  // Deletion: closes every channel and removes the disk queues.
+  void close();
+  // Shutdown: writes the memory queue to the disk queue, shuts every channel down (each
+  // flushes its own), syncs and closes.
+  void shutdown();
+  bool exiting() const;
+  // Timer loop: starts draining the disk queue into the channels if that is due.
+  void pump_if_due();
+  // Disk worker: fsyncs this topic's and its channels' disk queues if they changed.
+  void sync_backends_if_dirty();
+  // Disk worker: moves a batch from the topic's disk queue to its channels.
+  void pump_backend();
+
+  TopicStats stats() const;
+
+ private:
+  struct Pending {
+    MessagePtr msg;
+    int64_t defer_ns;
+  };
+
+  void flush_pending_locked();
+  // Puts `msgs` into every channel; a channel's failure is logged, the others still get them.
+  void put_to_channels_locked(std::span<const MessagePtr> msgs, int64_t defer_ns);
+  void maybe_pump_locked();
+  void notify_metadata_changed();
+  int64_t free_capacity_locked(size_t wanted) const;
+
+  const std::string name_;
+  const bool ephemeral_;
+  const ChannelLimits limits_;
+  GuidFactory& guids_;
+  EmptyCallback on_empty_;
+  ChannelEventCallback on_channel_event_;
+
+  mutable std::mutex mu_;
+  bool exiting_ = false;
+  bool paused_ = false;
+  std::map<std::string, std::shared_ptr<Channel>> channels_;
+  std::vector<std::shared_ptr<Channel>> channel_list_;  // fan-out order, same members
+  std::deque<Pending> pending_;                         // no channel yet, or paused
+  uint64_t message_count_ = 0;
+  uint64_t message_bytes_ = 0;
+  std::vector<MessagePtr> batch_;            // scratch for publish, reused under mu_
+  std::shared_ptr<MessageBackend> backend_;  // null for ephemeral / memory-only topics
+  bool pump_pending_ = false;
+};
+
+// Wall clock in nanoseconds since the Unix epoch: the message timestamp.
+int64_t wall_now_ns();
+
+}  // namespace nsq::nsqd
