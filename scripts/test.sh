@@ -44,6 +44,8 @@ export NSQLOOKUPD_REF_BIN="$REPO/.deps/reference-bin/nsqlookupd"
 
 # Style: every C++ file as .clang-format says (fix with: git ls-files '*.cpp' '*.hpp' | xargs clang-format -i).
 step "clang-format check" bash -c "git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror"
+# Layering: each folder includes only what docs/architecture.md allows it (the table is in the script).
+step "include layering" scripts/check-layering.sh
 step "unit tests (release)" ctest --test-dir build --output-on-failure -j2
 step "system tests: python (pynsq, raw protocol, HTTP)" tests/system/python/run.sh -q
 step "system tests: go (go-nsq)" tests/system/go/run.sh

@@ -1,6 +1,6 @@
 // AdminOptions: every nsqadmin flag with the reference's name, default, help text and config
-// key (NSQ-SPEC.md §6.1), and the start-up checks nsqadmin.New() makes. Filled once at
-// start-up; afterwards only /config PUT changes the lookupd list and log level (under
+// key (the reference's nsqadmin/options.go), and the start-up checks nsqadmin.New() makes. Filled
+// once at start-up; afterwards only /config PUT changes the lookupd list and log level (under
 // AdminState's lock, see admin_service.hpp).
 #pragma once
 

@@ -1,5 +1,6 @@
 // NsqdOptions: every nsqd flag with the reference's name, default and config-file key
-// (NSQ-SPEC.md §4.2). Filled once by parse_nsqd_options() at start-up, then read-only.
+// (the reference's nsqd/options.go). Filled once by parse_nsqd_options() at start-up, then
+// read-only.
 #pragma once
 
 #include <chrono>

@@ -1,5 +1,5 @@
-// LookupHttpService: nsqlookupd's HTTP API (NSQ-SPEC.md §5.4) over the shared RoutedService:
-// discovery reads (/lookup, /topics, /channels, /nodes, /debug), registry edits
+// LookupHttpService: nsqlookupd's HTTP API (the reference's nsqlookupd/http.go) over the shared
+// RoutedService: discovery reads (/lookup, /topics, /channels, /nodes, /debug), registry edits
 // (/topic/create|delete|tombstone, /channel/create|delete), /ping and /info, with the
 // reference's V1 envelope and JSON field order.
 //

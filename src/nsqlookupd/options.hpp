@@ -1,6 +1,6 @@
 // NsqlookupdOptions: every nsqlookupd flag with the reference's name, type, default and
-// config-file key (NSQ-SPEC.md §5.1). Filled once at start-up by register_nsqlookupd_flags() +
-// FlagSet::parse(), then read-only.
+// config-file key (the reference's nsqlookupd/options.go). Filled once at start-up by
+// register_nsqlookupd_flags() + FlagSet::parse(), then read-only.
 #pragma once
 
 #include <chrono>

@@ -1,7 +1,7 @@
-// RegistrationDB: nsqlookupd's only state (NSQ-SPEC.md §5.2). A registration key
-// (category, key, subkey) — ("client","",""), ("topic",t,""), ("channel",t,c) — maps to the
-// producers registered under it, by peer id (the nsqd connection's remote "ip:port"). Each
-// entry shares the peer's PeerInfo but has its own tombstone, so tombstoning a node for one
+// RegistrationDB: nsqlookupd's only state (the reference's nsqlookupd/registration_db.go). A
+// registration key (category, key, subkey) — ("client","",""), ("topic",t,""), ("channel",t,c) —
+// maps to the producers registered under it, by peer id (the nsqd connection's remote "ip:port").
+// Each entry shares the peer's PeerInfo but has its own tombstone, so tombstoning a node for one
 // topic leaves its other topics alone. Keys outlive their producers (a topic stays listed
 // until deleted over HTTP), as in the reference.
 //

@@ -330,7 +330,8 @@ Flag make_value_flag(ValueSetter set, std::string default_text) {
   return flag;
 }
 
-// ---- config-file coercions (go-options' coerce*, see NSQ-SPEC §4.3) ----------------------------
+// ---- config-file coercions (go-options' coerce*, mreiferson/go-options coerce.go)
+// ----------------------------
 
 ConfigApplier string_from_config(const Flag& flag, std::string* target) {
   return [&flag, target](const toml::node& node) -> std::optional<std::string> {

@@ -1,6 +1,6 @@
 // DiskQueue: a file-backed FIFO of opaque records, byte-for-byte compatible with the
-// reference's go-diskqueue v1.1.0 (NSQ-SPEC.md §3.2), so a data directory can move between the
-// reference nsqd and ours in either direction.
+// reference's go-diskqueue v1.1.0 (go-diskqueue's diskqueue.go), so a data directory can move
+// between the reference nsqd and ours in either direction.
 //
 // On disk, in `data_path`:
 //   <name>.diskqueue.<%06d file number>.dat   records [int32 BE length][payload], mode 0600

@@ -1,5 +1,5 @@
 // FileOps: the handful of file-system calls the storage layer makes, behind one interface so
-// tests can inject faults (ENOSPC, short writes, failed fsync, slow disk; DESIGN.md §2.7).
+// tests can inject faults (ENOSPC, short writes, failed fsync, slow disk).
 // Production code always uses real_file_ops(), which forwards straight to the syscalls; only
 // tests construct another implementation and pass it in through the options.
 //

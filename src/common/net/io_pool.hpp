@@ -1,6 +1,6 @@
-// IoPool: one Asio io_context per thread ("one event loop per core", DESIGN.md §2.4). A
-// connection is pinned to one loop for its whole life, so its handlers never race each other
-// and need no strand; cross-connection state (topics, channels) has its own short locks.
+// IoPool: one Asio io_context per thread ("one event loop per core", docs/architecture.md,
+// "Threads"). A connection is pinned to one loop for its whole life, so its handlers never race
+// each other and need no strand; cross-connection state (topics, channels) has its own short locks.
 //
 // Owner: a daemon's server object. start() spawns the threads; stop() stops the loops and
 // joins them (idempotent; also run by the destructor).

@@ -1,7 +1,7 @@
 // NsqdHttpApi: nsqd's HTTP API (port 4151) with the reference's routes, parameters, status
-// codes and bodies (NSQ-SPEC.md §2): /ping, /info, /pub, /mpub, /stats, /topic/*, /channel/*,
-// /config/:opt, plus GET /metrics (Prometheus, see prometheus_metrics.hpp). /debug/pprof/* are
-// Go-runtime endpoints and answer 404 here.
+// codes and bodies (the reference's nsqd/http.go): /ping, /info, /pub, /mpub, /stats, /topic/*,
+// /channel/*, /config/:opt, plus GET /metrics (Prometheus, see prometheus_metrics.hpp).
+// /debug/pprof/* are Go-runtime endpoints and answer 404 here.
 //
 // Body limits are enforced before a body is read (common/http/server.hpp): /pub at
 // -max-msg-size (413 MSG_TOO_BIG), /mpub at -max-body-size (413 BODY_TOO_BIG), PUT /config at

@@ -1,5 +1,5 @@
-// LookupdClient: keeps this nsqd registered with every configured nsqlookupd (NSQ-SPEC.md
-// §3.10, the reference's lookupLoop). One background thread owns a LookupPeer per address:
+// LookupdClient: keeps this nsqd registered with every configured nsqlookupd (the
+// reference's lookupLoop in nsqd/lookup.go). One background thread owns a LookupPeer per address:
 //   * on every (re)connect: IDENTIFY (broadcast address, hostname, ports, version), then
 //     REGISTER every topic and channel that exists at that moment;
 //   * topic/channel creation and deletion (Nsqd registry events, queued by the observer) are

@@ -1,6 +1,6 @@
 // Message: one published message, stored once and shared by every channel of its topic
-// (DESIGN.md §2.2). Immutable after creation: id, timestamp and body never change; the
-// per-channel state (attempts, deadlines) lives in the channel, not here.
+// (docs/architecture.md, "How a message flows"). Immutable after creation: id, timestamp and body
+// never change; the per-channel state (attempts, deadlines) lives in the channel, not here.
 // Lifetime: intrusive refcount; freed when the last queue / in-flight entry drops it.
 // Thread-safety: the refcount is atomic; the payload is read-only.
 #pragma once

@@ -1,5 +1,5 @@
 // Topic: a named stream of messages fanned out to every one of its channels. Publishing
-// creates each message once (one refcounted buffer, DESIGN.md §2.2) and hands the same
+// creates each message once (one refcounted buffer, docs/architecture.md) and hands the same
 // pointer to every channel under one topic lock, so an MPUB is one lock and one splice per
 // channel. While the topic has no channel, or is paused, messages wait in the topic's own
 // queue and flow to the channels once one exists / the topic is unpaused.

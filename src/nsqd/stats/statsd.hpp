@@ -1,5 +1,5 @@
 // statsd push (-statsd-address): every -statsd-interval, the /stats snapshot as statsd lines
-// with the reference's names and semantics (nsqd/statsd.go, NSQ-SPEC.md §3.9):
+// with the reference's names and semantics (the reference's nsqd/statsd.go):
 //   <prefix>topic.<t>.message_count:<delta>|c        message_bytes (c), depth, backend_depth (g),
 //   <prefix>topic.<t>.e2e_processing_latency_<P>:<ns>|g
 //   <prefix>topic.<t>.channel.<c>.message_count (c), depth, backend_depth, in_flight_count,

@@ -1,9 +1,10 @@
 // MessageBackend: the disk queue behind one durable topic or channel (the reference's
 // "backend"), speaking messages instead of records.
 //
-// Record layout, as the reference writes it (NSQ-SPEC.md §3.2): 8-byte big-endian timestamp
-// (ns), 2-byte attempts, 16-byte id, body. The 26-byte header is built per message and
-// written beside the shared body with one pwritev per batch: the body is never copied.
+// Record layout, as the reference writes it (the reference's nsqd/message.go,
+// writeMessageToBackend): 8-byte big-endian timestamp (ns), 2-byte attempts, 16-byte id, body. The
+// 26-byte header is built per message and written beside the shared body with one pwritev per
+// batch: the body is never copied.
 //
 // Deferred messages across a restart (beyond the reference): at shutdown a deferred message
 // is written to the queue like any other (so the reference can still read the directory: it

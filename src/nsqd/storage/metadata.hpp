@@ -1,6 +1,6 @@
 // nsqd.dat: the list of topics and channels (with their paused flags) that survives a restart
-// (NSQ-SPEC.md §3.3). Same bytes as the reference writes: compact JSON, keys in the reference's
-// struct order, `null` for an empty list:
+// (the reference's nsqd/nsqd.go, PersistMetadata). Same bytes as the reference writes: compact
+// JSON, keys in the reference's struct order, `null` for an empty list:
 //   {"topics":[{"name":"t","paused":false,"channels":[{"name":"c","paused":true}]},
 //              {"name":"u","paused":true,"channels":null}],"version":"1.3.0"}
 // Decoding follows Go's encoding/json (keys match case-insensitively, unknown keys are ignored,

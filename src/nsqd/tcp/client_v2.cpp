@@ -27,7 +27,8 @@ namespace {
 
 constexpr size_t kReadChunk = 64 * 1024;
 // Past this many unsent bytes the connection stops taking commands until the peer reads
-// (DESIGN.md §2.5): a publisher that never reads its OKs costs its own buffer, bounded.
+// (every buffer is bounded; docs/architecture.md): a publisher that never reads its OKs costs its
+// own buffer, bounded.
 constexpr size_t kMaxOutputBacklog = 4 * 1024 * 1024;
 // Keep at most this much buffer capacity around between bursts.
 constexpr size_t kRetainedBufferCapacity = 1024 * 1024;

@@ -255,7 +255,7 @@ func ensureChannel(t *testing.T, d *Daemon, topic, channel string) {
 //
 // Why: the reference nsqd handles deferred and timed-out in-flight messages
 // in a scanner that works on a cached list of channels refreshed only every
-// 5 s (NSQ-SPEC §3.5). A channel created after the last refresh is not
+// 5 s (the reference's queueScanLoop). A channel created after the last refresh is not
 // scanned until the next one, so on a freshly started reference daemon no
 // DPUB/REQ-with-delay/msg-timeout fires during its first ~5 s. Waiting for
 // a canary makes the timing assertions that follow exact on any server; a

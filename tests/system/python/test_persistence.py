@@ -1,5 +1,5 @@
 """Persistence: disk overflow, graceful restart, kill -9, nsqd.dat, and data directories moving
-between the reference nsqd and ours in both directions (NSQ-SPEC.md §3.1-§3.4).
+between the reference nsqd and ours in both directions (the reference's LoadMetadata/PersistMetadata and go-diskqueue).
 
 Each test runs against NSQD_BIN (ours by default; the reference with NSQD_BIN=/work/refbin/nsqd)
 and the cross-implementation tests also start NSQD_REF_BIN (default /work/refbin/nsqd).

@@ -1,4 +1,4 @@
-"""The user's scenario (shared/SCENARIO.md), run with real pynsq processes.
+"""The user's scenario (producers and consumers through nsqlookupd, as a production user runs them), run with real pynsq processes.
 
 producer -> topic -+-> channel "channel" -> consumer
                    +-> channel "ch"      -> consumer1, consumer2

@@ -50,7 +50,7 @@ def start(nsqd_factory, server_bin):
 @pytest.fixture(autouse=True)
 def pynsq_compression_workaround(monkeypatch):
     """pynsq's snappy/deflate sockets say "partial frame" with socket.error(EWOULDBLOCK),
-    which tornado >= 6.1 treats as a fatal read error (shared/CLIENTS.md): map exactly that
+    which tornado >= 6.1 treats as a fatal read error: map exactly that
     error back to "would block"."""
     for cls in (tornado.iostream.IOStream, tornado.iostream.SSLIOStream):
         original = cls.read_from_fd

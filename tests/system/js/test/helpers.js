@@ -237,7 +237,7 @@ function deferPublish(w, topic, msg, ms) {
 
 // The reference nsqd fires deferred and timed-out messages from a scanner
 // that only knows the channels present at its last refresh (every 5 s), so
-// on a channel created less than 5 s ago no deferral fires (NSQ-SPEC §3.5).
+// on a channel created less than 5 s ago no deferral fires (the reference's queueScanLoop).
 // Publish a 1 ms deferred canary and wait for it on reader r before timing
 // anything on that channel; a server with exact timers passes at once.
 async function waitTimersActive(w, r, topic) {

@@ -1,5 +1,5 @@
 // DiskQueue: round trip, rolling, metadata, restart, corruption handling, ENOSPC, and files
-// laid out by hand exactly as go-diskqueue v1.1.0 writes them (NSQ-SPEC.md §3.2).
+// laid out by hand exactly as go-diskqueue v1.1.0 writes them (diskqueue.go).
 #include "common/disk/disk_queue.hpp"
 
 #include <gtest/gtest.h>

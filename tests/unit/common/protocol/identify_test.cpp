@@ -1,5 +1,6 @@
-// IDENTIFY body decoding with Go encoding/json semantics (NSQ-SPEC.md §1.7). Every expectation
-// below was checked against Go's json.Unmarshal into nsqd v1.3.0's identifyDataV2.
+// IDENTIFY body decoding with Go encoding/json semantics (the reference's protocol_v2.go IDENTIFY).
+// Every expectation below was checked against Go's json.Unmarshal into nsqd v1.3.0's
+// identifyDataV2.
 #include "nsq/protocol/identify.hpp"
 
 #include <gtest/gtest.h>

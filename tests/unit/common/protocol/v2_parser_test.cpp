@@ -1,5 +1,5 @@
-// V2Parser against the reference's protocol_v2.go (NSQ-SPEC.md §1.2-§1.6), following the
-// sans-IO testing rules of DESIGN.md §2.1:
+// V2Parser against the reference's protocol_v2.go (nsqd/protocol_v2.go), following the
+// sans-IO testing rules of docs/architecture.md:
 //  * every valid vector is fed whole, split at every byte offset (first part, then the rest)
 //    and in chunks of 1, 2, 5, 10, 100 and 1000 bytes, and must always give the same commands;
 //  * while a vector is incomplete, the parser's eof_error is exactly what nsqd sends when the
@@ -1183,7 +1183,7 @@ TEST_P(ErrorVectors, ExactErrorHoweverSplit) {
 
 INSTANTIATE_TEST_SUITE_P(V2Parser, ErrorVectors, ::testing::ValuesIn(error_vectors()), test_name);
 
-// --- which command is legal in which state (NSQ-SPEC.md §1.4) ---
+// --- which command is legal in which state (protocol_v2.go Exec) ---
 
 struct StateCase {
   std::string input;

@@ -1,5 +1,6 @@
 // Wire building blocks: big-endian integers, frames and message frames byte for byte as nsqd
-// writes them (NSQ-SPEC.md §1.1, §1.3), and message ids as 16 lowercase hex characters.
+// writes them (the reference's internal/protocol and nsqd/message.go), and message ids as 16
+// lowercase hex characters.
 #include "nsq/protocol/wire.hpp"
 
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 // Channel: delivery over ready consumers, RDY as an in-flight window, FIN/REQ/TOUCH and their
-// errors, timeouts and deferred messages (NSQ-SPEC.md §1.10, §1.11, §3.5, §3.6). Timers are
+// errors, timeouts and deferred messages (the reference's nsqd/channel.go). Timers are
 // driven through process_timers(now) with `now` computed from the steady clock readings taken
 // around each operation, so nothing sleeps and every comparison has a wide margin.
 #include "nsqd/queue/channel.hpp"

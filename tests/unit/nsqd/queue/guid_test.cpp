@@ -1,5 +1,6 @@
 // GuidFactory: ids in the reference layout ((tick - epoch) << 22 | node << 12 | seq, printed as
-// 16 lowercase hex chars; NSQ-SPEC.md §3.7), unique and increasing, also across threads.
+// 16 lowercase hex chars; the reference's nsqd/guid.go), unique and increasing, also across
+// threads.
 #include "nsqd/queue/guid.hpp"
 
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // Topic: fan-out of every message to every channel (one shared message: same id, timestamp and
 // body), the backlog kept before the first channel exists or while paused, channel
-// creation/deletion, and #ephemeral topics (NSQ-SPEC.md §1.10, §3.1, §3.6).
+// creation/deletion, and #ephemeral topics (the reference's nsqd/topic.go).
 #include "nsqd/queue/topic.hpp"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// IDENTIFY on the server side (NSQ-SPEC.md §1.7; client_v2.go Identify/Set*): defaults,
+// IDENTIFY on the server side (the reference's client_v2.go Identify/Set*): defaults,
 // validation order and messages, -1 / 0 special values, feature negotiation and the reply JSON.
 #include "nsqd/tcp/identify_negotiation.hpp"
 
