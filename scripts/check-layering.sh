@@ -16,9 +16,9 @@ declare -A ALLOWED=(
   [src/nsqd/memory]=""
   [src/nsqd/storage]="nsq/ common/ nsqd/queue/message.hpp"
   [src/nsqd/queue]="nsq/ common/ nsqd/storage/ nsqd/memory/"
-  # stats/stats.hpp reads per-connection counters from ClientV2 until the ClientV2 split.
-  [src/nsqd/stats]="nsq/ common/ nsqd/nsqd.hpp nsqd/options.hpp nsqd/queue/ nsqd/tcp/client_v2.hpp"
-  [src/nsqd/tcp]="nsq/ common/ nsqd/nsqd.hpp nsqd/options.hpp nsqd/queue/"
+  [src/nsqd/stats]="nsq/ common/ nsqd/nsqd.hpp nsqd/options.hpp nsqd/queue/"
+  # ClientStats is plain data that tcp/ fills and stats/ renders.
+  [src/nsqd/tcp]="nsq/ common/ nsqd/nsqd.hpp nsqd/options.hpp nsqd/queue/ nsqd/stats/client_stats.hpp"
   [src/nsqd/http]="nsq/ common/ nsqd/nsqd.hpp nsqd/options.hpp nsqd/queue/ nsqd/stats/"
   [src/nsqd/lookupd]="nsq/ common/ nsqd/nsqd.hpp nsqd/options.hpp"
   [src/nsqd]="nsq/ common/ nsqd/"

@@ -20,7 +20,7 @@ NsqdServer::NsqdServer(NsqdOptions opts)
     : nsqd_(std::move(opts)),
       pool_(static_cast<size_t>(nsqd_.options().io_threads)),
       tcp_(nsqd_, pool_),
-      stats_(nsqd_, [this] { return tcp_.clients(); }),
+      stats_(nsqd_, [this] { return tcp_.client_stats(); }),
       http_api_(nsqd_, stats_),
       http_(pool_, http_api_),
       timer_loop_(pool_.at(0)),

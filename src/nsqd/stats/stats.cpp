@@ -43,10 +43,7 @@ StatsSnapshot StatsCollector::collect(const StatsQuery& q) const {
 
   std::map<int64_t, ClientStats> clients;
   if (q.include_clients && clients_) {
-    for (const auto& c : clients_()) {
-      ClientStats cs = c->stats();
-      clients.emplace(cs.id, std::move(cs));
-    }
+    for (ClientStats& cs : clients_()) clients.emplace(cs.id, std::move(cs));
   }
 
   std::vector<TopicSnapshot> out;

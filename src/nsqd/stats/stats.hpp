@@ -2,9 +2,10 @@
 // in the reference's JSON (field for field, key order, null-vs-[] rules) and text layouts.
 // statsd and /metrics render the same snapshot.
 //
-// StatsCollector reads the shared state through the public Nsqd/Topic/Channel/ClientV2 APIs
-// (each under its own short lock; the snapshot is consistent per channel, not globally, as in
-// the reference). It is stateless and thread-safe; the renderers are pure functions.
+// StatsCollector reads the shared state through the public Nsqd/Topic/Channel APIs and the
+// ClientStats its ClientSource hands it (each under its own short lock; the snapshot is
+// consistent per channel, not globally, as in the reference). It is stateless and thread-safe; the
+// renderers are pure functions.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +19,7 @@
 #include "nsqd/queue/channel.hpp"
 #include "nsqd/queue/e2e_latency.hpp"
 #include "nsqd/queue/topic.hpp"
-#include "nsqd/tcp/client_v2.hpp"
+#include "nsqd/stats/client_stats.hpp"
 
 namespace nsq::nsqd {
 
@@ -71,7 +72,7 @@ struct StatsSnapshot {
 class StatsCollector {
  public:
   // Every live TCP client (producers and consumers).
-  using ClientSource = std::function<std::vector<std::shared_ptr<ClientV2>>()>;
+  using ClientSource = std::function<std::vector<ClientStats>()>;
 
   StatsCollector(Nsqd& nsqd, ClientSource clients);
 

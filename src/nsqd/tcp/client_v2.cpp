@@ -5,21 +5,18 @@
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <cstring>
+#include <utility>
 
-#include "common/gocompat/go_quote.hpp"
 #include "common/log/logger.hpp"
 #include "common/net/address.hpp"
 #include "nsq/codec/deflate_stream.hpp"
 #include "nsq/codec/snappy_stream.hpp"
-#include "nsq/protocol/identify.hpp"
 #include "nsqd/tcp/auth_query.hpp"
 #include "nsqd/tcp/tls_config.hpp"
 
 namespace nsq::nsqd {
 
 namespace asio = boost::asio;
-using protocol::ClientState;
-using protocol::CommandType;
 using protocol::FrameType;
 using protocol::ProtocolError;
 
@@ -38,6 +35,14 @@ ProtocolError fatal(std::string code, std::string message) {
   return ProtocolError{std::move(code), std::move(message), true};
 }
 
+// "host:port" and "host" of the peer ("" when the socket is already gone).
+std::pair<std::string, std::string> remote_of(const asio::ip::tcp::socket& socket) {
+  boost::system::error_code ec;
+  auto ep = socket.remote_endpoint(ec);
+  if (ec) return {};
+  return {net::endpoint_string(ep), ep.address().to_string()};
+}
+
 int64_t unix_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -53,26 +58,10 @@ ClientV2::ClientV2(Nsqd& nsqd, asio::ip::tcp::socket socket, int64_t id, CloseCa
       timer_(socket_.get_executor()),
       id_(id),
       on_close_(std::move(on_close)),
+      remote_address_(remote_of(socket_).first),
+      remote_host_(remote_of(socket_).second),
       connect_ts_(unix_seconds()),
-      settings_(ClientSettings::defaults(nsqd.options())) {
-  protocol::ParserLimits limits;
-  limits.max_msg_size = opts_.max_msg_size;
-  limits.max_body_size = opts_.max_body_size;
-  limits.max_rdy_count = opts_.max_rdy_count;
-  limits.max_req_timeout_ns = opts_.max_req_timeout.count();
-  parser_.set_limits(limits);
-  msg_timeout_ns_ = settings_.msg_timeout_ns;
-  boost::system::error_code ec;
-  auto ep = socket_.remote_endpoint(ec);
-  if (!ec) {
-    remote_address_ = net::endpoint_string(ep);
-    remote_host_ = ep.address().to_string();
-  }
-  tls_policy_required_ = tls_required_mode(opts_) != TlsRequired::kNo;
-  // Until IDENTIFY, the client is known by its address (as in the reference's /stats).
-  client_id_ = remote_host_;
-  hostname_ = remote_host_;
-}
+      protocol_(nsqd, *this, id, remote_host_) {}
 
 ClientV2::~ClientV2() = default;
 
@@ -166,8 +155,8 @@ void ClientV2::on_read(const boost::system::error_code& ec, size_t n) {
     // A TLS peer that closes without close_notify is an ordinary EOF here.
     const bool eof = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
     // A command cut short by EOF gets the reference's "failed to read" error first.
-    if (pending_eof_error_ && eof) {
-      send_error(*pending_eof_error_);
+    if (protocol_.pending_eof_error() && eof) {
+      send_error(*protocol_.pending_eof_error());
       close_after_flush();
       return;
     }
@@ -221,401 +210,77 @@ bool ClientV2::check_magic() {
   }
   magic_ok_ = true;
   const int64_t now = steady_now_ns();
-  if (settings_.heartbeat_interval_ns > 0)
-    next_heartbeat_ns_ = now + settings_.heartbeat_interval_ns;
+  if (protocol_.settings().heartbeat_interval_ns > 0)
+    next_heartbeat_ns_ = now + protocol_.settings().heartbeat_interval_ns;
   reset_read_deadline();
   arm_timer();
   return true;
 }
 
 void ClientV2::reset_read_deadline() {
-  read_deadline_ns_ = settings_.heartbeat_interval_ns > 0
-                          ? coarse_now_ns() + 2 * settings_.heartbeat_interval_ns
-                          : 0;
+  const int64_t hb = protocol_.settings().heartbeat_interval_ns;
+  read_deadline_ns_ = hb > 0 ? coarse_now_ns() + 2 * hb : 0;
 }
 
 void ClientV2::process_input() {
   if (!magic_ok_ && !check_magic()) return;
-  while (!closed_ && !closing_after_flush_ && !input_paused_ && !upgrading_ && !auth_pending_) {
-    std::string_view data(in_buf_.data() + in_start_, in_end_ - in_start_);
-    protocol::ConnContext ctx;
-    ctx.state = static_cast<ClientState>(state_.load(std::memory_order_relaxed));
-    ctx.heartbeats_enabled = settings_.heartbeat_interval_ns > 0;
-    ctx.tls_required = tls_policy_required_ && !tls_;
-    auto r = parser_.parse(data, ctx);
-    using Status = protocol::ParseResult::Status;
-    // Without auth a FIN needs no per-command check: batch it (see flush_pending_fins).
-    if (r.status == Status::kCommand && r.command.type == CommandType::kFin && channel_ &&
-        opts_.auth_http_addresses.empty()) {
-      pending_fins_.push_back(r.command.id);
-      in_start_ += r.consumed;
-      pending_eof_error_.reset();
-      reset_read_deadline();
-      continue;
+  const auto r =
+      protocol_.consume(std::string_view(in_buf_.data() + in_start_, in_end_ - in_start_));
+  in_start_ += r.consumed;
+  if (r.need_total > in_buf_.size() - in_start_) {
+    // Make room for the whole frame (bounded by the parser's size limits).
+    if (in_start_ > 0) {
+      std::memmove(in_buf_.data(), in_buf_.data() + in_start_, in_end_ - in_start_);
+      in_end_ -= in_start_;
+      in_start_ = 0;
     }
-    flush_pending_fins();
-    switch (r.status) {
-      case Status::kNeedMore:
-        pending_eof_error_ = r.eof_error;
-        if (r.need_total > in_buf_.size() - in_start_) {
-          // Make room for the whole frame (bounded by the parser's size limits).
-          if (in_start_ > 0) {
-            std::memmove(in_buf_.data(), in_buf_.data() + in_start_, in_end_ - in_start_);
-            in_end_ -= in_start_;
-            in_start_ = 0;
-          }
-          in_buf_.resize(std::max(in_buf_.size(), r.need_total + kReadChunk / 4));
-        }
-        return;
-      case Status::kCloseSilently:
-        close("failed to read command - line too long");
-        return;
-      case Status::kError:
-        if (!r.mpub_created_topic.empty()) {
-          if (!opts_.auth_http_addresses.empty()) {
-            // The reference checks MPUB's grant before it reads the body, so an
-            // unauthorised client hears about auth, not about its body.
-            protocol::Command mpub;
-            mpub.type = CommandType::kMpub;
-            mpub.topic = r.mpub_created_topic;
-            const AuthCheck verdict = check_auth(mpub);
-            if (verdict == AuthCheck::kRefresh) return;  // parsed again once refreshed
-            if (verdict == AuthCheck::kDenied) {
-              in_start_ += r.consumed;
-              close_after_flush();
-              return;
-            }
-          }
-          nsqd_.get_topic(std::string(r.mpub_created_topic));
-        }
-        send_error(r.error);
-        in_start_ += r.consumed;
-        pending_eof_error_.reset();
-        if (r.error.fatal) {
-          close_after_flush();
-          return;
-        }
-        reset_read_deadline();
-        break;
-      case Status::kCommand:
-        pending_eof_error_.reset();
-        if (!opts_.auth_http_addresses.empty()) {
-          const AuthCheck verdict = check_auth(r.command);
-          if (verdict == AuthCheck::kRefresh) return;  // parsed again once refreshed
-          if (verdict == AuthCheck::kDenied) {
-            in_start_ += r.consumed;
-            close_after_flush();
-            return;
-          }
-        }
-        execute(r.command);
-        in_start_ += r.consumed;
-        reset_read_deadline();
-        break;
-    }
-    std::lock_guard lock(out_mu_);
-    if (out_pending_.size() > kMaxOutputBacklog) input_paused_ = true;
-  }
-  flush_pending_fins();
-}
-
-void ClientV2::flush_pending_fins() {
-  if (pending_fins_.empty()) return;
-  fin_errors_.clear();
-  channel_->finish_many(id_, pending_fins_, fin_errors_, fin_release_);
-  fin_release_.clear();  // the last references of finished messages, outside the lock
-  for (const auto& e : fin_errors_) send_response_failed("FIN", pending_fins_[e.index], e.reason);
-  pending_fins_.clear();
-}
-
-void ClientV2::execute(const protocol::Command& cmd) {
-  switch (cmd.type) {
-    case CommandType::kIdentify:
-      exec_identify(cmd);
-      break;
-    case CommandType::kSub:
-      exec_sub(cmd);
-      break;
-    case CommandType::kRdy:
-      exec_rdy(cmd);
-      break;
-    case CommandType::kPub:
-    case CommandType::kMpub:
-    case CommandType::kDpub:
-      exec_publish(cmd);
-      break;
-    case CommandType::kFin:
-    case CommandType::kReq:
-    case CommandType::kTouch:
-      exec_response(cmd);
-      break;
-    case CommandType::kCls:
-      ready_count_ = 0;
-      state_ = static_cast<int32_t>(ClientState::kClosing);
-      send_response("CLOSE_WAIT");
-      break;
-    case CommandType::kNop:
-      break;
-    case CommandType::kAuth:
-      exec_auth(cmd);
-      break;
+    in_buf_.resize(std::max(in_buf_.size(), r.need_total + kReadChunk / 4));
   }
 }
 
-void ClientV2::exec_identify(const protocol::Command& cmd) {
-  auto req = protocol::decode_identify(cmd.body);
-  if (!req) {
-    send_error(fatal("E_BAD_BODY", "IDENTIFY failed to decode JSON body"));
-    close_after_flush();
-    return;
+bool ClientV2::input_open() {
+  if (closed_ || closing_after_flush_ || input_paused_ || upgrading_ || auth_pending_) {
+    return false;
   }
-  log::info(
-      "[{}] IDENTIFY: client_id={} hostname={} user_agent={} heartbeat_interval={} "
-      "msg_timeout={} feature_negotiation={}",
-      remote_address_, req->client_id, req->hostname, req->user_agent, req->heartbeat_interval,
-      req->msg_timeout, req->feature_negotiation);
-  {
-    std::lock_guard lock(meta_mu_);
-    client_id_ = req->client_id;
-    hostname_ = req->hostname;
-    user_agent_ = req->user_agent;
-  }
-  ClientSettings s = settings_;
-  if (auto err = apply_identify(*req, opts_, s)) {
-    send_error(fatal("E_BAD_BODY", "IDENTIFY " + *err));
-    close_after_flush();
-    return;
-  }
-  const bool heartbeat_changed = s.heartbeat_interval_ns != settings_.heartbeat_interval_ns;
-  settings_ = s;
-  msg_timeout_ns_ = s.msg_timeout_ns;
-  sample_rate_ = s.sample_rate;
-  if (heartbeat_changed) {
-    next_heartbeat_ns_ =
-        s.heartbeat_interval_ns > 0 ? steady_now_ns() + s.heartbeat_interval_ns : 0;
-    reset_read_deadline();
-    arm_timer();
-  }
-  if (!req->feature_negotiation) {
-    send_response("OK");
-    return;
-  }
-  ServerFeatures server;
-  server.auth = !opts_.auth_http_addresses.empty();
-  server.tls = nsqd_.tls_context() != nullptr;
-  server.snappy = true;
-  server.deflate = true;
-  const NegotiatedFeatures features = negotiate_features(*req, opts_, server);
-  // The reference refuses a client asking for both compressions while both are enabled by
-  // flag; clients see the same answer from us even before compression is built.
-  const bool both_requested = opts_.snappy && req->snappy && opts_.deflate && req->deflate;
-  if (both_requested || (features.deflate && features.snappy)) {
-    send_error(fatal("E_IDENTIFY_FAILED", "cannot enable both deflate and snappy compression"));
-    close_after_flush();
-    return;
-  }
-  send_response(identify_reply_json(opts_, settings_, features, server.auth));
-  if (features.tls || features.snappy || features.deflate) {
-    // Input stays paused until the reply is on the wire and the upgrade is done: the
-    // client's next bytes are already TLS or compressed.
-    pending_upgrade_ = features;
-    upgrading_ = true;
-  }
+  std::lock_guard lock(out_mu_);
+  if (out_pending_.size() > kMaxOutputBacklog) input_paused_ = true;
+  return !input_paused_;
 }
 
-void ClientV2::exec_sub(const protocol::Command& cmd) {
-  const std::string topic_name(cmd.topic);
-  const std::string channel_name(cmd.channel);
-  // An #ephemeral topic/channel may be deleted between lookup and subscription; the
-  // registry then hands out a fresh one, so a second attempt succeeds.
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    auto topic = nsqd_.get_topic(topic_name);
-    if (!topic) break;
-    auto channel = topic->get_channel(channel_name);
-    if (!channel) continue;
-    switch (channel->add_consumer(shared_from_this())) {
-      case Channel::AddResult::kOk:
-        channel_ = std::move(channel);
-        state_ = static_cast<int32_t>(ClientState::kSubscribed);
-        send_response("OK");
-        return;
-      case Channel::AddResult::kTooMany:
-        send_error(fatal("E_SUB_FAILED", "SUB failed consumers for " + topic_name + ":" +
-                                             channel_name + " exceeds limit of " +
-                                             std::to_string(opts_.max_channel_consumers)));
-        close_after_flush();
-        return;
-      case Channel::AddResult::kExiting:
-        continue;
-    }
-  }
-  send_error(fatal("E_SUB_FAILED", "SUB failed to deleted topic/channel"));
-  close_after_flush();
+void ClientV2::heartbeat_changed() {
+  const int64_t hb = protocol_.settings().heartbeat_interval_ns;
+  next_heartbeat_ns_ = hb > 0 ? steady_now_ns() + hb : 0;
+  reset_read_deadline();
+  arm_timer();
 }
 
-void ClientV2::exec_rdy(const protocol::Command& cmd) {
-  if (cmd.ignored) {
-    log::info("PROTOCOL(V2): [{}] ignoring RDY after CLS in state ClientStateV2Closing",
-              remote_address_);
-    return;
-  }
-  const int64_t old = ready_count_.exchange(cmd.count);
-  if (old != cmd.count && channel_) channel_->consumer_ready(id_);
+void ClientV2::start_upgrade(const NegotiatedFeatures& features) {
+  pending_upgrade_ = features;
+  upgrading_ = true;
 }
 
-void ClientV2::exec_publish(const protocol::Command& cmd) {
-  const char* name = cmd.type == CommandType::kPub    ? "PUB"
-                     : cmd.type == CommandType::kMpub ? "MPUB"
-                                                      : "DPUB";
-  const std::string topic_name(cmd.topic);
-  auto topic = nsqd_.get_topic(topic_name);
-  std::string err = "exiting";
-  size_t count = 0;
-  if (topic) {
-    if (cmd.type == CommandType::kMpub) {
-      err = topic->publish(cmd.bodies, 0);
-      count = cmd.bodies.size();
-    } else {
-      const std::string_view one[] = {cmd.body};
-      err = topic->publish(one, cmd.defer_ns);
-      count = 1;
-    }
-  }
-  if (!err.empty()) {
-    send_error(fatal(std::string("E_") + name + "_FAILED", std::string(name) + " failed " + err));
-    close_after_flush();
-    return;
-  }
-  {
-    std::lock_guard lock(meta_mu_);
-    pub_counts_[topic_name] += count;
-  }
-  send_response("OK");
-}
-
-void ClientV2::exec_response(const protocol::Command& cmd) {
-  std::optional<std::string> err;
-  const char* name = "FIN";
-  if (!channel_) {
-    err = "ID not in flight";
-  } else if (cmd.type == CommandType::kFin) {
-    err = channel_->finish(id_, cmd.id);
-  } else if (cmd.type == CommandType::kReq) {
-    name = "REQ";
-    if (cmd.req_clamped) {
-      log::info("PROTOCOL(V2): [{}] REQ timeout {} out of range 0-{}. Setting to {}",
-                remote_address_, cmd.req_requested_ns, opts_.max_req_timeout.count(), cmd.defer_ns);
-    }
-    err = channel_->requeue(id_, cmd.id, cmd.defer_ns);
-  } else {
-    name = "TOUCH";
-    err = channel_->touch(id_, cmd.id, msg_timeout_ns_.load(std::memory_order_relaxed));
-  }
-  if (err) send_response_failed(name, cmd.id, *err);
-}
-
-void ClientV2::send_response_failed(std::string_view name, const MessageId& id,
-                                    std::string_view reason) {
-  send_error(ProtocolError{"E_" + std::string(name) + "_FAILED",
-                           std::string(name) + " " + std::string(protocol::id_view(id)) +
-                               " failed " + std::string(reason),
-                           false});
-}
-
-// ---------------------------------------------------------------------------------------
-// authorization (the reference's AUTH and CheckAuth)
-
-void ClientV2::exec_auth(const protocol::Command& cmd) {
-  if (auth_ && !auth_->grants.empty()) {
-    send_error(fatal("E_INVALID", "AUTH already set"));
-    close_after_flush();
-    return;
-  }
-  if (opts_.auth_http_addresses.empty()) {
-    send_error(fatal("E_AUTH_DISABLED", "AUTH disabled"));
-    close_after_flush();
-    return;
-  }
-  auth_secret_ = std::string(cmd.body);
-  query_auth([this] {
-    if (auth_->grants.empty()) {
-      send_error(fatal("E_UNAUTHORIZED", "AUTH no authorizations found"));
-      close_after_flush();
-      return;
-    }
-    send_response(auth_reply_json(*auth_));
-  });
-}
-
-ClientV2::AuthCheck ClientV2::check_auth(const protocol::Command& cmd) {
-  const char* name = nullptr;
-  switch (cmd.type) {
-    case CommandType::kSub:
-      name = "SUB";
-      break;
-    case CommandType::kPub:
-      name = "PUB";
-      break;
-    case CommandType::kMpub:
-      name = "MPUB";
-      break;
-    case CommandType::kDpub:
-      name = "DPUB";
-      break;
-    default:
-      return AuthCheck::kAllowed;
-  }
-  if (!auth_ || auth_->grants.empty()) {
-    send_error(fatal("E_AUTH_FIRST", std::string("AUTH required before ") + name));
-    return AuthCheck::kDenied;
-  }
-  if (auth_->expired(std::chrono::steady_clock::now())) {
-    query_auth([] {});
-    return AuthCheck::kRefresh;
-  }
-  const std::string_view channel = cmd.type == CommandType::kSub ? cmd.channel : "";
-  if (!auth_->allows(cmd.topic, channel)) {
-    send_error(fatal("E_UNAUTHORIZED", std::string("AUTH failed for ") + name + " on " +
-                                           gocompat::go_quote(cmd.topic) + " " +
-                                           gocompat::go_quote(channel)));
-    return AuthCheck::kDenied;
-  }
-  return AuthCheck::kAllowed;
-}
-
-void ClientV2::query_auth(std::function<void()> then) {
+void ClientV2::query_auth(std::string secret, AuthDone done) {
   auth_pending_ = true;
   AuthQuery q;
   q.remote_ip = remote_host_;
   q.tls = tls_ != nullptr;
   q.common_name = tls_common_name_;
-  q.secret = auth_secret_;
+  q.secret = std::move(secret);
   query_any_auth_server(socket_.get_executor(), opts_, std::move(q),
-                        [self = shared_from_this(), then = std::move(then)](
-                            std::optional<AuthState> state, std::string error) {
-                          self->auth_pending_ = false;
-                          if (self->closed_) return;
-                          if (!state) {
-                            // As the reference: the auth server's error is logged, never shown to
-                            // the client.
-                            log::warn("PROTOCOL(V2): [{}] AUTH failed {}", self->remote_address_,
-                                      error);
-                            self->send_error(fatal("E_AUTH_FAILED", "AUTH failed"));
-                            self->close_after_flush();
-                            return;
-                          }
-                          self->auth_ = std::move(*state);
-                          {
-                            std::lock_guard lock(self->meta_mu_);
-                            self->authed_ = !self->auth_->grants.empty();
-                            self->auth_identity_ = self->auth_->identity;
-                            self->auth_identity_url_ = self->auth_->identity_url;
-                          }
-                          then();
-                          if (!self->closed_ && !self->closing_after_flush_) {
-                            self->process_input();
-                            self->do_read();
-                          }
+                        [self = shared_from_this(), done = std::move(done)](
+                            std::optional<AuthState> state, std::string error) mutable {
+                          // Never inside the caller's consume(), even when the query fails at once.
+                          asio::post(self->socket_.get_executor(),
+                                     [self, done = std::move(done), state = std::move(state),
+                                      error = std::move(error)]() mutable {
+                                       self->auth_pending_ = false;
+                                       if (self->closed_) return;
+                                       done(std::move(state), std::move(error));
+                                       if (!self->closed_ && !self->closing_after_flush_) {
+                                         self->process_input();
+                                         self->do_read();
+                                       }
+                                     });
                         });
 }
 
@@ -623,35 +288,20 @@ void ClientV2::query_auth(std::function<void()> then) {
 // Consumer
 
 bool ClientV2::ready_for_message() const {
-  if (closed_.load(std::memory_order_relaxed)) return false;
-  const int64_t rdy = ready_count_.load(std::memory_order_relaxed);
-  return rdy > 0 && in_flight_count_.load(std::memory_order_relaxed) < rdy;
+  return !closed_.load(std::memory_order_relaxed) && protocol_.ready_for_message();
 }
 
 int64_t ClientV2::ready_capacity() const {
-  if (closed_.load(std::memory_order_relaxed)) return 0;
-  return std::max<int64_t>(0, ready_count_.load(std::memory_order_relaxed) -
-                                  in_flight_count_.load(std::memory_order_relaxed));
+  return closed_.load(std::memory_order_relaxed) ? 0 : protocol_.ready_capacity();
 }
 
 void ClientV2::deliver(const MessagePtr& msg, uint16_t attempts) {
-  in_flight_count_.fetch_add(1, std::memory_order_relaxed);
-  message_count_.fetch_add(1, std::memory_order_relaxed);
+  protocol_.on_delivered();
   std::lock_guard lock(out_mu_);
   if (closed_) return;  // it stays in flight and times out back into the channel
   protocol::append_message_frame(out_pending_, msg->timestamp_ns(), attempts, msg->id(),
                                  msg->body());
   schedule_write_locked();
-}
-
-void ClientV2::message_done(Outcome outcome) {
-  if (outcome == Outcome::kFinished) finish_count_.fetch_add(1, std::memory_order_relaxed);
-  if (outcome == Outcome::kRequeued) requeue_count_.fetch_add(1, std::memory_order_relaxed);
-  in_flight_count_.fetch_sub(1, std::memory_order_relaxed);
-}
-
-void ClientV2::in_flight_reset() {
-  in_flight_count_.store(0, std::memory_order_relaxed);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -770,13 +420,14 @@ void ClientV2::arm_timer() {
   if (closed_) return;
   int64_t due = INT64_MAX;
   if (read_deadline_ns_ > 0) due = std::min(due, read_deadline_ns_);
-  if (magic_ok_ && settings_.heartbeat_interval_ns > 0 && next_heartbeat_ns_ > 0) {
+  const int64_t hb = protocol_.settings().heartbeat_interval_ns;
+  if (magic_ok_ && hb > 0 && next_heartbeat_ns_ > 0) {
     due = std::min(due, next_heartbeat_ns_);
   }
   {
     std::lock_guard lock(out_mu_);
-    if (write_started_ns_ > 0 && settings_.heartbeat_interval_ns > 0) {
-      due = std::min(due, write_started_ns_ + settings_.heartbeat_interval_ns);
+    if (write_started_ns_ > 0 && hb > 0) {
+      due = std::min(due, write_started_ns_ + hb);
     }
   }
   if (due == INT64_MAX) return;
@@ -801,8 +452,8 @@ void ClientV2::on_timer(const boost::system::error_code& ec) {
       socket_.cancel(ignored);
       return;
     }
-    if (pending_eof_error_) {
-      send_error(*pending_eof_error_);
+    if (protocol_.pending_eof_error()) {
+      send_error(*protocol_.pending_eof_error());
       close_after_flush();
     } else {
       close("failed to read command - i/o timeout");
@@ -814,7 +465,7 @@ void ClientV2::on_timer(const boost::system::error_code& ec) {
     std::lock_guard lock(out_mu_);
     write_started = write_started_ns_;
   }
-  const int64_t hb = settings_.heartbeat_interval_ns;
+  const int64_t hb = protocol_.settings().heartbeat_interval_ns;
   if (hb > 0 && write_started > 0 && now - write_started >= hb) {
     close("failed to write - i/o timeout");
     return;
@@ -866,7 +517,7 @@ void ClientV2::continue_upgrade() {
       codec_ = std::make_unique<codec::DeflateStreamCodec>(static_cast<int>(step.deflate_level));
     }
     {
-      std::lock_guard lock(meta_mu_);
+      std::lock_guard lock(transport_mu_);
       snappy_ = step.snappy;
       deflate_ = step.deflate;
     }
@@ -902,7 +553,7 @@ void ClientV2::on_tls_handshake(const boost::system::error_code& ec) {
   reset_read_deadline();
   SSL* ssl = tls_->native_handle();
   {
-    std::lock_guard lock(meta_mu_);
+    std::lock_guard lock(transport_mu_);
     tls_on_ = true;
     tls_version_ = tls_version_name(SSL_version(ssl));
     const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
@@ -939,11 +590,7 @@ void ClientV2::close(const std::string& reason) {
   timer_.cancel();
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
-  state_ = static_cast<int32_t>(ClientState::kClosing);
-  if (channel_) {
-    channel_->remove_consumer(id_);
-    channel_.reset();
-  }
+  protocol_.detach();
   {
     std::lock_guard lock(out_mu_);
     out_pending_.clear();
@@ -954,21 +601,10 @@ void ClientV2::close(const std::string& reason) {
 
 ClientStats ClientV2::stats() const {
   ClientStats s;
-  s.id = id_;
+  protocol_.fill_stats(s);
   s.remote_address = remote_address_;
-  s.state = state_.load();
-  s.ready_count = ready_count_.load();
-  s.in_flight_count = in_flight_count_.load();
-  s.message_count = message_count_.load();
-  s.finish_count = finish_count_.load();
-  s.requeue_count = requeue_count_.load();
   s.connect_ts = connect_ts_;
-  s.sample_rate = sample_rate_.load();
-  std::lock_guard lock(meta_mu_);
-  s.client_id = client_id_;
-  s.hostname = hostname_;
-  s.user_agent = user_agent_;
-  s.pub_counts = pub_counts_;
+  std::lock_guard lock(transport_mu_);
   s.snappy = snappy_;
   s.deflate = deflate_;
   s.tls = tls_on_;
@@ -976,9 +612,6 @@ ClientStats ClientV2::stats() const {
   s.tls_cipher_suite = tls_cipher_;
   // Go reports NegotiatedProtocolIsMutual as always true (deprecated field).
   s.tls_negotiated_protocol_is_mutual = tls_on_;
-  s.authed = authed_;
-  s.auth_identity = auth_identity_;
-  s.auth_identity_url = auth_identity_url_;
   return s;
 }
 

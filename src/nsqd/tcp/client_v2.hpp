@@ -1,5 +1,6 @@
-// ClientV2: one TCP connection speaking protocol V2. It owns the socket, the read buffer and
-// V2Parser, executes commands against Nsqd/Topic/Channel, and implements Consumer so its
+// ClientV2: one TCP connection speaking protocol V2. It owns the socket, the read and write
+// buffers, the timers and the transport upgrades (TLS, snappy, deflate); its ProtocolV2
+// executes the commands (the port it uses is this connection). It implements Consumer so its
 // channel can hand it messages.
 //
 // Threads: pinned to one event loop (its socket's executor) for reading, command execution,
@@ -18,7 +19,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -26,45 +26,17 @@
 #include <vector>
 
 #include "nsq/codec/stream_codec.hpp"
-#include "nsq/protocol/v2_parser.hpp"
 #include "nsqd/nsqd.hpp"
 #include "nsqd/queue/consumer.hpp"
-#include "nsqd/tcp/auth_state.hpp"
+#include "nsqd/stats/client_stats.hpp"
 #include "nsqd/tcp/identify_negotiation.hpp"
+#include "nsqd/tcp/protocol_v2.hpp"
 
 namespace nsq::nsqd {
 
-// A snapshot of a client for /stats and logs.
-struct ClientStats {
-  int64_t id = 0;
-  std::string client_id;
-  std::string hostname;
-  std::string user_agent;
-  std::string remote_address;
-  int32_t state = 0;
-  int64_t ready_count = 0;
-  int64_t in_flight_count = 0;
-  uint64_t message_count = 0;
-  uint64_t finish_count = 0;
-  uint64_t requeue_count = 0;
-  int64_t connect_ts = 0;
-  int32_t sample_rate = 0;
-  std::map<std::string, uint64_t> pub_counts;
-  // Negotiated features, as /stats reports them (false/empty until TLS, compression and
-  // auth are negotiated by this connection).
-  bool deflate = false;
-  bool snappy = false;
-  bool tls = false;
-  std::string tls_cipher_suite;
-  std::string tls_version;
-  std::string tls_negotiated_protocol;
-  bool tls_negotiated_protocol_is_mutual = false;
-  bool authed = false;
-  std::string auth_identity;
-  std::string auth_identity_url;
-};
-
-class ClientV2 final : public Consumer, public std::enable_shared_from_this<ClientV2> {
+class ClientV2 final : public Consumer,
+                       private ClientPort,
+                       public std::enable_shared_from_this<ClientV2> {
  public:
   using CloseCallback = std::function<void(int64_t client_id)>;
 
@@ -82,56 +54,42 @@ class ClientV2 final : public Consumer, public std::enable_shared_from_this<Clie
   int64_t consumer_id() const override { return id_; }
   bool ready_for_message() const override;
   int64_t ready_capacity() const override;
-  int64_t msg_timeout_ns() const override {
-    return msg_timeout_ns_.load(std::memory_order_relaxed);
-  }
-  int32_t sample_rate() const override { return sample_rate_.load(std::memory_order_relaxed); }
+  int64_t msg_timeout_ns() const override { return protocol_.msg_timeout_ns(); }
+  int32_t sample_rate() const override { return protocol_.sample_rate(); }
   void deliver(const MessagePtr& msg, uint16_t attempts) override;
-  void message_done(Outcome outcome) override;
-  void in_flight_reset() override;
+  void message_done(Outcome outcome) override { protocol_.message_done(outcome); }
+  void in_flight_reset() override { protocol_.in_flight_reset(); }
   void disconnect() override;
 
  private:
+  // ClientPort (for protocol_)
+  void send_response(std::string_view data) override;
+  void send_error(const protocol::ProtocolError& err) override;
+  void close_after_flush() override;
+  void close(const std::string& reason) override;
+  bool input_open() override;
+  bool tls_active() const override { return tls_ != nullptr; }
+  std::shared_ptr<Consumer> consumer() override { return shared_from_this(); }
+  void command_done() override { reset_read_deadline(); }
+  void heartbeat_changed() override;
+  void start_upgrade(const NegotiatedFeatures& features) override;
+  void query_auth(std::string secret, AuthDone done) override;
+  const std::string& remote_address() const override { return remote_address_; }
+
   void do_read();
   void on_read(const boost::system::error_code& ec, size_t n);
-  // Parses and executes buffered commands until more bytes are needed or reading must pause.
+  // Hands buffered input to protocol_ until more bytes are needed or input closes.
   void process_input();
   bool check_magic();
-  void execute(const protocol::Command& cmd);
-  void exec_identify(const protocol::Command& cmd);
-  void exec_sub(const protocol::Command& cmd);
-  void exec_rdy(const protocol::Command& cmd);
-  void exec_publish(const protocol::Command& cmd);
-  void exec_response(const protocol::Command& cmd);  // FIN, REQ, TOUCH
-  // Consecutive FINs of one read are collected and finished together (Channel::finish_many);
-  // any other command, error or the end of the input finishes them first, so responses keep
-  // their order.
-  void flush_pending_fins();
-  // E_FIN_FAILED / E_REQ_FAILED / E_TOUCH_FAILED: "<name> <id> failed <reason>", not fatal.
-  void send_response_failed(std::string_view name, const MessageId& id, std::string_view reason);
-  void exec_auth(const protocol::Command& cmd);
 
-  // --auth-http-address: SUB/PUB/MPUB/DPUB need a grant. kRefresh = the grants expired and
-  // are being re-queried; the command stays unconsumed and is parsed again afterwards.
-  enum class AuthCheck { kAllowed, kDenied, kRefresh };
-  AuthCheck check_auth(const protocol::Command& cmd);
-  // Queries the auth servers (input paused meanwhile); on success runs `then`, on failure
-  // sends the reference's E_AUTH_FAILED and closes.
-  void query_auth(std::function<void()> then);
-
-  void send_response(std::string_view data);
-  void send_error(const protocol::ProtocolError& err);
   void append_output_locked(std::string_view bytes);
   void schedule_write_locked();
   void do_write();
   void on_write(const boost::system::error_code& ec);
-  void close_after_flush();
 
   void arm_timer();
   void on_timer(const boost::system::error_code& ec);
   void reset_read_deadline();
-
-  void close(const std::string& reason);
 
   // --- transport (see docs/transport.md) ---
   // After the IDENTIFY reply is written, upgrades the connection one step at a time (TLS,
@@ -155,12 +113,11 @@ class ClientV2 final : public Consumer, public std::enable_shared_from_this<Clie
   boost::asio::steady_timer timer_;
   const int64_t id_;
   CloseCallback on_close_;
-  std::string remote_address_;
-  std::string remote_host_;
-  int64_t connect_ts_;
+  const std::string remote_address_;
+  const std::string remote_host_;
+  const int64_t connect_ts_;
 
   // --- event-loop-only state ---
-  protocol::V2Parser parser_;
   std::vector<char> in_buf_;
   size_t in_start_ = 0;
   size_t in_end_ = 0;
@@ -168,26 +125,12 @@ class ClientV2 final : public Consumer, public std::enable_shared_from_this<Clie
   bool reading_ = false;       // an async_read_some is outstanding
   bool input_paused_ = false;  // output backlog too large: stop taking commands
   bool closing_after_flush_ = false;
-  std::optional<protocol::ProtocolError> pending_eof_error_;
-  ClientSettings settings_;
-  std::shared_ptr<Channel> channel_;
-  std::vector<MessageId> pending_fins_;
-  std::vector<Channel::FinishError> fin_errors_;  // scratch for flush_pending_fins()
-  std::vector<MessagePtr> fin_release_;           // scratch: freed outside the channel lock
-  int64_t read_deadline_ns_ = 0;                  // 0 = none
+  int64_t read_deadline_ns_ = 0;  // 0 = none
   int64_t next_heartbeat_ns_ = 0;
   int64_t timer_due_ns_ = 0;
   bool timer_armed_ = false;
+  bool auth_pending_ = false;  // an auth query is running: input paused
 
-  // --- shared with channel threads ---
-  std::atomic<int32_t> state_{static_cast<int32_t>(protocol::ClientState::kInit)};
-  std::atomic<int64_t> ready_count_{0};
-  std::atomic<int64_t> in_flight_count_{0};
-  std::atomic<uint64_t> message_count_{0};
-  std::atomic<uint64_t> finish_count_{0};
-  std::atomic<uint64_t> requeue_count_{0};
-  std::atomic<int64_t> msg_timeout_ns_{0};
-  std::atomic<int32_t> sample_rate_{0};
   std::atomic<bool> closed_{false};
 
   // Transport state, event-loop-only. Both are null on a plain connection, which keeps the
@@ -198,16 +141,10 @@ class ClientV2 final : public Consumer, public std::enable_shared_from_this<Clie
   std::string decoded_in_;    // scratch: decoded bytes before they join in_buf_
   std::string out_encoded_;   // the write in progress, encoded
   std::optional<NegotiatedFeatures> pending_upgrade_;  // steps left after the IDENTIFY reply
-  bool upgrading_ = false;            // input stays paused until the upgrade is done
-  bool tls_policy_required_ = false;  // --tls-required: commands need TLS first
+  bool upgrading_ = false;  // input stays paused until the upgrade is done
   bool tls_handshaking_ = false;
   bool tls_handshake_timed_out_ = false;
   std::string tls_common_name_;  // of the client certificate (sent to auth servers)
-
-  // --- authorization, event-loop-only ---
-  std::optional<AuthState> auth_;
-  std::string auth_secret_;
-  bool auth_pending_ = false;  // an auth query is running: input paused
 
   mutable std::mutex out_mu_;
   std::string out_pending_;    // frames waiting for the next write
@@ -215,19 +152,15 @@ class ClientV2 final : public Consumer, public std::enable_shared_from_this<Clie
   bool write_active_ = false;  // a write is posted or in progress
   int64_t write_started_ns_ = 0;
 
-  mutable std::mutex meta_mu_;  // identity fields read by stats()
-  std::string client_id_;
-  std::string hostname_;
-  std::string user_agent_;
-  std::map<std::string, uint64_t> pub_counts_;
+  mutable std::mutex transport_mu_;  // transport facts read by stats()
   bool snappy_ = false;
   bool deflate_ = false;
   bool tls_on_ = false;
   std::string tls_version_;
   std::string tls_cipher_;
-  bool authed_ = false;
-  std::string auth_identity_;
-  std::string auth_identity_url_;
+
+  // The commands; declared last so that it is built after the fields it is given.
+  ProtocolV2 protocol_;
 };
 
 }  // namespace nsq::nsqd

@@ -71,12 +71,18 @@ void TcpServer::stop() {
   for (auto& c : live) c->stop();
 }
 
-std::vector<std::shared_ptr<ClientV2>> TcpServer::clients() const {
-  std::vector<std::shared_ptr<ClientV2>> out;
-  std::lock_guard lock(mu_);
-  for (const auto& [id, weak] : clients_) {
-    if (auto c = weak.lock()) out.push_back(std::move(c));
+std::vector<ClientStats> TcpServer::client_stats() const {
+  std::vector<std::shared_ptr<ClientV2>> live;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, weak] : clients_) {
+      if (auto c = weak.lock()) live.push_back(std::move(c));
+    }
   }
+  // Outside mu_: a client's stats() takes its own locks.
+  std::vector<ClientStats> out;
+  out.reserve(live.size());
+  for (const auto& c : live) out.push_back(c->stats());
   return out;
 }
 

@@ -28,7 +28,8 @@ class TcpServer {
   void stop();
 
   boost::asio::ip::tcp::endpoint local_endpoint() const;
-  std::vector<std::shared_ptr<ClientV2>> clients() const;
+  // A snapshot of every live client, for /stats.
+  std::vector<ClientStats> client_stats() const;
 
  private:
   void do_accept();
