@@ -8,7 +8,8 @@ BUILD_PACKAGES=(
   libboost1.81-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libssl-dev libsnappy-dev zlib1g-dev
 )
-TEST_PACKAGES=(python3 python3-venv python3-pip golang-go nodejs npm)
+# systemd: systemd-analyze verifies the packaged units (tests/package/run.sh).
+TEST_PACKAGES=(python3 python3-venv python3-pip golang-go nodejs npm systemd)
 
 packages=("${BUILD_PACKAGES[@]}")
 if [[ "${1:-}" != "--build-only" ]]; then packages+=("${TEST_PACKAGES[@]}"); fi

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds everything and runs a small cluster in the foreground; Ctrl-C stops it:
+# Builds the daemons and runs a small cluster in the foreground; Ctrl-C stops it:
 #   nsqlookupd  TCP 4160, HTTP 4161
 #   nsqd #1     TCP 4150, HTTP 4151   \
 #   nsqd #2     TCP 4250, HTTP 4251    } each registered with the lookupd
@@ -14,7 +14,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
 if [[ -z "${SKIP_BUILD:-}" ]]; then
   scripts/install-deps.sh --build-only
-  scripts/build.sh release
+  scripts/build.sh release nsqd nsqlookupd nsqadmin  # the daemons only, not the tests
 fi
 
 pids=()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds everything (installing build dependencies) and runs the local suite on NSQ's default
-# ports in the foreground; Ctrl-C stops it. Data lives in ./.local-data (kept across runs).
+# Builds the three daemons (installing build dependencies) and runs the local suite on NSQ's
+# default ports in the foreground; Ctrl-C stops it. Data lives in ./.local-data (kept across runs).
 #   nsqd        TCP 4150, HTTP 4151
 #   nsqlookupd  TCP 4160, HTTP 4161   (nsqd registers with it: -lookupd-tcp-address)
 #   nsqadmin    HTTP 4171             (-lookupd-http-address=127.0.0.1:4161)
@@ -8,7 +8,8 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
 scripts/install-deps.sh --build-only
-scripts/build.sh release
+# Only the three daemons: the unit tests are not needed to run them.
+scripts/build.sh release nsqd nsqlookupd nsqadmin
 
 DATA="$REPO/.local-data"
 mkdir -p "$DATA/nsqd"

@@ -47,6 +47,9 @@ step "clang-format check" bash -c "git ls-files '*.cpp' '*.hpp' | xargs clang-fo
 # Layering: each folder includes only what docs/architecture.md allows it (the table is in the script).
 step "include layering" scripts/check-layering.sh
 step "unit tests (release)" ctest --test-dir build --output-on-failure -j2
+# The .deb built by cpack, installed in a scratch root, its daemons started from the example
+# configs, its systemd units verified.
+step "package (.deb, install, systemd units)" tests/package/run.sh
 step "system tests: python (pynsq, raw protocol, HTTP)" tests/system/python/run.sh -q
 step "system tests: go (go-nsq)" tests/system/go/run.sh
 step "system tests: js (nsqjs)" tests/system/js/run.sh
