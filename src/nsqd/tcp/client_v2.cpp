@@ -590,7 +590,7 @@ void ClientV2::query_auth(std::function<void()> then) {
   q.tls = tls_ != nullptr;
   q.common_name = tls_common_name_;
   q.secret = auth_secret_;
-  query_any_auth_server(socket_.get_executor(), opts_, std::move(q),
+  query_any_auth_server(socket_.get_executor(), opts_, nsqd_.client_tls_context(), std::move(q),
                         [self = shared_from_this(), then = std::move(then)](
                             std::optional<AuthState> state, std::string error) {
                           self->auth_pending_ = false;
