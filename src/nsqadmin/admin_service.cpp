@@ -165,13 +165,15 @@ int level_number(const std::string& text) {
 
 }  // namespace
 
-AdminService::AdminService(AdminOptions opts)
+AdminService::AdminService(AdminOptions opts,
+                           std::shared_ptr<boost::asio::ssl::context> upstream_tls)
     : http::RoutedService(kBodyLimit),
       opts_(std::move(opts)),
       hostname_(util::os_hostname()),
       upstream_(
           std::chrono::duration_cast<std::chrono::milliseconds>(opts_.http_client_connect_timeout),
-          std::chrono::duration_cast<std::chrono::milliseconds>(opts_.http_client_request_timeout)),
+          std::chrono::duration_cast<std::chrono::milliseconds>(opts_.http_client_request_timeout),
+          std::move(upstream_tls)),
       ci_(upstream_),
       workers_(16) {
   if (!opts_.allow_config_from_cidr.empty()) {

@@ -20,7 +20,8 @@ namespace nsq::nsqadmin {
 
 class AdminService : public http::RoutedService {
  public:
-  explicit AdminService(AdminOptions opts);
+  // `upstream_tls`: the -http-client-tls-* context for https:// nsqd/nsqlookupd calls.
+  AdminService(AdminOptions opts, std::shared_ptr<boost::asio::ssl::context> upstream_tls);
   ~AdminService() override;
 
   void handle_async(http::Request& req, std::function<void(http::Response)> done) override;

@@ -7,6 +7,7 @@
 #include "common/net/io_pool.hpp"
 #include "nsqadmin/admin_service.hpp"
 #include "nsqadmin/options.hpp"
+#include "nsqadmin/upstream_tls.hpp"
 
 int main(int argc, char** argv) {
   nsq::nsqadmin::AdminOptions opts;
@@ -21,16 +22,16 @@ int main(int argc, char** argv) {
     nsq::log::fatal("failed to instantiate nsqadmin - {}", invalid);
     return 1;
   }
-  if (!opts.http_client_tls_cert.empty() || !opts.http_client_tls_root_ca_file.empty()) {
-    nsq::log::fatal(
-        "failed to instantiate nsqadmin - HTTPS upstreams are not supported by this "
-        "build yet");
+  std::string tls_error;
+  auto upstream_tls = nsq::nsqadmin::build_upstream_tls_context(opts, tls_error);
+  if (!upstream_tls) {
+    nsq::log::fatal("failed to instantiate nsqadmin - {}", tls_error);
     return 1;
   }
   opts.base_path = nsq::nsqadmin::normalize_base_path(opts.base_path);
   nsq::log::info("nsqadmin v{} (built w/gcc{})", NSQ_COMPAT_VERSION, __VERSION__);
 
-  nsq::nsqadmin::AdminService service(opts);
+  nsq::nsqadmin::AdminService service(opts, std::move(upstream_tls));
   nsq::net::IoPool pool(2);
   nsq::http::ServerOptions sopts;
   sopts.name = "HTTP";

@@ -8,6 +8,7 @@
 
 #include "common/gocompat/go_quote.hpp"
 #include "common/http/client.hpp"
+#include "common/http/https_redirect.hpp"
 #include "common/http/message.hpp"
 #include "common/log/logger.hpp"
 
@@ -16,10 +17,12 @@ namespace nsq::nsqadmin {
 namespace asio = boost::asio;
 
 Upstream::Upstream(std::chrono::milliseconds connect_timeout,
-                   std::chrono::milliseconds request_timeout)
+                   std::chrono::milliseconds request_timeout,
+                   std::shared_ptr<asio::ssl::context> tls)
     : work_(asio::make_work_guard(io_)),
       connect_timeout_(connect_timeout),
       request_timeout_(request_timeout),
+      tls_(std::move(tls)),
       thread_([this] { io_.run(); }) {}
 
 Upstream::~Upstream() {
@@ -39,9 +42,10 @@ std::string method_title(const std::string& m) {
 }
 
 // The error Go's http.Client + http_api would report for this outcome.
-UpstreamResult to_result(const UpstreamCall& c, const http::Url& u, http::ClientResponse r) {
+UpstreamResult to_result(const UpstreamCall& c, const std::string& url, const http::Url& u,
+                         http::ClientResponse r) {
   UpstreamResult out;
-  const std::string prefix = method_title(c.method) + " \"" + c.url + "\": ";
+  const std::string prefix = method_title(c.method) + " \"" + url + "\": ";
   const std::string addr = u.host + ":" + std::to_string(u.port);
   if (!r.ok()) {
     const auto& ec = r.ec;
@@ -97,37 +101,56 @@ void Upstream::start_next(const std::shared_ptr<void>& batch_ptr) {
     if (batch->next >= batch->calls.size()) return;
     i = batch->next++;
   }
-  const UpstreamCall& call = batch->calls[i];
-  auto finish = [this, batch, i](UpstreamResult res) {
+  send(batch->calls[i], batch->calls[i].url, [this, batch, i](UpstreamResult res) {
     {
       std::lock_guard lock(batch->mu);
       batch->results[i] = std::move(res);
       if (--batch->pending == 0) batch->cv.notify_all();
     }
     start_next(batch);
-  };
-  auto u = http::parse_url(call.url);
+  });
+}
+
+http::ClientRequest Upstream::make_request(const UpstreamCall& c, const http::Url& u) const {
+  http::ClientRequest req;
+  req.method = c.method;
+  req.host = u.host;
+  req.port = u.port;
+  req.target = u.target;
+  req.body = c.body;
+  req.headers = c.headers;
+  req.nsq_v1_accept = c.v1;
+  req.connect_timeout = connect_timeout_;
+  req.request_timeout = request_timeout_;
+  if (u.scheme == "https") req.tls = tls_;
+  return req;
+}
+
+void Upstream::send(const UpstreamCall& call, std::string url,
+                    std::function<void(UpstreamResult)> finish) {
+  auto u = http::parse_url(url);
   if (!u) {
     UpstreamResult bad;
-    bad.error = "parse \"" + call.url + "\": invalid URL";
+    bad.error = "parse \"" + url + "\": invalid URL";
     finish(std::move(bad));
     return;
   }
-  http::ClientRequest req;
-  req.method = call.method;
-  req.host = u->host;
-  req.port = u->port;
-  req.target = u->target;
-  req.body = call.body;
-  req.headers = call.headers;
-  req.nsq_v1_accept = call.v1;
-  req.connect_timeout = connect_timeout_;
-  req.request_timeout = request_timeout_;
-  log::debug("CI: querying {}", call.url);
-  http::async_request(io_.get_executor(), std::move(req),
-                      [finish, &call, url = *u](http::ClientResponse r) {
-                        finish(to_result(call, url, std::move(r)));
-                      });
+  log::debug("CI: querying {}", url);
+  http::async_request(
+      io_.get_executor(), make_request(call, *u),
+      [this, finish = std::move(finish), &call, url, parsed = *u](http::ClientResponse r) {
+        // GETV1/POSTV1 follow an nsqd's -tls-required 403 to its HTTPS port, once.
+        if (call.v1 && r.ok() && http::wants_https_retry(url, r.status)) {
+          std::string error;
+          if (auto https = http::https_endpoint(url, r.body, error)) {
+            return send(call, std::move(*https), finish);
+          }
+          UpstreamResult bad;
+          bad.error = std::move(error);
+          return finish(std::move(bad));
+        }
+        finish(to_result(call, url, parsed, std::move(r)));
+      });
 }
 
 std::vector<UpstreamResult> Upstream::call_all(std::vector<UpstreamCall> calls) {
@@ -154,16 +177,7 @@ void Upstream::post(UpstreamCall c) {
     log::error("failed to parse notification URL {}", c.url);
     return;
   }
-  http::ClientRequest req;
-  req.method = c.method;
-  req.host = u->host;
-  req.port = u->port;
-  req.target = u->target;
-  req.body = c.body;
-  req.headers = c.headers;
-  req.nsq_v1_accept = c.v1;
-  req.connect_timeout = connect_timeout_;
-  req.request_timeout = request_timeout_;
+  auto req = make_request(c, *u);
   http::async_request(io_.get_executor(), std::move(req), [url = c.url](http::ClientResponse r) {
     if (!r.ok()) log::error("failed to POST notification - {}: {}", url, r.error);
   });

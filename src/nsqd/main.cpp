@@ -66,10 +66,13 @@ int main(int argc, char** argv) {
   if (!tls_context && nsq::nsqd::tls_required_mode(opts) != nsq::nsqd::TlsRequired::kNo) {
     return fail_startup("cannot require TLS client connections without TLS key and cert");
   }
+  auto client_tls_context = nsq::nsqd::build_client_tls_context(opts, error);
+  if (!client_tls_context) return fail_startup("failed to build client TLS config - " + error);
 
   if (heap_tuned) prefaulter.start();
   nsq::nsqd::NsqdServer server(opts);
   server.nsqd().set_tls_context(std::move(tls_context));
+  server.nsqd().set_client_tls_context(std::move(client_tls_context));
   if (!server.start(error)) return fail_startup(error);
 
   nsq::daemon::wait_for_shutdown_signal("NSQ: received signal, shutting down");

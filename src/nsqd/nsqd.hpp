@@ -49,6 +49,14 @@ class Nsqd {
     tls_context_ = std::move(ctx);
   }
   const std::shared_ptr<boost::asio::ssl::context>& tls_context() const { return tls_context_; }
+  // The client context for https:// auth servers (always built, as the reference's
+  // clientTLSConfig). Set once before the listeners start.
+  void set_client_tls_context(std::shared_ptr<boost::asio::ssl::context> ctx) {
+    client_tls_context_ = std::move(ctx);
+  }
+  const std::shared_ptr<boost::asio::ssl::context>& client_tls_context() const {
+    return client_tls_context_;
+  }
 
   // Returns the topic, creating it if needed; null only while shutting down.
   std::shared_ptr<Topic> get_topic(const std::string& name);
@@ -120,6 +128,7 @@ class Nsqd {
 
   const NsqdOptions opts_;
   std::shared_ptr<boost::asio::ssl::context> tls_context_;
+  std::shared_ptr<boost::asio::ssl::context> client_tls_context_;
   const int64_t start_time_ns_ = wall_clock_ns();
   GuidFactory guids_;
   std::atomic<int64_t> client_ids_{0};

@@ -49,9 +49,20 @@ bool NsqdServer::start(std::string& error) {
   if (!tcp_.listen(opts.tcp_address, error)) return false;
   // -http-address="" disables the HTTP API, as in the reference.
   if (!opts.http_address.empty() && !http_.listen(opts.http_address, error)) return false;
+  // As the reference: -https-address (default 0.0.0.0:4152) is only served when a TLS
+  // certificate is configured, with the TCP listener's context and the same API.
+  if (nsqd_.tls_context() && !opts.https_address.empty()) {
+    http::ServerOptions https_opts;
+    https_opts.name = "HTTPS";
+    https_opts.tls = nsqd_.tls_context();
+    https_ = std::make_unique<http::Server>(pool_, http_api_, std::move(https_opts));
+    if (!https_->listen(opts.https_address, error)) return false;
+  }
   const int tcp_port = tcp_.local_endpoint().port();
   const int http_port = http_.listening() ? http_.local_endpoint().port() : 0;
-  http_api_.set_ports(tcp_port, http_port);
+  // The reference's RealHTTPSAddr(): port 0 without an HTTPS listener.
+  const int https_port = https_ ? https_->local_endpoint().port() : 0;
+  http_api_.set_ports(tcp_port, http_port, https_port);
   if (!opts.statsd_address.empty()) {
     const int64_t broadcast_http_port =
         opts.broadcast_http_port != 0 ? opts.broadcast_http_port : http_port;
@@ -73,6 +84,7 @@ bool NsqdServer::start(std::string& error) {
   pool_.start();
   tcp_.start_accepting();
   http_.start_accepting();
+  if (https_) https_->start_accepting();
   if (statsd_) statsd_->start();
   schedule_timers();
   // What lookupd hands to consumers: broadcast ports default to the listening ones.
@@ -101,6 +113,7 @@ void NsqdServer::stop() {
   stopped_ = true;
   if (statsd_) statsd_->stop();
   http_.stop();
+  if (https_) https_->stop();
   tcp_.stop();
   // Let the loops run the posted closes, then cancel the timer loop on its own thread.
   std::promise<void> done;

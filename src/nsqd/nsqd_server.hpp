@@ -1,6 +1,6 @@
 // NsqdServer: builds and runs the daemon's object graph — Nsqd state, the event-loop pool,
-// the TCP listener and the timer loop that drives in-flight timeouts and deferred releases.
-// Owner: main(). start()/stop() are called from the main thread.
+// the TCP, HTTP and HTTPS listeners and the timer loop that drives in-flight timeouts and deferred
+// releases. Owner: main(). start()/stop() are called from the main thread.
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
@@ -31,6 +31,9 @@ class NsqdServer {
   Nsqd& nsqd() { return nsqd_; }
   boost::asio::ip::tcp::endpoint tcp_endpoint() const { return tcp_.local_endpoint(); }
   boost::asio::ip::tcp::endpoint http_endpoint() const { return http_.local_endpoint(); }
+  boost::asio::ip::tcp::endpoint https_endpoint() const {
+    return https_ ? https_->local_endpoint() : boost::asio::ip::tcp::endpoint{};
+  }
   // nsqlookupd registration (set_addresses() for PUT /config/nsqlookupd_tcp_addresses).
   LookupdClient& lookupd() { return *lookupd_; }
 
@@ -43,6 +46,7 @@ class NsqdServer {
   StatsCollector stats_;
   NsqdHttpApi http_api_;
   http::Server http_;
+  std::unique_ptr<http::Server> https_;  // -https-address, when TLS is configured
   std::unique_ptr<StatsdPusher> statsd_;
   boost::asio::steady_timer timer_loop_;
   std::shared_ptr<LookupdClient> lookupd_;

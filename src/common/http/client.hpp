@@ -2,17 +2,21 @@
 // nsqadmin -> nsqd/nsqlookupd): one connection per request, connect and request deadlines
 // like the reference's http_api.Client (-http-client-connect-timeout / -request-timeout),
 // a cap on the response body, and the `Accept: application/vnd.nsq; version=1.0` header the
-// reference's GETV1/POSTV1 send. No TLS yet.
+// reference's GETV1/POSTV1 send. With ClientRequest::tls the request goes over TLS (https://):
+// the server's chain is verified as the context says, and its certificate must name the host
+// (DNS name, or IP address for an IP host), as Go's crypto/tls checks.
 //
 // Threads: the completion handler runs on the given executor; the request object keeps itself
 // alive until then. Safe to start from any thread.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/system/error_code.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +46,8 @@ struct ClientRequest {
   std::chrono::milliseconds request_timeout{5000};
   uint64_t body_limit = 64ull << 20;
   bool nsq_v1_accept = true;  // send Accept: application/vnd.nsq; version=1.0
+  // Set: HTTPS with this client context (see net::build_client_tls_context).
+  std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
 struct ClientResponse {

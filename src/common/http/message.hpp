@@ -31,6 +31,7 @@ struct Request {
   std::string body;
   bool body_incomplete = false;  // reading the body failed: `body` is what came before
   std::string remote_address;    // "ip:port"
+  bool tls = false;              // came over HTTPS (Go's req.TLS != nil)
   RouteMatch match;              // filled by a routing service
 
   std::string_view header(std::string_view name) const;

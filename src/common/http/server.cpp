@@ -1,7 +1,11 @@
 #include "common/http/server.hpp"
 
+#include <sys/socket.h>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -12,6 +16,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <type_traits>
 
 #include "common/http/query.hpp"
 #include "common/log/logger.hpp"
@@ -40,6 +45,8 @@ constexpr std::string_view kMissingHost =
 constexpr std::string_view kUnsupportedTransferEncoding =
     "HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain; charset=utf-8\r\n"
     "Connection: close\r\n\r\nUnsupported transfer encoding";
+constexpr std::string_view kHttpToHttps =
+    "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // After the last response of a connection that still has unread input, keep reading (and
 // dropping) it for a moment so that closing does not reset the connection before the peer
@@ -59,7 +66,13 @@ bool iequals(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-class Session;
+// What the server needs of a session whatever its transport.
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void start() = 0;
+  virtual void stop() = 0;
+};
 
 // State shared by the server and its sessions, so a session never points at a dead server.
 struct detail::ServerShared {
@@ -68,15 +81,21 @@ struct detail::ServerShared {
   std::mutex mu;
   bool stopped = false;
   uint64_t next_id = 0;
-  std::map<uint64_t, std::weak_ptr<Session>> sessions;
+  std::map<uint64_t, std::weak_ptr<SessionBase>> sessions;
 
   ServerShared(Service& s, ServerOptions o) : service(s), options(std::move(o)) {}
 };
 
-// One connection. Lives on its socket's loop; kept alive by its pending operations.
-class Session : public std::enable_shared_from_this<Session> {
+using TlsStream = asio::ssl::stream<tcp::socket>;
+
+// One connection over `Stream`: a tcp::socket (HTTP) or a TlsStream (HTTPS, handshaken before
+// the first read). Lives on its socket's loop; kept alive by its pending operations.
+template <class Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
  public:
-  Session(std::shared_ptr<detail::ServerShared> shared, tcp::socket socket, uint64_t id)
+  Session(std::shared_ptr<detail::ServerShared> shared, Stream socket, uint64_t id)
       : shared_(std::move(shared)),
         socket_(std::move(socket)),
         timer_(socket_.get_executor()),
@@ -87,22 +106,82 @@ class Session : public std::enable_shared_from_this<Session> {
     shared_->sessions.erase(id_);
   }
 
-  void start() {
-    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+  void start() override {
+    asio::post(socket_.get_executor(), [self = this->shared_from_this()] {
       boost::system::error_code ec;
-      auto ep = self->socket_.remote_endpoint(ec);
+      auto ep = self->tcp_socket().remote_endpoint(ec);
       if (!ec) self->remote_ = net::endpoint_string(ep);
-      self->socket_.set_option(tcp::no_delay(true), ec);
-      self->read_header();
+      self->tcp_socket().set_option(tcp::no_delay(true), ec);
+      if constexpr (kTls) {
+        self->handshake();
+      } else {
+        self->read_header();
+      }
     });
   }
 
-  void stop() {
-    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->close(); });
+  void stop() override {
+    asio::post(socket_.get_executor(), [self = this->shared_from_this()] { self->close(); });
   }
 
  private:
   const ServerOptions& opts() const { return shared_->options; }
+
+  tcp::socket& tcp_socket() {
+    if constexpr (kTls) {
+      return socket_.next_layer();
+    } else {
+      return socket_;
+    }
+  }
+
+  // HTTPS: the TLS handshake under the read deadline. A failure is logged as net/http's
+  // ErrorLog does ("http: TLS handshake error from <addr>: <reason>") and closes the
+  // connection; nothing is ever served in plain text on this listener.
+  void handshake() {
+    set_deadline(opts().read_timeout);
+    tcp_socket().async_wait(tcp::socket::wait_read,
+                            [self = this->shared_from_this()](beast::error_code ec) {
+                              if (self->closed_) return;
+                              if (ec) return self->close();
+                              if (self->plain_http_on_tls()) return self->refuse_plain_http();
+                              self->start_handshake();
+                            });
+  }
+
+  // net/http's check before its handshake error: a first record that reads like an HTTP
+  // request gets a plain-text 400 instead of a TLS alert (and no log line).
+  bool plain_http_on_tls() {
+    char head[5];
+    const ssize_t n = ::recv(tcp_socket().native_handle(), head, sizeof head, MSG_PEEK);
+    if (n != static_cast<ssize_t>(sizeof head)) return false;
+    const std::string_view h(head, sizeof head);
+    return h == "GET /" || h == "HEAD " || h == "POST " || h == "PUT /" || h == "OPTIO";
+  }
+
+  // Written on the TCP socket itself (there is no TLS session), then closed like Go's. The
+  // request is read first, so that the close does not reset the connection under the answer.
+  void refuse_plain_http() {
+    boost::system::error_code ec;
+    drain_buf_.resize(tcp_socket().available(ec));
+    if (!drain_buf_.empty()) tcp_socket().read_some(asio::buffer(drain_buf_), ec);
+    out_.assign(kHttpToHttps);
+    asio::async_write(
+        tcp_socket(), asio::buffer(out_),
+        [self = this->shared_from_this()](beast::error_code, size_t) { self->close(); });
+  }
+
+  void start_handshake() {
+    socket_.async_handshake(
+        asio::ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+          if (self->closed_) return;
+          if (ec) {
+            log::warn("http: TLS handshake error from {}: {}", self->remote_, ec.message());
+            return self->close();
+          }
+          self->read_header();
+        });
+  }
 
   void set_deadline(std::chrono::nanoseconds after) {
     deadline_ = std::chrono::steady_clock::now() + after;
@@ -113,7 +192,7 @@ class Session : public std::enable_shared_from_this<Session> {
     timer_armed_ = true;
     timer_due_ = deadline_;
     timer_.expires_at(deadline_);
-    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    timer_.async_wait([self = this->shared_from_this()](const boost::system::error_code& ec) {
       if (ec == asio::error::operation_aborted) return;  // re-armed or closing
       self->timer_armed_ = false;
       if (self->closed_) return;
@@ -135,14 +214,15 @@ class Session : public std::enable_shared_from_this<Session> {
     set_deadline(opts().idle_timeout);
     bhttp::async_read_header(
         socket_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
     if (closed_) return;
     if (ec) {
       if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
-          ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+          ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+          ec == asio::ssl::error::stream_truncated) {
         close();
       } else if (ec == bhttp::error::header_limit) {
         write_raw_and_close(kHeaderTooLarge);
@@ -159,6 +239,7 @@ class Session : public std::enable_shared_from_this<Session> {
     req_.version = msg.version();
     req_.headers = &msg.base();
     req_.remote_address = remote_;
+    req_.tls = kTls;
     if (auto len = parser_->content_length()) req_.content_length = *len;
     if (!split_target()) {
       write_raw_and_close(kBadRequest);
@@ -191,7 +272,7 @@ class Session : public std::enable_shared_from_this<Session> {
     set_deadline(opts().read_timeout);
     if (req_.version >= 11 && iequals(req_.header("Expect"), "100-continue")) {
       asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
-                        [self = shared_from_this()](beast::error_code wec, size_t) {
+                        [self = this->shared_from_this()](beast::error_code wec, size_t) {
                           if (wec) return self->close();
                           self->read_body();
                         });
@@ -225,11 +306,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read_body() {
     bhttp::async_read(socket_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
                         if (self->closed_) return;
                         if (ec == bhttp::error::body_limit) return self->too_big();
                         if (ec == asio::error::eof || ec == bhttp::error::end_of_stream ||
-                            ec == asio::error::operation_aborted) {
+                            ec == asio::error::operation_aborted ||
+                            ec == asio::ssl::error::stream_truncated) {
                           return self->close();
                         }
                         if (ec) {
@@ -254,7 +336,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void dispatch() {
     req_.body = std::move(parser_->get().body());
     // The answer may come from another thread (handle_async): hop back to this loop.
-    shared_->service.handle_async(req_, [self = shared_from_this()](Response resp) {
+    shared_->service.handle_async(req_, [self = this->shared_from_this()](Response resp) {
       auto ex = self->socket_.get_executor();
       asio::dispatch(ex, [self = std::move(self), resp = std::move(resp)] {
         if (self->closed_) return;
@@ -269,7 +351,7 @@ class Session : public std::enable_shared_from_this<Session> {
     out_ = serialize_response(resp, !head, !keep_alive_, req_.version);
     set_deadline(opts().write_timeout);
     asio::async_write(socket_, asio::buffer(out_),
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
                         if (self->closed_) return;
                         if (ec) return self->close();
                         if (self->keep_alive_) {
@@ -285,7 +367,7 @@ class Session : public std::enable_shared_from_this<Session> {
     out_.assign(bytes);
     set_deadline(opts().write_timeout);
     asio::async_write(socket_, asio::buffer(out_),
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
                         if (ec) return self->close();
                         self->linger_and_close();
                       });
@@ -293,7 +375,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void linger_and_close() {
     boost::system::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    tcp_socket().shutdown(tcp::socket::shutdown_send, ignored);
     set_deadline(std::chrono::duration_cast<std::chrono::nanoseconds>(kLingerTime));
     drain();
   }
@@ -301,7 +383,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void drain() {
     drain_buf_.resize(16384);
     socket_.async_read_some(asio::buffer(drain_buf_),
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
                               if (ec || self->closed_) return self->close();
                               self->drain();
                             });
@@ -311,13 +393,13 @@ class Session : public std::enable_shared_from_this<Session> {
     if (closed_) return;
     closed_ = true;
     boost::system::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    tcp_socket().shutdown(tcp::socket::shutdown_both, ignored);
+    tcp_socket().close(ignored);
     timer_.cancel();
   }
 
   std::shared_ptr<detail::ServerShared> shared_;
-  tcp::socket socket_;
+  Stream socket_;
   asio::steady_timer timer_;
   const uint64_t id_;
   std::string remote_;
@@ -369,12 +451,17 @@ void Server::do_accept() {
           do_accept();
           return;
         }
-        std::shared_ptr<Session> session;
+        std::shared_ptr<SessionBase> session;
         {
           std::lock_guard lock(shared_->mu);
           if (shared_->stopped) return;
           const uint64_t id = ++shared_->next_id;
-          session = std::make_shared<Session>(shared_, std::move(socket), id);
+          if (const auto& tls = shared_->options.tls) {
+            session = std::make_shared<Session<TlsStream>>(shared_,
+                                                           TlsStream(std::move(socket), *tls), id);
+          } else {
+            session = std::make_shared<Session<tcp::socket>>(shared_, std::move(socket), id);
+          }
           shared_->sessions.emplace(id, session);
         }
         session->start();
@@ -383,7 +470,7 @@ void Server::do_accept() {
 }
 
 void Server::stop() {
-  std::vector<std::shared_ptr<Session>> live;
+  std::vector<std::shared_ptr<SessionBase>> live;
   {
     std::lock_guard lock(shared_->mu);
     if (shared_->stopped) return;

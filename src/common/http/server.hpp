@@ -9,7 +9,8 @@
 //   * `Expect: 100-continue` is honoured once the body is going to be read;
 //   * bytes that are not HTTP get Go's raw `HTTP/1.1 400 Bad Request` (431 for an over-long
 //     head) and a close, as net/http answers e.g. a TCP protocol client sending "  V2";
-//   * deadlines: idle between requests, reading a body, writing a response.
+//   * deadlines: idle between requests, reading a body, writing a response;
+//   * with ServerOptions::tls, the same over TLS (a failed handshake is logged and closed).
 // Handlers run on the connection's loop thread and must not block.
 //
 // Owner: a daemon's server object, which must keep the Service alive until stop() returned and
@@ -17,6 +18,7 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -61,6 +63,9 @@ struct ServerOptions {
   std::chrono::nanoseconds idle_timeout = std::chrono::minutes(5);
   std::chrono::nanoseconds read_timeout = std::chrono::seconds(60);
   std::chrono::nanoseconds write_timeout = std::chrono::seconds(60);
+  // Set: every connection is TLS (HTTPS), handshaken with this context before any request
+  // is read; requests carry `tls = true`. Shared with the TCP listener's TLS.
+  std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
 class Server {

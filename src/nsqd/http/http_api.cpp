@@ -100,7 +100,7 @@ NsqdHttpApi::NsqdHttpApi(Nsqd& nsqd, const StatsCollector& stats)
                      ? 2
                      : go_log_level(nsqd.options().log_level)) {
   const auto& o = nsqd.options();
-  tls_required_ = tls_required_number(o.tls_required) == 2;
+  tls_required_ = tls_required_number(o) == 2;
   auto bind = [this](void (NsqdHttpApi::*fn)(Request&, Response&)) {
     return [this, fn](Request& req, Response& resp) { (this->*fn)(req, resp); };
   };
@@ -148,19 +148,21 @@ NsqdHttpApi::NsqdHttpApi(Nsqd& nsqd, const StatsCollector& stats)
   add("GET", "/metrics", bind(&NsqdHttpApi::metrics));
 }
 
-void NsqdHttpApi::set_ports(int tcp_port, int http_port) {
+void NsqdHttpApi::set_ports(int tcp_port, int http_port, int https_port) {
   tcp_port_ = tcp_port;
   http_port_ = http_port;
+  https_port_ = https_port;
 }
 
-bool NsqdHttpApi::intercept(Request&, Response& resp) {
-  if (!tls_required_) return false;
-  // Byte for byte the reference's hand-written body (note the spaces). This listener is
-  // plain HTTP; the HTTPS port is 0 while no HTTPS listener exists.
+bool NsqdHttpApi::intercept(Request& req, Response& resp) {
+  // HTTPS requests are served; plain ones are sent to the HTTPS port.
+  if (!tls_required_ || req.tls) return false;
+  // Byte for byte the reference's hand-written body (note the spaces), before any routing.
   resp.status = 403;
   resp.set_header(std::string(http::kNsqContentTypeHeader), std::string(http::kNsqContentTypeV1));
   resp.set_header("Content-Type", std::string(http::kJsonContentType));
-  resp.body = "{\"message\": \"TLS_REQUIRED\", \"https_port\": 0}";
+  resp.body =
+      "{\"message\": \"TLS_REQUIRED\", \"https_port\": " + std::to_string(https_port_.load()) + "}";
   return true;
 }
 

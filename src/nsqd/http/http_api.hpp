@@ -27,11 +27,13 @@ class NsqdHttpApi : public http::RoutedService {
  public:
   NsqdHttpApi(Nsqd& nsqd, const StatsCollector& stats);
 
-  // The real listening ports (for /info and the broadcast defaults); -1 = not TCP.
-  void set_ports(int tcp_port, int http_port);
+  // The real listening ports (for /info and the broadcast defaults); -1 = not TCP. The
+  // HTTPS port (0 = none) is only named in the -tls-required answer, as the reference.
+  void set_ports(int tcp_port, int http_port, int https_port);
 
  protected:
-  // -tls-required=true: every plain-HTTP request gets the reference's 403 TLS_REQUIRED.
+  // -tls-required=true: every plain-HTTP request gets the reference's 403 TLS_REQUIRED with
+  // the HTTPS port; requests over HTTPS (the same service) are served.
   bool intercept(http::Request& req, http::Response& resp) override;
 
  private:
@@ -57,6 +59,7 @@ class NsqdHttpApi : public http::RoutedService {
   const StatsCollector& stats_;
   std::atomic<int> tcp_port_{-1};
   std::atomic<int> http_port_{-1};
+  std::atomic<int> https_port_{0};
   std::atomic<int> log_level_;  // Go's number, changed by PUT /config/log_level
   // PUT /config/nsqlookupd_tcp_addresses with `null` leaves Go a nil slice, shown as null.
   std::atomic<bool> lookupd_addresses_null_{false};

@@ -48,6 +48,12 @@ int tls_required_number(const std::string& value) {
   return b ? 2 : 0;
 }
 
+int tls_required_number(const NsqdOptions& o) {
+  const int n = tls_required_number(o.tls_required);
+  // nsqd.go New(): a client-auth policy raises TLSNotRequired to TLSRequired in the options.
+  return n == 0 && !o.tls_client_auth_policy.empty() ? 2 : n;
+}
+
 namespace {
 
 int tls_version_number(const std::string& value) {
@@ -152,7 +158,7 @@ std::optional<OptionValue> option_value(const NsqdOptions& o, const RuntimeOptio
       {"tls_key", [&] { return json_string(o.tls_key); }},
       {"tls_client_auth_policy", [&] { return json_string(o.tls_client_auth_policy); }},
       {"tls_root_ca_file", [&] { return json_string(o.tls_root_ca_file); }},
-      {"tls_required", [&] { return json_int(tls_required_number(o.tls_required)); }},
+      {"tls_required", [&] { return json_int(tls_required_number(o)); }},
       {"tls_min_version", [&] { return json_int(tls_version_number(o.tls_min_version)); }},
       {"deflate", [&] { return json_bool(o.deflate); }},
       {"max_deflate_level", [&] { return json_int(o.max_deflate_level); }},

@@ -38,6 +38,8 @@ std::optional<OptionValue> option_value(const NsqdOptions& opts, const RuntimeOp
 // -tls-required as the reference stores it: 0 not required, 1 tcp-https (all but HTTP),
 // 2 required everywhere.
 int tls_required_number(const std::string& value);
+// The same after nsqd.go New(): -tls-client-auth-policy raises "not required" to 2.
+int tls_required_number(const NsqdOptions& o);
 
 // Go's lg.ParseLogLevel (debug|info|warn|error|fatal, any case) -> 1..5; 0 when invalid.
 int go_log_level(std::string_view name);

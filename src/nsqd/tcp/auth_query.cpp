@@ -3,6 +3,7 @@
 #include <random>
 
 #include "common/http/client.hpp"
+#include "common/http/https_redirect.hpp"
 
 namespace nsq::nsqd {
 
@@ -11,6 +12,7 @@ namespace {
 struct AuthAttempt : std::enable_shared_from_this<AuthAttempt> {
   boost::asio::any_io_executor ex;
   std::vector<std::string> servers;
+  std::shared_ptr<boost::asio::ssl::context> tls;
   AuthQuery query;
   AuthCallback done;
   std::chrono::milliseconds connect_timeout{};
@@ -26,13 +28,14 @@ struct AuthAttempt : std::enable_shared_from_this<AuthAttempt> {
     }
     const std::string& server = servers[(start + tried) % servers.size()];
     ++tried;
-    const std::string url = auth_query_url(server, query);
+    get(server, auth_query_url(server, query));
+  }
+
+  // The reference's GETV1: http:// or https:// (verified with the client TLS context), and a
+  // -tls-required 403 retried once at the HTTPS port it names.
+  void get(const std::string& server, const std::string& url) {
     auto parsed = http::parse_url(url);
-    if (!parsed || parsed->scheme != "http") {
-      fail(server,
-           parsed ? "https auth servers are not supported by this build" : "invalid URL " + url);
-      return;
-    }
+    if (!parsed) return fail(server, "invalid URL " + url);
     http::ClientRequest req;
     req.method = "GET";
     req.host = parsed->host;
@@ -40,8 +43,15 @@ struct AuthAttempt : std::enable_shared_from_this<AuthAttempt> {
     req.target = parsed->target;
     req.connect_timeout = connect_timeout;
     req.request_timeout = request_timeout;
+    if (parsed->scheme == "https") req.tls = tls;
     http::async_request(ex, std::move(req),
-                        [self = shared_from_this(), server](http::ClientResponse resp) {
+                        [self = shared_from_this(), server, url](http::ClientResponse resp) {
+                          if (resp.ok() && http::wants_https_retry(url, resp.status)) {
+                            std::string error;
+                            auto https = http::https_endpoint(url, resp.body, error);
+                            if (!https) return self->fail(server, error);
+                            return self->get(server, *https);
+                          }
                           self->on_response(server, std::move(resp));
                         });
   }
@@ -74,9 +84,11 @@ struct AuthAttempt : std::enable_shared_from_this<AuthAttempt> {
 }  // namespace
 
 void query_any_auth_server(const boost::asio::any_io_executor& ex, const NsqdOptions& opts,
-                           AuthQuery query, AuthCallback done) {
+                           std::shared_ptr<boost::asio::ssl::context> tls, AuthQuery query,
+                           AuthCallback done) {
   auto a = std::make_shared<AuthAttempt>();
   a->ex = ex;
+  a->tls = std::move(tls);
   a->servers = opts.auth_http_addresses;
   a->query = std::move(query);
   a->done = std::move(done);

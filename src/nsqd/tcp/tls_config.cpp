@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 
 #include "common/config/flag_set.hpp"
+#include "common/net/tls_files.hpp"
 
 namespace nsq::nsqd {
 
@@ -54,20 +55,12 @@ std::shared_ptr<ssl::context> build_tls_context(const NsqdOptions& opts, std::st
   SSL_CTX_set_ciphersuites(ctx->native_handle(),
                            "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:"
                            "TLS_AES_256_GCM_SHA384");
-  ctx->use_certificate_chain_file(opts.tls_cert, ec);
-  if (ec) {
-    error = "open " + opts.tls_cert + ": " + ec.message();
-    return nullptr;
-  }
-  ctx->use_private_key_file(opts.tls_key, ssl::context::pem, ec);
-  if (ec) {
-    error = "open " + opts.tls_key + ": " + ec.message();
-    return nullptr;
-  }
-  if (!opts.tls_root_ca_file.empty()) ctx->load_verify_file(opts.tls_root_ca_file, ec);
-  if (ec) {
-    error = "failed to append certificate to pool";
-    return nullptr;
+  // Go's tls.LoadX509KeyPair and os.ReadFile errors, word for word.
+  if (!net::load_key_pair(*ctx, opts.tls_cert, opts.tls_key, error)) return nullptr;
+  if (!opts.tls_root_ca_file.empty()) {
+    const auto ca = net::load_root_cas(*ctx, opts.tls_root_ca_file, error);
+    if (ca == net::CaLoadError::kNoCertificates) error = "failed to append certificate to pool";
+    if (ca != net::CaLoadError::kNone) return nullptr;
   }
   // The reference's switch maps any other policy (including none) to NoClientCert.
   if (opts.tls_client_auth_policy == "require") {
@@ -79,6 +72,17 @@ std::shared_ptr<ssl::context> build_tls_context(const NsqdOptions& opts, std::st
   } else {
     ctx->set_verify_mode(ssl::verify_none);
   }
+  return ctx;
+}
+
+std::shared_ptr<ssl::context> build_client_tls_context(const NsqdOptions& opts,
+                                                       std::string& error) {
+  net::ClientTlsOptions o;
+  o.root_ca_file = opts.tls_root_ca_file;
+  o.min_version = min_version(opts.tls_min_version);
+  net::ClientTlsStage stage{};
+  auto ctx = net::build_client_tls_context(o, stage, error);
+  if (stage == net::ClientTlsStage::kAppendCa) error = "failed to append certificate to pool";
   return ctx;
 }
 

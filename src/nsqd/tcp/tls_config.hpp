@@ -24,6 +24,12 @@ TlsRequired tls_required_mode(const NsqdOptions& opts);
 std::shared_ptr<boost::asio::ssl::context> build_tls_context(const NsqdOptions& opts,
                                                              std::string& error);
 
+// The client side, as the reference's buildClientTLSConfig: what nsqd verifies an https://
+// -auth-http-address with (-tls-root-ca-file, else the system CAs; -tls-min-version). Null
+// with `error` set (the "failed to build client TLS config - ..." detail) on a bad CA file.
+std::shared_ptr<boost::asio::ssl::context> build_client_tls_context(const NsqdOptions& opts,
+                                                                    std::string& error);
+
 }  // namespace nsq::nsqd
 
 namespace nsq::nsqd {

@@ -61,7 +61,7 @@ class Nsqd:
         self.log_path = os.path.join(self.data_path, "nsqd.log")
         self.extra_args = list(extra_args)
         self.proc = None
-        self.tcp_port = self.http_port = None
+        self.tcp_port = self.http_port = self.https_port = None
 
     @property
     def tcp_address(self):
@@ -77,9 +77,12 @@ class Nsqd:
         # A port taken between free_port() and bind() would make startup fail: retry a few times.
         for attempt in range(3):
             self.tcp_port, self.http_port = free_port(), free_port()
+            # Served only with a TLS certificate; never the default 0.0.0.0:4152.
+            self.https_port = free_port()
             args = [self.binary,
                     "--tcp-address=%s:%d" % (self.host, self.tcp_port),
                     "--http-address=%s:%d" % (self.host, self.http_port),
+                    "--https-address=%s:%d" % (self.host, self.https_port),
                     "--data-path=%s" % self.data_path] + self.extra_args
             log = open(self.log_path, "ab")
             self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
@@ -211,7 +214,7 @@ class Nsqlookupd:
         self.log_path = os.path.join(str(log_dir), "nsqlookupd.log")
         self.extra_args = list(extra_args)
         self.proc = None
-        self.tcp_port = self.http_port = None
+        self.tcp_port = self.http_port = self.https_port = None
 
     @property
     def tcp_address(self):

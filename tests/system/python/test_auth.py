@@ -17,9 +17,9 @@ from test_transport import clients_of, raw_identify, server_bin, start  # noqa: 
 
 class AuthServer:
     """Answers GET /auth?secret=... from `replies` (secret -> (status, JSON body)) and
-    records every query."""
+    records every query. With `ssl_context` it speaks HTTPS."""
 
-    def __init__(self):
+    def __init__(self, ssl_context=None):
         self.replies = {}
         self.queries = []
         server = self
@@ -42,6 +42,8 @@ class AuthServer:
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if ssl_context is not None:
+            self.httpd.socket = ssl_context.wrap_socket(self.httpd.socket, server_side=True)
         self.address = "127.0.0.1:%d" % self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()

@@ -1,0 +1,42 @@
+// Loading certificates, keys and CA bundles into an OpenSSL context with the error texts of
+// Go's crypto/tls and os packages, so that start-up failures read as the reference's:
+// "open <path>: no such file or directory", "tls: failed to find any PEM data in certificate
+// input", "tls: private key does not match public key". Also the client-side context that the
+// daemons' HTTPS peer calls use (nsqadmin upstreams, nsqd's auth servers).
+// Called at start-up from the main thread.
+#pragma once
+
+#include <boost/asio/ssl/context.hpp>
+#include <memory>
+#include <string>
+
+namespace nsq::net {
+
+// Go's tls.LoadX509KeyPair(cert, key) into `ctx`; false with Go's error text.
+bool load_key_pair(boost::asio::ssl::context& ctx, const std::string& cert_file,
+                   const std::string& key_file, std::string& error);
+
+enum class CaLoadError { kNone, kRead, kNoCertificates };
+
+// os.ReadFile + CertPool.AppendCertsFromPEM: the CAs `ctx` verifies peers with. kRead sets
+// `error` to the os error ("open <path>: ..."); kNoCertificates means no PEM certificate.
+CaLoadError load_root_cas(boost::asio::ssl::context& ctx, const std::string& ca_file,
+                          std::string& error);
+
+struct ClientTlsOptions {
+  std::string cert_file;  // client certificate offered to servers that ask (with key_file)
+  std::string key_file;
+  std::string root_ca_file;  // empty: the system's CAs, as Go's nil RootCAs
+  bool insecure_skip_verify = false;
+  int min_version = 0;  // OpenSSL TLS1_x_VERSION; 0 = Go's client default (TLS 1.2)
+};
+
+// A client context that verifies the server's chain (unless insecure_skip_verify); the host
+// name is checked per connection (see http::ClientRequest::tls). The caller words errors from
+// the returned stage as its reference does.
+enum class ClientTlsStage { kOk, kKeyPair, kReadCa, kAppendCa };
+std::shared_ptr<boost::asio::ssl::context> build_client_tls_context(const ClientTlsOptions& o,
+                                                                    ClientTlsStage& stage,
+                                                                    std::string& error);
+
+}  // namespace nsq::net
