@@ -266,7 +266,7 @@ void ClientV2::query_auth(std::string secret, AuthDone done) {
   q.tls = tls_ != nullptr;
   q.common_name = tls_common_name_;
   q.secret = std::move(secret);
-  query_any_auth_server(socket_.get_executor(), opts_, std::move(q),
+  query_any_auth_server(socket_.get_executor(), opts_, nsqd_.client_tls_context(), std::move(q),
                         [self = shared_from_this(), done = std::move(done)](
                             std::optional<AuthState> state, std::string error) mutable {
                           // Never inside the caller's consume(), even when the query fails at once.
