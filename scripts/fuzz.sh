@@ -35,6 +35,7 @@ trap 'rm -rf "$work"' EXIT
 failed=()
 for t in "${targets[@]}"; do
   mkdir -p "$work/$t/corpus" "$work/$t/artifacts"
+  rm -rf "$REPO/build-fuzz/artifacts/$t"  # only this run's reproducers are kept
   cp "$REPO/fuzz/corpus/$t/"* "$work/$t/corpus/" 2>/dev/null || true
   log="$work/$t/log"
   # -error_exitcode / -timeout_exitcode make every kind of failure a non-zero exit.
