@@ -162,7 +162,7 @@ TEST(IdentifyDecode, FailsLikeGo) {
 // garbage after a NUL decoded; Go calls the NUL an invalid character after the value.
 TEST(IdentifyDecode, BytesAfterANulAreNotIgnored) {
   EXPECT_FALSE(decode_identify(std::string("{}\0junk", 7)).has_value());
-  EXPECT_FALSE(decode_identify(std::string("{\"client_id\":\"a\"}\0", 17)).has_value());
+  EXPECT_FALSE(decode_identify(std::string("{\"client_id\":\"a\"}\0", 18)).has_value());
   EXPECT_FALSE(decode_identify(std::string("\0", 1)).has_value());
 }
 
