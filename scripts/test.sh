@@ -47,9 +47,9 @@ step "clang-format check" bash -c "git ls-files '*.cpp' '*.hpp' | xargs clang-fo
 # Layering: each folder includes only what docs/architecture.md allows it (the table is in the script).
 step "include layering" scripts/check-layering.sh
 step "unit tests (release)" ctest --test-dir build --output-on-failure -j2
-# libFuzzer (clang-14, ASan+UBSan) on every decoder of outside bytes, 15 s per target on a copy
+# libFuzzer (clang-14, ASan+UBSan) on every decoder of outside bytes, 12 s per target on a copy
 # of fuzz/corpus/; longer runs by hand: scripts/fuzz.sh 300 <target>.
-step "fuzz targets (15 s each)" scripts/fuzz.sh 15
+step "fuzz targets (12 s each)" scripts/fuzz.sh 12
 step "system tests: python (pynsq, raw protocol, HTTP)" tests/system/python/run.sh -q
 step "system tests: go (go-nsq)" tests/system/go/run.sh
 step "system tests: js (nsqjs)" tests/system/js/run.sh
