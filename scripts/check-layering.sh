@@ -24,6 +24,7 @@ declare -A ALLOWED=(
   [src/nsqd]="nsq/ common/ nsqd/"
   [src/nsqlookupd]="nsq/ common/ nsqlookupd/"
   [src/nsqadmin]="nsq/ common/ nsqadmin/"
+  [fuzz]="nsq/ common/ nsqd/ nsqlookupd/ nsqadmin/"
 )
 
 # The most specific folder that holds a file.
@@ -43,6 +44,7 @@ self_prefix() {
   case "$1" in
     include/*) echo "${1#include/}/" ;;
     src/*) echo "${1#src/}/" ;;
+    *) echo "$1/" ;;
   esac
 }
 
@@ -66,7 +68,7 @@ while IFS= read -r file; do
     echo "check-layering: $file includes Boost"
     bad=1
   fi
-done < <(find include src -name '*.hpp' -o -name '*.cpp' | sort)
+done < <(find include src fuzz -name '*.hpp' -o -name '*.cpp' | sort)
 
 if ((bad)); then exit 1; fi
 echo "check-layering: ok"

@@ -13,7 +13,13 @@ namespace {
 int64_t get_int(const json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || !it->is_number()) return 0;
-  if (it->is_number_float()) return static_cast<int64_t>(it->get<double>());
+  if (it->is_number_float()) {
+    // Converting a double outside int64's range (or NaN) is undefined behaviour: such a
+    // value counts as 0, like a missing one (found by fuzz/nsqadmin_stats_fuzz.cpp).
+    const double d = it->get<double>();
+    if (!(d >= -0x1p63 && d < 0x1p63)) return 0;
+    return static_cast<int64_t>(d);
+  }
   if (it->is_number_unsigned()) return static_cast<int64_t>(it->get<uint64_t>());
   return it->get<int64_t>();
 }
@@ -25,6 +31,12 @@ bool get_bool(const json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_boolean() && it->get<bool>();
 }
+// Go's int64 addition wraps; C++'s would be undefined behaviour (nsqd's counts are whatever
+// the peer sent; found by fuzz/nsqadmin_stats_fuzz.cpp).
+void add_wrapping(int64_t& sum, int64_t value) {
+  sum = static_cast<int64_t>(static_cast<uint64_t>(sum) + static_cast<uint64_t>(value));
+}
+
 double get_double(const json& j) {
   return j.is_number() ? j.get<double>() : 0.0;
 }
@@ -137,7 +149,7 @@ E2ePtr E2eAggregate::from_nsqd(const json& j) {
 void E2eAggregate::add(const E2eAggregate* o) {
   host = "*";
   if (!o) return;  // the reference would dereference nil here; nsqd always sends the object
-  count += o->count;
+  add_wrapping(count, o->count);
   auto val = [](const std::map<std::string, double>& m, const char* k) {
     auto it = m.find(k);
     return it == m.end() ? 0.0 : it->second;
@@ -227,15 +239,15 @@ ChannelPtr ChannelStats::from_nsqd(const json& j, int64_t now_unix) {
 
 void ChannelStats::add(const ChannelPtr& a) {
   node = "*";
-  depth += a->depth;
-  memory_depth += a->memory_depth;
-  backend_depth += a->backend_depth;
-  in_flight_count += a->in_flight_count;
-  deferred_count += a->deferred_count;
-  requeue_count += a->requeue_count;
-  timeout_count += a->timeout_count;
-  message_count += a->message_count;
-  client_count += a->client_count;
+  add_wrapping(depth, a->depth);
+  add_wrapping(memory_depth, a->memory_depth);
+  add_wrapping(backend_depth, a->backend_depth);
+  add_wrapping(in_flight_count, a->in_flight_count);
+  add_wrapping(deferred_count, a->deferred_count);
+  add_wrapping(requeue_count, a->requeue_count);
+  add_wrapping(timeout_count, a->timeout_count);
+  add_wrapping(message_count, a->message_count);
+  add_wrapping(client_count, a->client_count);
   if (a->paused) paused = true;
   nodes.push_back(a);
   sort_by_host(nodes);
@@ -275,10 +287,10 @@ TopicPtr TopicStats::from_nsqd(const json& j, int64_t now_unix) {
 
 void TopicStats::add(const TopicPtr& a) {
   node = "*";
-  depth += a->depth;
-  memory_depth += a->memory_depth;
-  backend_depth += a->backend_depth;
-  message_count += a->message_count;
+  add_wrapping(depth, a->depth);
+  add_wrapping(memory_depth, a->memory_depth);
+  add_wrapping(backend_depth, a->backend_depth);
+  add_wrapping(message_count, a->message_count);
   if (a->paused) paused = true;
   for (const auto& ac : a->channels) {
     bool found = false;

@@ -5,6 +5,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "common/gocompat/go_json.hpp"
+
 namespace nsq::protocol {
 
 namespace {
@@ -55,6 +57,8 @@ bool take_int(const json& v, int64_t& out, int64_t min, int64_t max) {
 std::optional<IdentifyRequest> decode_identify(std::string_view body) {
   // Go's decoder rejects a byte order mark, which nlohmann would skip.
   if (body.starts_with("\xEF\xBB\xBF")) return std::nullopt;
+  // nlohmann stops reading at a NUL byte, so `{}\0junk` would pass; Go checks every byte.
+  if (!gocompat::go_json_syntax_error(body).empty()) return std::nullopt;
   // ordered_json keeps document order, so keys differing only in case apply in the order
   // they were sent, as Go applies them (the last one wins).
   const auto doc = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);

@@ -5,6 +5,7 @@
 #include <climits>
 #include <cstring>
 
+#include "common/gocompat/go_json.hpp"
 #include "nsq/protocol/names.hpp"
 
 namespace nsq::protocol {
@@ -284,6 +285,8 @@ std::optional<ProtocolError> decode_lookup_identify(std::string_view body,
   };
   // nlohmann skips a UTF-8 byte-order mark; Go's decoder calls it an invalid character.
   if (body.starts_with("\xEF\xBB\xBF")) return decode_error();
+  // nlohmann stops reading at a NUL byte, so `{...}\0junk` would pass; Go checks every byte.
+  if (!gocompat::go_json_syntax_error(body).empty()) return decode_error();
   const Json doc = Json::parse(sanitize_utf8(body), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return decode_error();
   LookupPeerIdentity peer;

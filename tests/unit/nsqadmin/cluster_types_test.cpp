@@ -59,6 +59,31 @@ TEST(ClusterTypes, TopicAddSumsAndReusesTheFirstNodesChannel) {
   EXPECT_EQ(all.nodes.size(), 2u);
 }
 
+// Found by fuzz/nsqadmin_stats_fuzz.cpp: a fractional count beyond int64 was converted with an
+// undefined cast (UBSan: "outside the range of representable values").
+TEST(ClusterTypes, CountsBeyondInt64ReadAsZero) {
+  const json j =
+      json::parse(R"({"topic_name":"t","depth":1e85,"backend_depth":-1e300,"message_count":2.9,)"
+                  R"("channels":[{"channel_name":"c","depth":9.3e18,"message_count":-9.2e18}]})");
+  auto t = TopicStats::from_nsqd(j, 100);
+  EXPECT_EQ(t->depth, 0);
+  EXPECT_EQ(t->backend_depth, 0);
+  EXPECT_EQ(t->message_count, 2);
+  ASSERT_EQ(t->channels.size(), 1u);
+  EXPECT_EQ(t->channels[0]->depth, 0);
+  EXPECT_EQ(t->channels[0]->message_count, -9200000000000000000);
+}
+
+// Also from the fuzzer: summing nodes' counts overflowed int64 (undefined); Go's += wraps.
+TEST(ClusterTypes, TopicAddWrapsLikeGo) {
+  const json big = {{"topic_name", "t"}, {"depth", INT64_MAX}, {"message_count", 1}};
+  auto total = std::make_shared<TopicStats>();
+  total->add(TopicStats::from_nsqd(big, 100));
+  total->add(TopicStats::from_nsqd(big, 100));
+  EXPECT_EQ(total->depth, -2);
+  EXPECT_EQ(total->message_count, 2);
+}
+
 TEST(ClusterTypes, EmptyAggregateEncodesNulls) {
   TopicStats all;
   all.topic_name = "t";

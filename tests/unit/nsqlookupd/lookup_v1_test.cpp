@@ -137,6 +137,17 @@ TEST(LookupIdentify, Errors) {
             "E_BAD_BODY IDENTIFY failed to decode JSON body");
 }
 
+// nlohmann ends its input at a NUL byte; Go rejects the NUL (found by fuzz/identify_fuzz.cpp
+// on nsqd's IDENTIFY decoder, which shares the cause).
+TEST(LookupIdentify, BytesAfterANulAreNotIgnored) {
+  LookupPeerIdentity id;
+  const std::string good =
+      R"({"broadcast_address":"h","tcp_port":4150,"http_port":4151,"version":"1.3.0"})";
+  EXPECT_FALSE(decode_lookup_identify(good, id));
+  EXPECT_EQ(decode_lookup_identify(good + std::string("\0junk", 5), id)->text(),
+            "E_BAD_BODY IDENTIFY failed to decode JSON body");
+}
+
 TEST(LookupClientCodec, EncodersMatchGoNsq) {
   std::string out;
   append_lookup_identify(out, "{}");

@@ -158,6 +158,14 @@ TEST(IdentifyDecode, FailsLikeGo) {
   }
 }
 
+// Found by fuzz/identify_fuzz.cpp: nlohmann ends its input at a NUL byte, so a body with
+// garbage after a NUL decoded; Go calls the NUL an invalid character after the value.
+TEST(IdentifyDecode, BytesAfterANulAreNotIgnored) {
+  EXPECT_FALSE(decode_identify(std::string("{}\0junk", 7)).has_value());
+  EXPECT_FALSE(decode_identify(std::string("{\"client_id\":\"a\"}\0", 18)).has_value());
+  EXPECT_FALSE(decode_identify(std::string("\0", 1)).has_value());
+}
+
 TEST(IdentifyDecode, DeepNestingInAnUnknownKeyDoesNotCrash) {
   // Within --max-body-size a client can nest very deeply; the decoder must not recurse.
   const size_t depth = 100000;
