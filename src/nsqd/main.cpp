@@ -69,13 +69,17 @@ int main(int argc, char** argv) {
   auto client_tls_context = nsq::nsqd::build_client_tls_context(opts, error);
   if (!client_tls_context) return fail_startup("failed to build client TLS config - " + error);
 
+  // The reference's start-up banner.
+  nsq::log::info("nsqd v{} (built w/gcc{})", NSQ_COMPAT_VERSION, __VERSION__);
+  nsq::log::info("ID: {}", opts.node_id);
   if (heap_tuned) prefaulter.start();
   nsq::nsqd::NsqdServer server(opts);
   server.nsqd().set_tls_context(std::move(tls_context));
   server.nsqd().set_client_tls_context(std::move(client_tls_context));
   if (!server.start(error)) return fail_startup(error);
 
-  nsq::daemon::wait_for_shutdown_signal("NSQ: received signal, shutting down");
+  // The reference logs nothing on the signal itself: its shutdown lines follow.
+  nsq::daemon::wait_for_shutdown_signal("");
   server.stop();
   prefaulter.stop();
   return 0;

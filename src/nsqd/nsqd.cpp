@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/gocompat/go_path.hpp"
 #include "common/log/logger.hpp"
 #include "nsq/protocol/names.hpp"
 #include "nsqd/storage/metadata.hpp"
@@ -65,13 +66,10 @@ std::shared_ptr<Topic> Nsqd::get_topic(const std::string& name) {
     if (it != topics_.end() && !it->second->exiting()) return it->second;
     topic = std::make_shared<Topic>(
         name, channel_limits(), guids_,
-        [this](Topic& t) {
-          log::info("TOPIC({}): deleting (ephemeral, no channels left)", t.name());
-          delete_topic(t.name(), &t);
-        },
+        [this](Topic& t) { delete_topic(t.name(), &t); },  // #ephemeral, no channels left
         [this](Topic& t, const std::string& channel, bool created) {
-          log::info("TOPIC({}): {} channel({})", t.name(), created ? "created" : "deleted",
-                    channel);
+          // The reference's words; a deletion logs its own lines (Topic::delete_channel).
+          if (created) log::info("TOPIC({}): new channel({})", t.name(), channel);
           notify(
               created ? RegistryEvent::Kind::kChannelCreated : RegistryEvent::Kind::kChannelDeleted,
               t.name(), channel);
@@ -120,8 +118,8 @@ bool Nsqd::delete_topic(const std::string& name, const Topic* only_if) {
     topic = it->second;
     topics_.erase(it);
   }
+  log::info("TOPIC({}): deleting", name);
   topic->close();
-  log::info("TOPIC({}): deleted", name);
   notify(RegistryEvent::Kind::kTopicDeleted, name, "");
   return true;
 }
@@ -178,6 +176,8 @@ bool Nsqd::load_metadata(std::string& error) {
 
 bool Nsqd::persist_metadata(std::string& error) {
   std::lock_guard persist(persist_mu_);
+  log::info("NSQ: persisting topic/channel metadata to {}",
+            gocompat::go_path_join(opts_.data_path, "nsqd.dat"));
   Metadata md;
   for (const auto& topic : topics()) {
     if (topic->ephemeral() || topic->exiting()) continue;
@@ -267,6 +267,7 @@ void Nsqd::close_all() {
     closing_ = true;
     topics.swap(topics_);
   }
+  log::info("NSQ: closing topics");
   for (auto& [name, topic] : topics) topic->shutdown();
 }
 

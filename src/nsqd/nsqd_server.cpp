@@ -123,8 +123,11 @@ void NsqdServer::stop() {
   });
   done.get_future().wait();
   pool_.stop();
+  nsqd_.close_all();  // logs the metadata write and "NSQ: closing topics"
+  log::info("NSQ: stopping subsystems");
   lookupd_->stop();
-  nsqd_.close_all();
+  // The reference's queue scan goroutine; ours is the timer loop stopped above.
+  log::info("QUEUESCAN: closing");
   log::info("NSQ: bye");
 }
 

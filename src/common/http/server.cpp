@@ -426,8 +426,6 @@ Server::~Server() = default;
 bool Server::listen(const std::string& address, std::string& error) {
   if (!net::open_listener(acceptor_, address, error)) return false;
   listening_ = true;
-  log::info("{}: listening on {}", shared_->options.name,
-            net::endpoint_string(acceptor_.local_endpoint()));
   return true;
 }
 
@@ -439,6 +437,9 @@ tcp::endpoint Server::local_endpoint() const {
 
 void Server::start_accepting() {
   if (!listening_) return;
+  // Logged once serving (nsqd: after nsqd.dat is loaded, in the reference's order).
+  log::info("{}: listening on {}", shared_->options.name,
+            net::endpoint_string(acceptor_.local_endpoint()));
   asio::post(acceptor_.get_executor(), [this] { do_accept(); });
 }
 

@@ -376,6 +376,7 @@ void Channel::empty() {
 }
 
 void Channel::close() {
+  log::info("CHANNEL({}): deleting", name_);
   {
     std::lock_guard lock(mu_);
     exiting_ = true;

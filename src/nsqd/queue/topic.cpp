@@ -238,6 +238,7 @@ bool Topic::delete_channel(const std::string& name, const Channel* only_if) {
     now_empty_ephemeral = ephemeral_ && channels_.empty() && !exiting_;
     if (now_empty_ephemeral) exiting_ = true;
   }
+  log::info("TOPIC({}): deleting channel {}", name_, name);
   channel->close();
   if (on_channel_event_) on_channel_event_(*this, name, false);
   if (now_empty_ephemeral && on_empty_) on_empty_(*this);

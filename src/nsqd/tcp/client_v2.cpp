@@ -154,6 +154,16 @@ void ClientV2::on_read(const boost::system::error_code& ec, size_t n) {
   if (ec) {
     // A TLS peer that closes without close_notify is an ordinary EOF here.
     const bool eof = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+    if (!magic_ok_) {
+      // Before the 4-byte magic the reference has not started a protocol loop: it logs
+      // io.ReadFull's error ("EOF", or "unexpected EOF" after 1-3 bytes) and closes.
+      log::error("failed to read protocol version - {}", !eof                  ? ec.message()
+                                                         : in_end_ > in_start_ ? "unexpected EOF"
+                                                                               : "EOF");
+      log_exit_ = false;
+      close("");
+      return;
+    }
     // A command cut short by EOF gets the reference's "failed to read" error first.
     if (protocol_.pending_eof_error() && eof) {
       send_error(*protocol_.pending_eof_error());
@@ -585,7 +595,7 @@ void ClientV2::finish_upgrade() {
 
 void ClientV2::close(const std::string& reason) {
   if (closed_.exchange(true)) return;
-  log::info("PROTOCOL(V2): [{}] exiting ioloop ({})", remote_address_, reason);
+  if (log_exit_) log::info("PROTOCOL(V2): [{}] exiting ioloop ({})", remote_address_, reason);
   boost::system::error_code ignored;
   timer_.cancel();
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);

@@ -130,6 +130,7 @@ class ClientV2 final : public Consumer,
   int64_t timer_due_ns_ = 0;
   bool timer_armed_ = false;
   bool auth_pending_ = false;  // an auth query is running: input paused
+  bool log_exit_ = true;       // false: closed before the protocol started (no ioloop line)
 
   std::atomic<bool> closed_{false};
 

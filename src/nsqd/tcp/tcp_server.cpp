@@ -16,9 +16,7 @@ TcpServer::TcpServer(Nsqd& nsqd, net::IoPool& pool)
 TcpServer::~TcpServer() = default;
 
 bool TcpServer::listen(const std::string& address, std::string& error) {
-  if (!net::open_listener(acceptor_, address, error)) return false;
-  log::info("TCP: listening on {}", net::endpoint_string(acceptor_.local_endpoint()));
-  return true;
+  return net::open_listener(acceptor_, address, error);
 }
 
 asio::ip::tcp::endpoint TcpServer::local_endpoint() const {
@@ -26,6 +24,8 @@ asio::ip::tcp::endpoint TcpServer::local_endpoint() const {
 }
 
 void TcpServer::start_accepting() {
+  // Logged once serving, after nsqd.dat is loaded, in the reference's order.
+  log::info("TCP: listening on {}", net::endpoint_string(acceptor_.local_endpoint()));
   asio::post(acceptor_.get_executor(), [this] { do_accept(); });
 }
 
@@ -55,6 +55,9 @@ void TcpServer::do_accept() {
 }
 
 void TcpServer::stop() {
+  boost::system::error_code ep_ec;
+  const auto ep = acceptor_.local_endpoint(ep_ec);
+  if (!ep_ec) log::info("TCP: closing {}", net::endpoint_string(ep));
   asio::post(acceptor_.get_executor(), [this] {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
@@ -67,7 +70,6 @@ void TcpServer::stop() {
       if (auto c = weak.lock()) live.push_back(std::move(c));
     }
   }
-  log::info("TCP: closing {} client connection(s)", live.size());
   for (auto& c : live) c->stop();
 }
 
