@@ -9,6 +9,7 @@
 #include "common/gocompat/json_writer.hpp"
 #include "common/http/query.hpp"
 #include "common/log/logger.hpp"
+#include "common/util/go_strict_json.hpp"
 #include "nsq/protocol/names.hpp"
 #include "nsqd/http/http_config.hpp"
 #include "nsqd/http/http_mpub_body.hpp"
@@ -425,7 +426,7 @@ void NsqdHttpApi::config(Request& req, Response& resp) {
     if (req.body.empty()) return http::v1_error(resp, 413, "INVALID_VALUE");
     if (opt == "nsqlookupd_tcp_addresses") {
       // json.Unmarshal into []string: an array of strings (or null) only.
-      auto doc = nlohmann::json::parse(req.body, nullptr, false);
+      auto doc = util::parse_json_as_go(req.body);
       std::vector<std::string> addresses;
       if (doc.is_discarded() || !(doc.is_array() || doc.is_null())) {
         return http::v1_error(resp, 400, "INVALID_VALUE");

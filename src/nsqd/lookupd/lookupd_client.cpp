@@ -14,6 +14,7 @@
 #include "common/http/client.hpp"
 #include "common/http/query.hpp"
 #include "common/log/logger.hpp"
+#include "common/util/go_strict_json.hpp"
 #include "nsq/protocol/lookup_v1.hpp"
 #include "nsqd/lookupd/lookup_peer.hpp"
 
@@ -154,7 +155,7 @@ std::vector<std::string> LookupdClient::topic_channels(
         errors.push_back(addr + ": " + (r.ok() ? "status " + std::to_string(r.status) : r.error));
         return;
       }
-      const auto doc = nlohmann::json::parse(r.body, nullptr, false);
+      const auto doc = util::parse_json_as_go(r.body);
       if (!doc.is_object() || !doc.contains("channels") || !doc["channels"].is_array()) {
         errors.push_back(addr + ": bad response");
         return;
@@ -232,7 +233,7 @@ bool LookupdClient::connect_peer(PeerState& p) {
     failed(p, "IDENTIFY " + w.str(), error);
     return false;
   }
-  const auto doc = nlohmann::json::parse(*reply, nullptr, false);
+  const auto doc = util::parse_json_as_go(*reply);
   if (doc.is_discarded() || !doc.is_object()) {
     // lookupd refused the IDENTIFY (e.g. `E_BAD_BODY IDENTIFY missing fields`) and closes.
     log::error("LOOKUPD({}): parsing response - {}", p.peer.address(), *reply);

@@ -4,6 +4,7 @@
 
 #include "common/gocompat/go_quote.hpp"
 #include "common/http/query.hpp"
+#include "common/util/go_strict_json.hpp"
 
 namespace nsq::nsqd {
 
@@ -39,7 +40,7 @@ bool compile(const std::string& source, std::regex& out) {
 std::optional<AuthState> parse_auth_response(std::string_view body,
                                              std::chrono::steady_clock::time_point now,
                                              std::string& error) {
-  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  nlohmann::json j = util::parse_json_as_go(body);
   if (j.is_discarded() || !j.is_object()) {
     error = "failed to parse auth response JSON";
     return std::nullopt;
