@@ -1,5 +1,7 @@
 #include "nsqd/http/http_mpub_body.hpp"
 
+#include <algorithm>
+
 namespace nsq::nsqd {
 
 namespace {
@@ -55,7 +57,9 @@ std::optional<MpubBodyError> parse_binary_mpub(std::string_view body, int64_t ma
     return MpubBodyError{"BAD_BODY", "MPUB invalid message count " + std::to_string(count)};
   }
   size_t pos = 4;
-  out.reserve(static_cast<size_t>(count));
+  // Reserve for what the body can hold, not what it claims: an 8-byte body claiming a
+  // million messages must not cost 16 MB before it fails.
+  out.reserve(std::min(static_cast<size_t>(count), (body.size() - 4) / 5));
   for (int32_t i = 0; i < count; ++i) {
     if (body.size() - pos < 4) {
       return MpubBodyError{"BAD_MESSAGE",

@@ -55,6 +55,16 @@ TEST(BinaryMpub, Decodes) {
   EXPECT_EQ(out[1], "d");
 }
 
+// The claimed count does not size the allocation: a short body claiming a million messages
+// reserves only what it could hold.
+TEST(BinaryMpub, AShortBodyClaimingManyMessagesReservesLittle) {
+  std::vector<std::string_view> out;
+  const auto e = parse_binary_mpub(be32(1'000'000) + be32(1), 100, 5 * 1024 * 1024, out);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code, "BAD_MESSAGE");
+  EXPECT_LE(out.capacity(), 1u);
+}
+
 TEST(BinaryMpub, Errors) {
   std::vector<std::string_view> out;
   EXPECT_EQ(parse_binary_mpub("ab", 100, 1000, out)->code, "BAD_BODY");
