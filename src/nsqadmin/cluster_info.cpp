@@ -4,6 +4,7 @@
 #include <chrono>
 #include <set>
 
+#include "common/gocompat/go_int.hpp"
 #include "common/gocompat/go_json.hpp"
 #include "common/http/query.hpp"
 #include "common/log/logger.hpp"
@@ -382,14 +383,14 @@ ChannelStatsResult ClusterInfo::nsqd_stats(const Producers& producers, const std
       auto t = TopicStats::from_nsqd(tj, now);
       t->node = addr;
       t->hostname = p->hostname;
-      t->memory_depth = t->depth - t->backend_depth;
+      t->memory_depth = gocompat::go_sub(t->depth, t->backend_depth);
       if (!topic.empty() && t->topic_name != topic) continue;
       out.topics.push_back(t);
       for (auto& c : t->channels) {
         c->node = addr;
         c->hostname = p->hostname;
         c->topic_name = t->topic_name;
-        c->memory_depth = c->depth - c->backend_depth;
+        c->memory_depth = gocompat::go_sub(c->depth, c->backend_depth);
         const std::string key =
             topic.empty() ? t->topic_name + ":" + c->channel_name : c->channel_name;
         auto& agg = out.channels[key];

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "common/gocompat/go_int.hpp"
+
 namespace nsq::nsqadmin {
 
 using nlohmann::json;
@@ -31,10 +33,10 @@ bool get_bool(const json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_boolean() && it->get<bool>();
 }
-// Go's int64 addition wraps; C++'s would be undefined behaviour (nsqd's counts are whatever
-// the peer sent; found by fuzz/nsqadmin_stats_fuzz.cpp).
+// nsqd's counts are whatever the peer sent: sums wrap as Go's do (found by
+// fuzz/nsqadmin_stats_fuzz.cpp).
 void add_wrapping(int64_t& sum, int64_t value) {
-  sum = static_cast<int64_t>(static_cast<uint64_t>(sum) + static_cast<uint64_t>(value));
+  sum = gocompat::go_add(sum, value);
 }
 
 double get_double(const json& j) {
