@@ -236,6 +236,55 @@ size_t utf8_len(const unsigned char* p, size_t n) {
   return 0;
 }
 
+int hex_value(unsigned char c) {
+  if (is_digit(c)) return c - '0';
+  return (c | 0x20) - 'a' + 10;
+}
+
+// The code point of a "\uXXXX" escape at s[i], or -1 when there is none.
+int32_t u4_at(std::string_view s, size_t i) {
+  if (i + 6 > s.size() || s[i] != '\\' || s[i + 1] != 'u') return -1;
+  int32_t r = 0;
+  for (size_t k = i + 2; k < i + 6; ++k) {
+    const auto c = static_cast<unsigned char>(s[k]);
+    if (!is_hex(c)) return -1;
+    r = r * 16 + hex_value(c);
+  }
+  return r;
+}
+
+void append_utf8(std::string& out, uint32_t r) {
+  if (r < 0x80) {
+    out += static_cast<char>(r);
+  } else if (r < 0x800) {
+    out += static_cast<char>(0xC0 | (r >> 6));
+    out += static_cast<char>(0x80 | (r & 0x3F));
+  } else if (r < 0x10000) {
+    out += static_cast<char>(0xE0 | (r >> 12));
+    out += static_cast<char>(0x80 | ((r >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (r & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (r >> 18));
+    out += static_cast<char>(0x80 | ((r >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((r >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (r & 0x3F));
+  }
+}
+
+constexpr uint32_t kReplacement = 0xFFFD;
+
+// Appends the UTF-8 sequence at s[i], or U+FFFD when the byte there starts none (Go's
+// utf8.DecodeRune then reports width 1); returns how many bytes it consumed.
+size_t append_char_or_replacement(std::string& out, std::string_view s, size_t i) {
+  const size_t len = utf8_len(reinterpret_cast<const unsigned char*>(s.data()) + i, s.size() - i);
+  if (len == 0) {
+    append_utf8(out, kReplacement);
+    return 1;
+  }
+  out.append(s.data() + i, len);
+  return len;
+}
+
 }  // namespace
 
 std::string go_json_syntax_error(std::string_view data) {
@@ -287,16 +336,61 @@ std::string go_json_quote_char(unsigned char c) {
 std::string go_json_coerce_utf8(std::string_view data) {
   std::string out;
   out.reserve(data.size());
-  auto p = reinterpret_cast<const unsigned char*>(data.data());
+  for (size_t i = 0; i < data.size();) i += append_char_or_replacement(out, data, i);
+  return out;
+}
+
+std::string go_json_unquote(std::string_view inner) {
+  std::string out;
+  out.reserve(inner.size());
   size_t i = 0;
-  while (i < data.size()) {
-    size_t len = utf8_len(p + i, data.size() - i);
-    if (len == 0) {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    } else {
-      out.append(data.data() + i, len);
-      i += len;
+  while (i < inner.size()) {
+    if (inner[i] != '\\') {
+      i += append_char_or_replacement(out, inner, i);
+      continue;
+    }
+    if (i + 1 >= inner.size()) break;  // not reachable for checked input
+    const char e = inner[i + 1];
+    i += 2;
+    switch (e) {
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'u': {
+        const int32_t r = u4_at(inner, i - 2);
+        if (r < 0) return out;  // not reachable for checked input
+        i += 4;
+        if (r < 0xD800 || r > 0xDFFF) {
+          append_utf8(out, static_cast<uint32_t>(r));
+          break;
+        }
+        // A high surrogate joins a following low one; anything else is replaced, and the
+        // escape after it is decoded on its own.
+        const int32_t low = u4_at(inner, i);
+        if (r < 0xDC00 && low >= 0xDC00 && low <= 0xDFFF) {
+          append_utf8(out, 0x10000 + ((static_cast<uint32_t>(r) - 0xD800) << 10) +
+                               (static_cast<uint32_t>(low) - 0xDC00));
+          i += 6;
+        } else {
+          append_utf8(out, kReplacement);
+        }
+        break;
+      }
+      default:  // '"', '\\', '/'
+        out += e;
+        break;
     }
   }
   return out;

@@ -22,4 +22,9 @@ std::string go_json_quote_char(unsigned char c);
 // strings (surrogates count as invalid), so a decoder that rejects bad UTF-8 accepts the rest.
 std::string go_json_coerce_utf8(std::string_view data);
 
+// The bytes between the quotes of a JSON string that go_json_syntax_error accepted, decoded as
+// Go's unquote does: escapes resolved, each byte of invalid UTF-8 and each \u escape of a
+// surrogate that is not half of a valid pair become U+FFFD.
+std::string go_json_unquote(std::string_view inner);
+
 }  // namespace nsq::gocompat

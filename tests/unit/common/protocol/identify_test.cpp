@@ -175,5 +175,72 @@ TEST(IdentifyDecode, DeepNestingInAnUnknownKeyDoesNotCrash) {
   EXPECT_FALSE(decode_identify(body).has_value());
 }
 
+// Go's unquote replaces each byte that does not start a valid UTF-8 sequence with U+FFFD
+// (checked against the reference nsqd's /stats), where nlohmann refused the whole body.
+TEST(IdentifyDecode, InvalidUtf8InStringsBecomesReplacementCharacters) {
+  const std::string fffd = "\xEF\xBF\xBD";
+  EXPECT_EQ(decode_ok("{\"client_id\":\"a\xFF"
+                      "b\"}")
+                .client_id,
+            "a" + fffd + "b");
+  // a truncated sequence: one replacement per byte
+  EXPECT_EQ(decode_ok("{\"hostname\":\"\xE2\x82\"}").hostname, fffd + fffd);
+  // an encoded surrogate and an overlong encoding are invalid too
+  EXPECT_EQ(decode_ok("{\"user_agent\":\"\xED\xA0\x80\"}").user_agent, fffd + fffd + fffd);
+  EXPECT_EQ(decode_ok("{\"client_id\":\"\xC0\xAF\"}").client_id, fffd + fffd);
+  EXPECT_EQ(decode_ok("{\"client_id\":\"\xF4\x90\x80\x80\"}").client_id, fffd + fffd + fffd + fffd);
+  // valid multi-byte text is kept as sent
+  EXPECT_EQ(decode_ok("{\"client_id\":\"\xC3\xA9\xE2\x98\x83\xF0\x9F\x98\x80\"}").client_id,
+            "\xC3\xA9\xE2\x98\x83\xF0\x9F\x98\x80");
+  // in an unknown key or value it changes nothing
+  expect_defaults(decode_ok("{\"x\xFF\":\"\xFF\",\"client_id\xFF\":\"a\"}"));
+}
+
+TEST(IdentifyDecode, SurrogateEscapesPairOrBecomeReplacementCharacters) {
+  const std::string fffd = "\xEF\xBF\xBD";
+  EXPECT_EQ(decode_ok(R"({"client_id":"\ud83d\ude00"})").client_id, "\xF0\x9F\x98\x80");
+  EXPECT_EQ(decode_ok(R"({"client_id":"\ud800"})").client_id, fffd);
+  EXPECT_EQ(decode_ok(R"({"client_id":"\udc00x"})").client_id, fffd + "x");
+  // an unpaired escape is replaced and the escape after it decoded on its own
+  EXPECT_EQ(decode_ok(R"({"client_id":"\ud800\ud800\udc00"})").client_id,
+            fffd + "\xF0\x90\x80\x80");
+  EXPECT_EQ(decode_ok(R"({"client_id":"\udc00\ud800"})").client_id, fffd + fffd);
+  EXPECT_EQ(decode_ok(R"({"client_id":"\ud800\u0041"})").client_id, fffd + "A");
+}
+
+TEST(IdentifyDecode, UnknownKeysAreNotConverted) {
+  // Go skips an unknown key's value, so a number no double holds is no error there...
+  EXPECT_EQ(decode_ok(R"({"x":1e5101,"y":-1e-5101,"client_id":"a"})").client_id, "a");
+  // ...but is one for an int field.
+  EXPECT_FALSE(decode_identify(R"({"heartbeat_interval":1e5101})").has_value());
+  EXPECT_FALSE(decode_identify(R"({"heartbeat_interval":99999999999999999999})").has_value());
+}
+
+TEST(IdentifyDecode, EveryDuplicateAppliesInOrder) {
+  EXPECT_EQ(decode_ok(R"({"client_id":"a","CLIENT_ID":"b","client_id":"c"})").client_id, "c");
+  EXPECT_EQ(decode_ok(R"({"client_id":"a","client_id":"b","CLIENT_ID":"c"})").client_id, "c");
+  // a wrong type fails the body even when a later duplicate is right
+  EXPECT_FALSE(decode_identify(R"({"heartbeat_interval":"x","heartbeat_interval":5})").has_value());
+  EXPECT_FALSE(decode_identify(R"({"tls_v1":1,"TLS_V1":true})").has_value());
+}
+
+TEST(IdentifyDecode, KeysFoldLikeGo) {
+  // Go folds a key rune by rune to the smallest rune of its case folding orbit: long s is S.
+  EXPECT_TRUE(decode_ok("{\"\xC5\xBFnappy\":true}").snappy);
+  EXPECT_TRUE(decode_ok(R"({"\u017fnappy":true})").snappy);
+  EXPECT_EQ(decode_ok("{\"ho\xC5\xBFtname\":\"h\"}").hostname, "h");
+  // dotless i has no fold partner, and a replaced byte matches nothing
+  expect_defaults(decode_ok("{\"msg_t\xC4\xB1meout\":5,\"snappy\xFF\":true}"));
+}
+
+TEST(IdentifyDecode, NestingLimitIsGos) {
+  // Go's scanner allows 10000 levels of arrays and objects, the body's own object included.
+  const auto nested = [](size_t levels) {
+    return "{\"x\":" + std::string(levels - 1, '[') + std::string(levels - 1, ']') + "}";
+  };
+  EXPECT_TRUE(decode_identify(nested(10000)).has_value());
+  EXPECT_FALSE(decode_identify(nested(10001)).has_value());
+}
+
 }  // namespace
 }  // namespace nsq::protocol
