@@ -4,12 +4,14 @@
 set -euo pipefail
 
 BUILD_PACKAGES=(
-  build-essential cmake ninja-build pkg-config clang-format clang-14 libclang-rt-14-dev
+  build-essential cmake ninja-build pkg-config clang-format
   libboost1.81-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libssl-dev libsnappy-dev zlib1g-dev
 )
-# systemd: systemd-analyze verifies the packaged units (tests/package/run.sh).
-TEST_PACKAGES=(python3 python3-venv python3-pip golang-go nodejs npm systemd)
+# clang-14 + its runtime: libFuzzer (scripts/fuzz.sh); systemd: systemd-analyze verifies the
+# packaged units (tests/package/run.sh). Neither is needed to build and run the daemons.
+TEST_PACKAGES=(python3 python3-venv python3-pip golang-go nodejs npm systemd clang-14
+  libclang-rt-14-dev)
 
 packages=("${BUILD_PACKAGES[@]}")
 if [[ "${1:-}" != "--build-only" ]]; then packages+=("${TEST_PACKAGES[@]}"); fi
