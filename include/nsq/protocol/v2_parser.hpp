@@ -73,6 +73,9 @@ enum class CommandType {
   kNop,
 };
 
+// The command's name on the wire ("PUB", "FIN", ...), as errors and logs spell it.
+const char* command_name(CommandType type);
+
 struct Command {
   CommandType type = CommandType::kNop;
   std::string_view topic;                    // SUB, PUB, MPUB, DPUB

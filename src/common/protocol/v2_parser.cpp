@@ -7,6 +7,36 @@
 
 namespace nsq::protocol {
 
+const char* command_name(CommandType type) {
+  switch (type) {
+    case CommandType::kIdentify:
+      return "IDENTIFY";
+    case CommandType::kAuth:
+      return "AUTH";
+    case CommandType::kSub:
+      return "SUB";
+    case CommandType::kPub:
+      return "PUB";
+    case CommandType::kMpub:
+      return "MPUB";
+    case CommandType::kDpub:
+      return "DPUB";
+    case CommandType::kRdy:
+      return "RDY";
+    case CommandType::kFin:
+      return "FIN";
+    case CommandType::kReq:
+      return "REQ";
+    case CommandType::kTouch:
+      return "TOUCH";
+    case CommandType::kCls:
+      return "CLS";
+    case CommandType::kNop:
+      return "NOP";
+  }
+  return "?";
+}
+
 namespace {
 
 using Status = ParseResult::Status;

@@ -20,19 +20,6 @@ ProtocolError fatal(std::string code, std::string message) {
   return ProtocolError{std::move(code), std::move(message), true};
 }
 
-const char* publish_name(CommandType type) {
-  switch (type) {
-    case CommandType::kPub:
-      return "PUB";
-    case CommandType::kMpub:
-      return "MPUB";
-    case CommandType::kDpub:
-      return "DPUB";
-    default:
-      return "";
-  }
-}
-
 }  // namespace
 
 ProtocolV2::ProtocolV2(Nsqd& nsqd, ClientPort& port, int64_t client_id,
@@ -264,7 +251,7 @@ void ProtocolV2::exec_rdy(const protocol::Command& cmd) {
 }
 
 void ProtocolV2::exec_publish(const protocol::Command& cmd) {
-  const std::string_view name = publish_name(cmd.type);
+  const std::string_view name = protocol::command_name(cmd.type);
   const std::string topic_name(cmd.topic);
   auto topic = nsqd_.get_topic(topic_name);
   std::string err = "exiting";
@@ -344,17 +331,16 @@ void ProtocolV2::exec_auth(const protocol::Command& cmd) {
 
 ProtocolV2::AuthCheck ProtocolV2::check_auth(CommandType type, std::string_view topic,
                                              std::string_view channel) {
-  const char* name = nullptr;
   switch (type) {
     case CommandType::kSub:
     case CommandType::kPub:
     case CommandType::kMpub:
     case CommandType::kDpub:
-      name = type == CommandType::kSub ? "SUB" : publish_name(type);
       break;
     default:
       return AuthCheck::kAllowed;
   }
+  const char* name = protocol::command_name(type);
   if (!auth_ || auth_->grants.empty()) {
     port_.send_error(fatal("E_AUTH_FIRST", std::string("AUTH required before ") + name));
     return AuthCheck::kDenied;

@@ -66,38 +66,8 @@ struct Cmd {
   bool operator==(const Cmd&) const = default;
 };
 
-const char* type_name(CommandType t) {
-  switch (t) {
-    case CommandType::kIdentify:
-      return "IDENTIFY";
-    case CommandType::kAuth:
-      return "AUTH";
-    case CommandType::kSub:
-      return "SUB";
-    case CommandType::kPub:
-      return "PUB";
-    case CommandType::kMpub:
-      return "MPUB";
-    case CommandType::kDpub:
-      return "DPUB";
-    case CommandType::kRdy:
-      return "RDY";
-    case CommandType::kFin:
-      return "FIN";
-    case CommandType::kReq:
-      return "REQ";
-    case CommandType::kTouch:
-      return "TOUCH";
-    case CommandType::kCls:
-      return "CLS";
-    case CommandType::kNop:
-      return "NOP";
-  }
-  return "?";
-}
-
 void PrintTo(const Cmd& c, std::ostream* os) {
-  *os << "{" << type_name(c.type);
+  *os << "{" << command_name(c.type);
   if (!c.topic.empty()) *os << " topic=" << escape(c.topic);
   if (!c.channel.empty()) *os << " channel=" << escape(c.channel);
   if (!c.body.empty()) *os << " body=" << escape(c.body);
