@@ -1,0 +1,147 @@
+// TopicLog: a topic's append-only message log in durable mode (-durable, docs/persistence.md,
+// "Durable mode"). Every record carries a logical offset (0, 1, 2, ... per topic, never reused),
+// so channels are cursors over one copy of each message and a second process can replay the
+// log from any offset it remembers.
+//
+// On disk, in `dir` (nsqd uses <data-path>/<topic>.log/):
+//   <%020 base offset>.seg   a 16-byte header, then records; named by the offset of its first
+//                            record, so a reader finds an offset's segment from the names alone.
+//   header  "NSQL" | u16 format version | u16 0 | u64 base offset          (big-endian)
+//   record  u32 L | u32 CRC-32C of the L payload bytes |
+//           payload: u64 offset | 16-byte message id | i64 timestamp ns |
+//                    i64 due time ns (0 = at once; DPUB) | body (L - 40 bytes)
+//
+// Durability: append() only writes into the page cache (pwrite) and returns the offsets;
+// sync() (the group-commit thread, GroupCommitter) fsyncs and then runs the callbacks of every
+// append it covered. A new segment is only started by sync(), before its fsyncs, so at most the
+// last two segments can hold unsynced bytes; open() checks those two record by record and cuts
+// the log at the first torn or corrupt record (wrong length, CRC or offset), deleting any later
+// segment. Earlier segments were fsynced whole before a later one existed and are trusted.
+// After a failed fsync the log refuses every further append and sync (the page cache may have
+// dropped the dirty pages: retrying could report a write durable that is lost).
+//
+// Owner: the topic (shared with the commit thread). Threads: every method is safe from any
+// thread; append/read/trim take a short mutex and never fsync; sync() fsyncs outside it.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/disk/file_ops.hpp"
+#include "nsq/protocol/wire.hpp"
+
+namespace nsq::nsqd {
+
+inline constexpr uint16_t kTopicLogFormatVersion = 1;
+inline constexpr size_t kTopicLogSegmentHeaderSize = 16;
+inline constexpr size_t kTopicLogRecordHeaderSize = 48;  // length, crc, offset, id, ts, due
+
+// One message to append.
+struct LogAppend {
+  protocol::MessageId id;
+  int64_t timestamp_ns = 0;
+  int64_t due_ns = 0;
+  std::string_view body;
+};
+
+// One message read back.
+struct LogRecord {
+  uint64_t offset = 0;
+  protocol::MessageId id{};
+  int64_t timestamp_ns = 0;
+  int64_t due_ns = 0;
+  std::string body;
+};
+
+struct TopicLogOptions {
+  std::string dir;
+  // sync() starts a new segment once the current one holds at least this many bytes.
+  int64_t segment_bytes = 64 * 1024 * 1024;
+  // Records with a longer payload are corrupt (a torn length field).
+  uint32_t max_payload = 64 * 1024 * 1024;
+  disk::FileOps* ops = nullptr;  // null: the real syscalls
+};
+
+class TopicLog {
+ public:
+  // Runs on the commit thread once the appended records are durable (error empty) or can
+  // never be (error says why). Must not block.
+  using DurableCallback = std::function<void(const std::string& error)>;
+
+  // Opens or creates the log and recovers its tail; null with `error` set on failure.
+  static std::shared_ptr<TopicLog> open(const TopicLogOptions& options, std::string& error);
+  ~TopicLog();
+  TopicLog(const TopicLog&) = delete;
+  TopicLog& operator=(const TopicLog&) = delete;
+
+  // Appends `items` in order (one write). Returns the offset of the first; -1 with `error`
+  // set when nothing was appended. `on_durable`, when given, runs after the sync that covers
+  // the last item.
+  int64_t append(std::span<const LogAppend> items, std::string& error,
+                 DurableCallback on_durable = nullptr);
+
+  // The commit thread: fsyncs whatever append() wrote, then completes the callbacks it covers.
+  // Returns the number of fsync calls made (0 when nothing was dirty).
+  int sync();
+
+  // Appends `max_records` records at most, starting at `from` (clamped to start_offset()),
+  // up to what was appended so far (synced or not). False with `error` on an I/O error.
+  bool read(uint64_t from, size_t max_records, std::vector<LogRecord>& out, std::string& error);
+
+  // Deletes whole segments that only hold offsets below `offset` (never the last segment).
+  void trim_below(uint64_t offset);
+
+  uint64_t start_offset() const;   // the first offset still stored
+  uint64_t next_offset() const;    // the offset the next append gets
+  uint64_t synced_offset() const;  // every offset below it is durable
+  size_t segment_count() const;
+  bool has_waiters() const;
+  const std::string& dir() const { return options_.dir; }
+
+ private:
+  struct Segment {
+    uint64_t base = 0;
+    disk::FileHandlePtr file;
+    int64_t size = 0;  // bytes written, header included
+    // Sparse (offset, file position) pairs for reads: one per kIndexEvery records.
+    std::vector<std::pair<uint64_t, int64_t>> index;
+    bool indexed = false;  // index covers the whole segment
+    uint64_t records = 0;
+  };
+  struct Waiter {
+    uint64_t end;  // durable once synced_ >= end
+    DurableCallback callback;
+  };
+
+  explicit TopicLog(TopicLogOptions options);
+  bool load(std::string& error);
+  bool recover_segment(Segment& seg, bool& cut, std::string& error);
+  bool create_segment_locked(uint64_t base, std::string& error);
+  bool index_segment_locked(Segment& seg, std::string& error);
+  std::string segment_path(uint64_t base) const;
+  int fsync_dir(const std::string& path);  // 0 or -errno
+  void fail_locked(const std::string& error, std::vector<Waiter>& to_fail);
+
+  const TopicLogOptions options_;
+  disk::FileOps& ops_;
+  mutable std::mutex mu_;
+  std::mutex sync_mu_;                    // one sync() at a time
+  std::map<uint64_t, Segment> segments_;  // by base offset; never empty once open
+  uint64_t next_offset_ = 0;
+  uint64_t synced_ = 0;
+  std::vector<disk::FileHandlePtr> unsynced_files_;  // written since the last sync
+  bool dir_dirty_ = false;                           // a segment was created or deleted
+  std::deque<Waiter> waiters_;                       // in offset order
+  std::string failed_;                               // non-empty after a failed fsync
+  std::string scratch_;                              // append's encode buffer
+};
+
+}  // namespace nsq::nsqd
