@@ -12,6 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "support/file_bytes.hpp"
+#include "support/forwarding_file_ops.hpp"
+
 namespace nsq::disk {
 namespace {
 
@@ -30,17 +33,8 @@ class TempDir {
   std::string path_;
 };
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void spit(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
-}
+using test_support::slurp;
+using test_support::spit;
 
 std::string be32(uint32_t v) {
   std::string s(4, '\0');
@@ -333,11 +327,9 @@ TEST(DiskQueueTest, SyncEveryIsSignalledOnce) {
 }
 
 // Real syscalls, except that pwritev fails with ENOSPC while `full` is set.
-class FullDiskOps : public FileOps {
+class FullDiskOps : public test_support::ForwardingFileOps {
  public:
   std::atomic<bool> full{false};
-  int open(const std::string& p, int f, mode_t m) override { return real().open(p, f, m); }
-  int close(int fd) override { return real().close(fd); }
   ssize_t pwritev(int fd, const iovec* iov, int n, off_t off) override {
     if (full) {
       // A short write first, as a filling disk does, then nothing.
@@ -350,16 +342,8 @@ class FullDiskOps : public FileOps {
     }
     return real().pwritev(fd, iov, n, off);
   }
-  ssize_t pread(int fd, void* b, size_t c, off_t o) override { return real().pread(fd, b, c, o); }
-  int fsync(int fd) override { return real().fsync(fd); }
-  int ftruncate(int fd, off_t l) override { return real().ftruncate(fd, l); }
-  int fstat_size(int fd, int64_t& s) override { return real().fstat_size(fd, s); }
-  int stat_size(const std::string& p, int64_t& s) override { return real().stat_size(p, s); }
-  int rename(const std::string& a, const std::string& b) override { return real().rename(a, b); }
-  int unlink(const std::string& p) override { return real().unlink(p); }
 
  private:
-  static FileOps& real() { return real_file_ops(); }
   bool partial_done_ = false;
 };
 

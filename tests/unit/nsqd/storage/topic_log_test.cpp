@@ -9,11 +9,11 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "nsqd/storage/group_committer.hpp"
+#include "support/file_bytes.hpp"
+#include "support/forwarding_file_ops.hpp"
 #include "support/temp_dir.hpp"
 
 namespace nsq::nsqd {
@@ -22,17 +22,8 @@ namespace {
 namespace fs = std::filesystem;
 using test_support::TempDir;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void spit(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
-}
+using test_support::slurp;
+using test_support::spit;
 
 protocol::MessageId id_of(int i) {
   return protocol::message_id_from_guid(1000 + i);
@@ -81,32 +72,18 @@ void expect_records(const std::vector<LogRecord>& recs, int from, int n) {
 const std::string kSeg0 = "/00000000000000000000.seg";
 
 // Real syscalls; fsync can be made slow or failing, and is counted.
-class CountingOps : public disk::FileOps {
+class CountingOps : public test_support::ForwardingFileOps {
  public:
   std::atomic<int> fsyncs{0};
   std::atomic<int> fsync_delay_ms{0};
   std::atomic<bool> fail_fsync{false};
   std::atomic<bool> real_fsync{true};  // false: tests that only need the calls, not the disk
-  int open(const std::string& p, int f, mode_t m) override { return real().open(p, f, m); }
-  int close(int fd) override { return real().close(fd); }
-  ssize_t pwritev(int fd, const iovec* iov, int n, off_t off) override {
-    return real().pwritev(fd, iov, n, off);
-  }
-  ssize_t pread(int fd, void* b, size_t c, off_t o) override { return real().pread(fd, b, c, o); }
   int fsync(int fd) override {
     ++fsyncs;
     std::this_thread::sleep_for(std::chrono::milliseconds(fsync_delay_ms.load()));
     if (fail_fsync) return -EIO;
     return real_fsync ? real().fsync(fd) : 0;
   }
-  int ftruncate(int fd, off_t l) override { return real().ftruncate(fd, l); }
-  int fstat_size(int fd, int64_t& s) override { return real().fstat_size(fd, s); }
-  int stat_size(const std::string& p, int64_t& s) override { return real().stat_size(p, s); }
-  int rename(const std::string& a, const std::string& b) override { return real().rename(a, b); }
-  int unlink(const std::string& p) override { return real().unlink(p); }
-
- private:
-  static disk::FileOps& real() { return disk::real_file_ops(); }
 };
 
 TEST(TopicLogTest, AppendsGetConsecutiveOffsetsAndReadBack) {
