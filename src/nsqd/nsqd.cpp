@@ -6,6 +6,7 @@
 #include "common/gocompat/go_path.hpp"
 #include "common/log/logger.hpp"
 #include "nsq/protocol/names.hpp"
+#include "nsqd/storage/group_committer.hpp"
 #include "nsqd/storage/metadata.hpp"
 
 namespace nsq::nsqd {
@@ -20,6 +21,7 @@ Nsqd::Nsqd(NsqdOptions opts)
       guids_(opts_.node_id),
       disk_worker_(kDiskWorkerThreads),
       lookupd_addresses_(opts_.lookupd_tcp_addresses) {
+  if (opts_.durable) committer_ = std::make_unique<GroupCommitter>();
   disk_ctx_ = make_disk_context();
 }
 
@@ -33,6 +35,7 @@ std::shared_ptr<const DiskContext> Nsqd::make_disk_context() {
       static_cast<int32_t>(opts_.max_msg_size + static_cast<int64_t>(MessageBackend::kHeaderSize));
   ctx->queue_options.sync_every = std::max<int64_t>(1, opts_.sync_every);
   ctx->worker = &disk_worker_;
+  ctx->committer = committer_.get();
   ctx->report_health = [this](const std::string& error) { set_health_error(error); };
   ctx->metadata_changed = [this] { persist_metadata_async(); };
   return ctx;
@@ -269,6 +272,12 @@ void Nsqd::close_all() {
   }
   log::info("NSQ: closing topics");
   for (auto& [name, topic] : topics) topic->shutdown();
+  // Publishes stopped with the topics: the last commit answers whoever still waits.
+  if (committer_) committer_->stop();
+}
+
+uint64_t Nsqd::durable_fsync_count() const {
+  return committer_ ? committer_->fsync_count() : 0;
 }
 
 }  // namespace nsq::nsqd

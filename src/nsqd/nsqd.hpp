@@ -17,6 +17,7 @@
 #include "nsqd/queue/guid.hpp"
 #include "nsqd/queue/topic.hpp"
 #include "nsqd/storage/disk_worker.hpp"
+#include "nsqd/storage/group_committer.hpp"
 #include "nsqd/storage/message_backend.hpp"
 
 namespace boost::asio::ssl {
@@ -88,6 +89,8 @@ class Nsqd {
   int64_t start_time_ns() const { return start_time_ns_; }
   // "OK", or "NOK - <error>" while the last disk write failed (/ping, /stats `health`).
   std::string health() const;
+  // -durable: fsyncs made by the commit thread so far (/metrics; proves group commit).
+  uint64_t durable_fsync_count() const;
   bool healthy() const;
   // "" = healthy again.
   void set_health_error(std::string error);
@@ -135,6 +138,7 @@ class Nsqd {
 
   // Declared before the registry: topics keep pointers into these.
   DiskWorker disk_worker_;
+  std::unique_ptr<GroupCommitter> committer_;  // -durable only
   std::shared_ptr<const DiskContext> disk_ctx_;
   std::atomic<bool> loading_{false};
   std::atomic<bool> persist_pending_{false};

@@ -87,6 +87,9 @@ void register_nsqd_flags(config::FlagSet& f, NsqdOptions& o) {
             "number of bytes per diskqueue file before rolling");
   f.add_int("sync-every", &o.sync_every, "number of messages per diskqueue fsync");
   f.add_duration("sync-timeout", &o.sync_timeout, "duration of time per diskqueue fsync");
+  f.add_bool("durable", &o.durable,
+             "answer PUB/MPUB/DPUB and /pub, /mpub only once the message is fsynced to the "
+             "topic's log (group commit)");
   f.add_int("queue-scan-worker-pool-max", &o.queue_scan_worker_pool_max,
             "max concurrency for checking in-flight and deferred message timeouts");
   f.add_int("queue-scan-selection-count", &o.queue_scan_selection_count,

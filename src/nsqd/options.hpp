@@ -81,6 +81,10 @@ struct NsqdOptions {
 
   // Not a reference flag: event-loop threads (0 = one per core).
   int64_t io_threads = 0;
+
+  // Not a reference flag (-durable, TOML `durable`): publishes are answered OK only once
+  // fsynced to the topic's log (docs/persistence.md, "Durable mode").
+  bool durable = false;
 };
 
 // The default node id as the reference computes it: crc32_ieee(md5(hostname)) % 1024.

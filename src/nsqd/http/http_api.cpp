@@ -192,7 +192,45 @@ void NsqdHttpApi::info(Request&, Response& resp) {
   http::v1_json(resp, w.take());
 }
 
-void NsqdHttpApi::pub(Request& req, Response& resp) {
+void NsqdHttpApi::handle_async(Request& req, std::function<void(Response)> done) {
+  const bool durable_pub =
+      nsqd_.options().durable && req.match.kind == http::RouteMatch::Kind::kFound &&
+      req.method == boost::beast::http::verb::post && (req.path == "/pub" || req.path == "/mpub");
+  if (!durable_pub) return RoutedService::handle_async(req, std::move(done));
+  Response resp;
+  if (!intercept(req, resp)) {
+    if (req.path == "/pub") {
+      pub_impl(req, resp, &done);
+    } else {
+      mpub_impl(req, resp, &done);
+    }
+  }
+  if (done) done(std::move(resp));  // answered here: not a durable publish, or an error
+}
+
+std::string NsqdHttpApi::publish(Topic& topic, std::span<const std::string_view> bodies,
+                                 int64_t defer_ns, AsyncDone* async) {
+  if (async == nullptr || !topic.durable()) return topic.publish(bodies, defer_ns);
+  // The callback may run on the commit thread as soon as the append is done, so it owns the
+  // answer before publish() starts; a refusal (the callback will never run) hands it back.
+  auto taken = std::make_shared<AsyncDone>(std::move(*async));
+  *async = nullptr;
+  auto err =
+      topic.publish(bodies, defer_ns, [taken, name = topic.name()](const std::string& error) {
+        Response r;
+        if (error.empty()) {
+          http::v1_text(r, "OK");
+        } else {
+          log::error("TOPIC({}): failed to commit messages via HTTP - {}", name, error);
+          http::v1_error(r, 503, "EXITING");
+        }
+        (*taken)(std::move(r));
+      });
+  if (!err.empty()) *async = std::move(*taken);
+  return err;
+}
+
+void NsqdHttpApi::pub_impl(Request& req, Response& resp, AsyncDone* async) {
   // The reference checks the body before the parameters (and creates the topic before it
   // looks at `defer`); a body that fails to read is its io.ReadAll error.
   if (req.body_incomplete) return http::v1_error(resp, 500, "INTERNAL_ERROR");
@@ -215,14 +253,14 @@ void NsqdHttpApi::pub(Request& req, Response& resp) {
     }
   }
   const std::string_view body[] = {req.body};
-  if (auto err = topic->publish(body, defer_ns); !err.empty()) {
+  if (auto err = publish(*topic, body, defer_ns, async); !err.empty()) {
     log::error("TOPIC({}): failed to put message via HTTP - {}", topic->name(), err);
     return http::v1_error(resp, 503, "EXITING");
   }
   http::v1_text(resp, "OK");
 }
 
-void NsqdHttpApi::mpub(Request& req, Response& resp) {
+void NsqdHttpApi::mpub_impl(Request& req, Response& resp, AsyncDone* async) {
   auto q = query_or_fail(req, resp);
   if (!q) return;
   auto name = q->get("topic");
@@ -245,7 +283,7 @@ void NsqdHttpApi::mpub(Request& req, Response& resp) {
                     : split_text_mpub(req.body, o.max_msg_size, o.max_body_size, bodies);
   if (err) return http::v1_error(resp, 413, err->code);
   if (!bodies.empty()) {
-    if (auto perr = topic->publish(bodies, 0); !perr.empty()) {
+    if (auto perr = publish(*topic, bodies, 0, async); !perr.empty()) {
       log::error("TOPIC({}): failed to put messages via HTTP - {}", topic->name(), perr);
       return http::v1_error(resp, 503, "EXITING");
     }
@@ -302,6 +340,8 @@ void NsqdHttpApi::metrics(Request&, Response& resp) {
   ProcessMetrics process;
   process.start_time_ns = nsqd_.start_time_ns();
   process.resident_memory_bytes = read_resident_memory_bytes();
+  process.durable = nsqd_.options().durable;
+  process.durable_fsyncs = nsqd_.durable_fsync_count();
   resp.status = 200;
   resp.set_header("Content-Type", kPrometheusContentType);
   resp.body = render_prometheus(snap, process);

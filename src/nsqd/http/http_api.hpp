@@ -14,6 +14,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <string>
 
 #include "common/http/api.hpp"
@@ -35,12 +37,22 @@ class NsqdHttpApi : public http::RoutedService {
   // -tls-required=true: every plain-HTTP request gets the reference's 403 TLS_REQUIRED with
   // the HTTPS port; requests over HTTPS (the same service) are served.
   bool intercept(http::Request& req, http::Response& resp) override;
+  // -durable: POST /pub and /mpub answer once their commit completes (from the commit
+  // thread); every other request is answered at once as before.
+  void handle_async(http::Request& req, std::function<void(http::Response)> done) override;
 
  private:
   void ping(http::Request& req, http::Response& resp);
   void info(http::Request& req, http::Response& resp);
-  void pub(http::Request& req, http::Response& resp);
-  void mpub(http::Request& req, http::Response& resp);
+  using AsyncDone = std::function<void(http::Response)>;
+  void pub(http::Request& req, http::Response& resp) { pub_impl(req, resp, nullptr); }
+  void mpub(http::Request& req, http::Response& resp) { mpub_impl(req, resp, nullptr); }
+  // With `async` (durable mode), a publish to a durable topic takes *async and answers
+  // through it once durable; any other outcome is left in `resp` with *async untouched.
+  void pub_impl(http::Request& req, http::Response& resp, AsyncDone* async);
+  void mpub_impl(http::Request& req, http::Response& resp, AsyncDone* async);
+  std::string publish(Topic& topic, std::span<const std::string_view> bodies, int64_t defer_ns,
+                      AsyncDone* async);
   void mpub_too_big(http::Request& req, http::Response& resp);
   void stats(http::Request& req, http::Response& resp);
   void metrics(http::Request& req, http::Response& resp);

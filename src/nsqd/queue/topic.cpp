@@ -7,6 +7,7 @@
 #include "nsq/protocol/names.hpp"
 #include "nsqd/memory/heap_prefaulter.hpp"
 #include "nsqd/storage/disk_worker.hpp"
+#include "nsqd/storage/group_committer.hpp"
 
 namespace nsq::nsqd {
 
@@ -29,6 +30,13 @@ Topic::Topic(std::string name, ChannelLimits limits, GuidFactory& guids, EmptyCa
     backend_ = MessageBackend::open(name_, limits_.disk, error);
     if (!backend_) log::error("TOPIC({}): failed to open disk queue - {}", name_, error);
   }
+  if (limits_.disk && limits_.disk->committer && !ephemeral_) {
+    durable_ = true;
+    TopicLogOptions o;
+    o.dir = limits_.disk->data_path + "/" + name_ + ".log";
+    log_ = TopicLog::open(o, log_error_);
+    if (!log_) log::error("TOPIC({}): failed to open the durable log - {}", name_, log_error_);
+  }
 }
 
 namespace {
@@ -50,9 +58,11 @@ int64_t Topic::free_capacity_locked(size_t wanted) const {
   return room;
 }
 
-std::string Topic::publish(std::span<const std::string_view> bodies, int64_t defer_ns) {
+std::string Topic::publish(std::span<const std::string_view> bodies, int64_t defer_ns,
+                           TopicLog::DurableCallback on_durable) {
   std::lock_guard lock(mu_);
   if (exiting_) return "exiting";
+  if (durable_ && !log_) return "durable log unavailable: " + log_error_;
   // Without a disk queue (memory-only unit tests) refuse what does not fit rather than drop
   // it, so the publisher knows (E_PUB_FAILED) and nothing acknowledged is lost.
   if (free_capacity_locked(bodies.size()) < static_cast<int64_t>(bodies.size())) {
@@ -67,8 +77,15 @@ std::string Topic::publish(std::span<const std::string_view> bodies, int64_t def
     batch_.back()->prefetch_successors();
     message_bytes_ += bodies[i].size();
   }
-  message_count_ += bodies.size();
   HeapPrefaulter::note_heap_use();  // the loop above may have grown the heap
+  if (log_) {
+    const int64_t due = defer_ns > 0 ? ts + defer_ns : 0;
+    log_batch_.clear();
+    for (size_t i = 0; i < batch_.size(); ++i) {
+      log_batch_.push_back(LogAppend{batch_[i]->id(), ts, due, bodies[i]});
+    }
+  }
+  message_count_ += bodies.size();
 
   std::string error;
   if (channel_list_.empty() || paused_) {
@@ -106,6 +123,16 @@ std::string Topic::publish(std::span<const std::string_view> bodies, int64_t def
     }
   }
   batch_.clear();
+  if (log_ && error.empty()) {
+    // After the channels, still under the lock (log order is publish order): "" from here
+    // means exactly that `on_durable` will run. A failure the publisher hears about may
+    // still have reached a consumer; it retries, and at-least-once allows the duplicate.
+    if (log_->append(log_batch_, error, std::move(on_durable)) < 0) {
+      log::error("TOPIC({}): failed to append to the durable log - {}", name_, error);
+    } else {
+      limits_.disk->committer->request(log_);
+    }
+  }
   return error;
 }
 

@@ -23,6 +23,7 @@
 #include "nsqd/queue/channel.hpp"
 #include "nsqd/queue/guid.hpp"
 #include "nsqd/queue/message.hpp"
+#include "nsqd/storage/topic_log.hpp"
 
 namespace nsq::nsqd {
 
@@ -53,7 +54,15 @@ class Topic : public std::enable_shared_from_this<Topic> {
 
   // Publishes `bodies` in order, each deferred by `defer_ns` (0 = now). Returns "" on success
   // or the failure reason used in E_PUB_FAILED / E_MPUB_FAILED ("exiting", ...).
-  std::string publish(std::span<const std::string_view> bodies, int64_t defer_ns);
+  // A durable topic (durable()) also appends them to its log; `on_durable` then runs on the
+  // commit thread once they are fsynced (or can never be), and only then may the publisher
+  // hear OK. Consumers may get them before that (docs/persistence.md, "Durable mode").
+  std::string publish(std::span<const std::string_view> bodies, int64_t defer_ns,
+                      TopicLog::DurableCallback on_durable = nullptr);
+  // -durable and not #ephemeral: publishes are answered only once their commit completes.
+  bool durable() const { return durable_; }
+  // The topic's log (null unless durable and open).
+  const std::shared_ptr<TopicLog>& log() const { return log_; }
 
   // Returns the channel, creating it if needed (never null unless the topic is exiting).
   std::shared_ptr<Channel> get_channel(const std::string& name);
@@ -112,6 +121,11 @@ class Topic : public std::enable_shared_from_this<Topic> {
   std::vector<MessagePtr> batch_;            // scratch for publish, reused under mu_
   std::shared_ptr<MessageBackend> backend_;  // null for ephemeral / memory-only topics
   bool pump_pending_ = false;
+  // -durable: every message is appended here before any channel gets it.
+  bool durable_ = false;
+  std::shared_ptr<TopicLog> log_;
+  std::string log_error_;             // why log_ could not be opened: publishes fail with it
+  std::vector<LogAppend> log_batch_;  // scratch for publish, reused under mu_
 };
 
 // Wall clock in nanoseconds since the Unix epoch: the message timestamp.

@@ -52,14 +52,17 @@ void append_sample(std::string& out, std::string_view name, const Labels& labels
   out += '\n';
 }
 
-void append_header(std::string& out, std::string_view name, std::string_view help) {
+void append_header(std::string& out, std::string_view name, std::string_view help,
+                   std::string_view type = "gauge") {
   out += "# HELP ";
   out += name;
   out += ' ';
   out += help;
   out += "\n# TYPE ";
   out += name;
-  out += " gauge\n";
+  out += ' ';
+  out += type;
+  out += '\n';
 }
 
 double quantile_value(const std::optional<E2eResult>& e2e, double q) {
@@ -194,6 +197,13 @@ std::string render_prometheus(const StatsSnapshot& snap, const ProcessMetrics& p
                 "Start time of the process since unix epoch in seconds.");
   append_sample(out, "process_start_time_seconds", {},
                 static_cast<double>(process.start_time_ns / 1'000'000'000));
+  if (process.durable) {
+    // Fewer fsyncs than published messages is group commit at work (docs/persistence.md).
+    append_header(out, "nsqd_durable_fsyncs_total",
+                  "fsyncs of topic logs by the durable mode's commit thread.", "counter");
+    append_sample(out, "nsqd_durable_fsyncs_total", {},
+                  static_cast<double>(process.durable_fsyncs));
+  }
   return out;
 }
 

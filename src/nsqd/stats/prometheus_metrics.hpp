@@ -12,7 +12,8 @@
 //                                          hostname,version,remote_address}
 // All are gauges, as in nsq_exporter. The e2e values are those of quantiles 0.99 and 0.95 when
 // configured with -e2e-processing-latency-percentile (else 0). Added on top:
-// nsq_topic_message_bytes, process_resident_memory_bytes and process_start_time_seconds.
+// nsq_topic_message_bytes, process_resident_memory_bytes and process_start_time_seconds, and
+// with -durable the counter nsqd_durable_fsyncs_total.
 // Pure function; thread-safe.
 #pragma once
 
@@ -26,6 +27,8 @@ namespace nsq::nsqd {
 struct ProcessMetrics {
   int64_t start_time_ns = 0;
   int64_t resident_memory_bytes = 0;
+  bool durable = false;         // -durable: nsqd_durable_fsyncs_total is rendered
+  uint64_t durable_fsyncs = 0;  // fsyncs of the commit thread
 };
 
 std::string render_prometheus(const StatsSnapshot& snap, const ProcessMetrics& process);

@@ -34,6 +34,7 @@
 namespace nsq::nsqd {
 
 class DiskWorker;
+class GroupCommitter;
 
 // What durable topics and channels share: where and how to store, who runs disk work, and
 // whom to tell about disk health and metadata changes. Built once by Nsqd.
@@ -41,6 +42,8 @@ struct DiskContext {
   std::string data_path;
   disk::DiskQueueOptions queue_options;
   DiskWorker* worker = nullptr;  // null: syncs run inline (unit tests)
+  // -durable: the commit thread; topics then keep a TopicLog (null: not durable).
+  GroupCommitter* committer = nullptr;
   // Every backend write reports here ("" = fine), as the reference's SetHealth(err).
   std::function<void(const std::string& error)> report_health;
   // A topic or channel was paused or unpaused: nsqd.dat should be rewritten.

@@ -294,6 +294,23 @@ void ClientV2::query_auth(std::string secret, AuthDone done) {
                         });
 }
 
+ClientPort::LoopPost ClientV2::loop_post() {
+  return [weak = weak_from_this(), ex = socket_.get_executor()](std::function<void()> fn) {
+    asio::post(ex, [weak, fn = std::move(fn)] {
+      auto self = weak.lock();
+      if (self && !self->closed_) fn();
+    });
+  };
+}
+
+void ClientV2::resume_input() {
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    if (self->closed_ || self->closing_after_flush_) return;
+    self->process_input();
+    self->do_read();
+  });
+}
+
 // ---------------------------------------------------------------------------------------
 // Consumer
 

@@ -75,6 +75,8 @@ class ClientV2 final : public Consumer,
   void start_upgrade(const NegotiatedFeatures& features) override;
   void query_auth(std::string secret, AuthDone done) override;
   const std::string& remote_address() const override { return remote_address_; }
+  LoopPost loop_post() override;
+  void resume_input() override;
 
   void do_read();
   void on_read(const boost::system::error_code& ec, size_t n);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <span>
 
 #include "common/gocompat/go_quote.hpp"
 #include "common/log/logger.hpp"
@@ -45,7 +46,7 @@ ProtocolV2::ProtocolV2(Nsqd& nsqd, ClientPort& port, int64_t client_id,
 ProtocolV2::InputResult ProtocolV2::consume(std::string_view input) {
   using Status = protocol::ParseResult::Status;
   InputResult out;
-  while (port_.input_open()) {
+  while (port_.input_open() && !close_queued_ && !input_held_) {
     protocol::ConnContext ctx;
     ctx.state = state();
     ctx.heartbeats_enabled = settings_.heartbeat_interval_ns > 0;
@@ -78,29 +79,33 @@ ProtocolV2::InputResult ProtocolV2::consume(std::string_view input) {
             if (verdict == AuthCheck::kRefresh) return out;  // parsed again once refreshed
             if (verdict == AuthCheck::kDenied) {
               out.consumed += r.consumed;
-              port_.close_after_flush();
+              respond_close_after_flush();
               return out;
             }
           }
           nsqd_.get_topic(std::string(r.mpub_created_topic));
         }
-        port_.send_error(r.error);
+        respond_error(r.error);
         out.consumed += r.consumed;
         pending_eof_error_.reset();
         if (r.error.fatal) {
-          port_.close_after_flush();
+          respond_close_after_flush();
           return out;
         }
         port_.command_done();
         break;
       case Status::kCommand:
+        if (!out_queue_.empty() && needs_answered_queue(r.command.type)) {
+          input_held_ = true;  // parsed again once the queue drains (drain_out_queue)
+          return out;
+        }
         pending_eof_error_.reset();
         if (auth_enabled_) {
           const AuthCheck verdict = check_auth(r.command.type, r.command.topic, r.command.channel);
           if (verdict == AuthCheck::kRefresh) return out;  // parsed again once refreshed
           if (verdict == AuthCheck::kDenied) {
             out.consumed += r.consumed;
-            port_.close_after_flush();
+            respond_close_after_flush();
             return out;
           }
         }
@@ -147,7 +152,7 @@ void ProtocolV2::execute(const protocol::Command& cmd) {
     case CommandType::kCls:
       ready_count_ = 0;
       state_ = static_cast<int32_t>(ClientState::kClosing);
-      port_.send_response("CLOSE_WAIT");
+      respond("CLOSE_WAIT");
       break;
     case CommandType::kNop:
       break;
@@ -158,8 +163,8 @@ void ProtocolV2::execute(const protocol::Command& cmd) {
 }
 
 void ProtocolV2::fail(const ProtocolError& err) {
-  port_.send_error(err);
-  port_.close_after_flush();
+  respond_error(err);
+  respond_close_after_flush();
 }
 
 void ProtocolV2::exec_identify(const protocol::Command& cmd) {
@@ -190,7 +195,7 @@ void ProtocolV2::exec_identify(const protocol::Command& cmd) {
   sample_rate_ = s.sample_rate;
   if (heartbeat_changed) port_.heartbeat_changed();
   if (!req->feature_negotiation) {
-    port_.send_response("OK");
+    respond("OK");
     return;
   }
   ServerFeatures server;
@@ -206,7 +211,7 @@ void ProtocolV2::exec_identify(const protocol::Command& cmd) {
     fail(fatal("E_IDENTIFY_FAILED", "cannot enable both deflate and snappy compression"));
     return;
   }
-  port_.send_response(identify_reply_json(opts_, settings_, features, server.auth));
+  respond(identify_reply_json(opts_, settings_, features, server.auth));
   // The client's next bytes are already TLS or compressed: the port holds input until the
   // reply is on the wire and the upgrade is done.
   if (features.tls || features.snappy || features.deflate) port_.start_upgrade(features);
@@ -226,7 +231,7 @@ void ProtocolV2::exec_sub(const protocol::Command& cmd) {
       case Channel::AddResult::kOk:
         channel_ = std::move(channel);
         state_ = static_cast<int32_t>(ClientState::kSubscribed);
-        port_.send_response("OK");
+        respond("OK");
         return;
       case Channel::AddResult::kTooMany:
         fail(fatal("E_SUB_FAILED", "SUB failed consumers for " + topic_name + ":" + channel_name +
@@ -257,13 +262,31 @@ void ProtocolV2::exec_publish(const protocol::Command& cmd) {
   std::string err = "exiting";
   size_t count = 0;
   if (topic) {
-    if (cmd.type == CommandType::kMpub) {
-      err = topic->publish(cmd.bodies, 0);
-      count = cmd.bodies.size();
+    const std::string_view one[] = {cmd.body};
+    const std::span<const std::string_view> bodies =
+        cmd.type == CommandType::kMpub ? std::span<const std::string_view>(cmd.bodies) : one;
+    const int64_t defer_ns = cmd.type == CommandType::kMpub ? 0 : cmd.defer_ns;
+    count = bodies.size();
+    if (topic->durable()) {
+      // The OK waits for the commit (docs/persistence.md, "Durable mode"); parsing goes on,
+      // so a pipelining publisher's next PUBs share the same fsync.
+      if (!loop_post_) loop_post_ = port_.loop_post();
+      const uint64_t seq = out_front_seq_ + out_queue_.size();
+      OutSlot slot;
+      slot.kind = OutSlot::Kind::kPublish;
+      slot.ready = false;
+      slot.topic = topic_name;
+      slot.count = count;
+      slot.command = cmd.type;
+      out_queue_.push_back(std::move(slot));
+      err = topic->publish(bodies, defer_ns, [post = loop_post_, this, seq](const std::string& e) {
+        // `this` is only touched on the loop, and only while the connection is open.
+        post([this, seq, e] { publish_committed(seq, e); });
+      });
+      if (err.empty()) return;
+      out_queue_.pop_back();  // refused before anything was appended: answer in order
     } else {
-      const std::string_view one[] = {cmd.body};
-      err = topic->publish(one, cmd.defer_ns);
-      count = 1;
+      err = topic->publish(bodies, defer_ns);
     }
   }
   if (!err.empty()) {
@@ -274,7 +297,7 @@ void ProtocolV2::exec_publish(const protocol::Command& cmd) {
     std::lock_guard lock(meta_mu_);
     pub_counts_[topic_name] += count;
   }
-  port_.send_response("OK");
+  respond("OK");
 }
 
 void ProtocolV2::exec_response(const protocol::Command& cmd) {
@@ -301,10 +324,10 @@ void ProtocolV2::exec_response(const protocol::Command& cmd) {
 
 void ProtocolV2::send_response_failed(std::string_view name, const MessageId& id,
                                       std::string_view reason) {
-  port_.send_error(ProtocolError{"E_" + std::string(name) + "_FAILED",
-                                 std::string(name) + " " + std::string(protocol::id_view(id)) +
-                                     " failed " + std::string(reason),
-                                 false});
+  respond_error(ProtocolError{"E_" + std::string(name) + "_FAILED",
+                              std::string(name) + " " + std::string(protocol::id_view(id)) +
+                                  " failed " + std::string(reason),
+                              false});
 }
 
 // ---------------------------------------------------------------------------------------
@@ -325,7 +348,7 @@ void ProtocolV2::exec_auth(const protocol::Command& cmd) {
       fail(fatal("E_UNAUTHORIZED", "AUTH no authorizations found"));
       return;
     }
-    port_.send_response(auth_reply_json(*auth_));
+    respond(auth_reply_json(*auth_));
   });
 }
 
@@ -342,7 +365,7 @@ ProtocolV2::AuthCheck ProtocolV2::check_auth(CommandType type, std::string_view 
   }
   const char* name = protocol::command_name(type);
   if (!auth_ || auth_->grants.empty()) {
-    port_.send_error(fatal("E_AUTH_FIRST", std::string("AUTH required before ") + name));
+    respond_error(fatal("E_AUTH_FIRST", std::string("AUTH required before ") + name));
     return AuthCheck::kDenied;
   }
   if (auth_->expired(std::chrono::steady_clock::now())) {
@@ -351,9 +374,9 @@ ProtocolV2::AuthCheck ProtocolV2::check_auth(CommandType type, std::string_view 
   }
   if (type != CommandType::kSub) channel = "";
   if (!auth_->allows(topic, channel)) {
-    port_.send_error(fatal("E_UNAUTHORIZED", std::string("AUTH failed for ") + name + " on " +
-                                                 gocompat::go_quote(topic) + " " +
-                                                 gocompat::go_quote(channel)));
+    respond_error(fatal("E_UNAUTHORIZED", std::string("AUTH failed for ") + name + " on " +
+                                              gocompat::go_quote(topic) + " " +
+                                              gocompat::go_quote(channel)));
     return AuthCheck::kDenied;
   }
   return AuthCheck::kAllowed;
@@ -382,7 +405,89 @@ void ProtocolV2::query_auth(std::function<void()> then) {
 // ---------------------------------------------------------------------------------------
 // the session as its channel and /stats see it
 
+void ProtocolV2::respond(std::string_view data) {
+  if (out_queue_.empty()) return port_.send_response(data);
+  OutSlot slot;
+  slot.data = std::string(data);
+  out_queue_.push_back(std::move(slot));
+}
+
+void ProtocolV2::respond_error(const ProtocolError& err) {
+  if (out_queue_.empty()) return port_.send_error(err);
+  OutSlot slot;
+  slot.kind = OutSlot::Kind::kError;
+  slot.error = err;
+  out_queue_.push_back(std::move(slot));
+}
+
+void ProtocolV2::respond_close_after_flush() {
+  if (out_queue_.empty()) return port_.close_after_flush();
+  OutSlot slot;
+  slot.kind = OutSlot::Kind::kCloseAfterFlush;
+  out_queue_.push_back(std::move(slot));
+  close_queued_ = true;
+}
+
+bool ProtocolV2::needs_answered_queue(CommandType type) {
+  return type == CommandType::kIdentify || type == CommandType::kAuth || type == CommandType::kSub;
+}
+
+void ProtocolV2::publish_committed(uint64_t seq, const std::string& error) {
+  if (seq < out_front_seq_ || seq - out_front_seq_ >= out_queue_.size()) return;  // detached
+  OutSlot& slot = out_queue_[seq - out_front_seq_];
+  slot.ready = true;
+  if (!error.empty()) {
+    const std::string name(protocol::command_name(slot.command));
+    slot.kind = OutSlot::Kind::kError;
+    slot.error = fatal("E_" + name + "_FAILED", name + " failed " + error);
+    // Nothing after a failed publish runs: the connection closes once it is answered.
+    OutSlot close;
+    close.kind = OutSlot::Kind::kCloseAfterFlush;
+    out_queue_.insert(out_queue_.begin() + static_cast<std::ptrdiff_t>(seq - out_front_seq_ + 1),
+                      std::move(close));
+    close_queued_ = true;
+  }
+  drain_out_queue();
+}
+
+void ProtocolV2::drain_out_queue() {
+  while (!out_queue_.empty() && out_queue_.front().ready) {
+    OutSlot slot = std::move(out_queue_.front());
+    out_queue_.pop_front();
+    ++out_front_seq_;
+    switch (slot.kind) {
+      case OutSlot::Kind::kResponse:
+        port_.send_response(slot.data);
+        break;
+      case OutSlot::Kind::kError:
+        port_.send_error(slot.error);
+        break;
+      case OutSlot::Kind::kPublish: {
+        {
+          std::lock_guard lock(meta_mu_);
+          pub_counts_[slot.topic] += slot.count;
+        }
+        port_.send_response("OK");
+        break;
+      }
+      case OutSlot::Kind::kCloseAfterFlush:
+        // The rest of the queue is answers to commands after the fatal one: dropped, as
+        // the reference never reads them.
+        out_front_seq_ += out_queue_.size();
+        out_queue_.clear();
+        port_.close_after_flush();
+        return;
+    }
+  }
+  if (out_queue_.empty() && input_held_) {
+    input_held_ = false;
+    port_.resume_input();
+  }
+}
+
 void ProtocolV2::detach() {
+  out_front_seq_ += out_queue_.size();
+  out_queue_.clear();
   state_ = static_cast<int32_t>(ClientState::kClosing);
   if (channel_) {
     channel_->remove_consumer(id_);

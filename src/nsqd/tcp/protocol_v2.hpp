@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -61,6 +62,14 @@ class ClientPort {
   // event loop unless the connection closed, and input resumes after it.
   virtual void query_auth(std::string secret, AuthDone done) = 0;
   virtual const std::string& remote_address() const = 0;  // for log lines
+  // Runs a function on the connection's event loop later, unless the connection has closed
+  // by then. The poster may be called from any thread, also after the connection is gone
+  // (the function is then dropped): durable publishes complete on the commit thread.
+  using LoopPost = std::function<void(std::function<void()> fn)>;
+  virtual LoopPost loop_post() = 0;
+  // Runs consume() again on what is buffered: a command held back until the earlier
+  // responses were sent may run now. Posted, never inside the caller.
+  virtual void resume_input() = 0;
 };
 
 class ProtocolV2 {
@@ -116,6 +125,20 @@ class ProtocolV2 {
   void send_response_failed(std::string_view name, const MessageId& id, std::string_view reason);
   void fail(const protocol::ProtocolError& err);  // send a fatal error, then close
 
+  // Ordered responses (-durable): a durable PUB/MPUB/DPUB answers once its commit completes,
+  // so its OK is a slot in out_queue_; every later response, error or close queues behind
+  // it and goes out in command order. With the queue empty these call the port at once.
+  void respond(std::string_view data);
+  void respond_error(const protocol::ProtocolError& err);
+  void respond_close_after_flush();
+  // Commit thread -> this loop: the durable publish in slot `seq` is durable (error empty) or
+  // failed (fatal E_<CMD>_FAILED and close, as a failed non-durable publish).
+  void publish_committed(uint64_t seq, const std::string& error);
+  void drain_out_queue();
+  // IDENTIFY, AUTH and SUB change the connection (upgrade, auth query, deliveries) right
+  // away, so they wait until every earlier response is out.
+  static bool needs_answered_queue(protocol::CommandType type);
+
   // --auth-http-address: SUB/PUB/MPUB/DPUB need a grant. kRefresh = the grants expired and
   // are being re-queried; the command stays unconsumed and is parsed again afterwards.
   enum class AuthCheck { kAllowed, kDenied, kRefresh };
@@ -142,6 +165,22 @@ class ProtocolV2 {
   std::vector<MessagePtr> fin_release_;           // scratch: freed outside the channel lock
   std::optional<AuthState> auth_;
   std::string auth_secret_;
+
+  struct OutSlot {
+    enum class Kind { kResponse, kError, kCloseAfterFlush, kPublish };
+    Kind kind = Kind::kResponse;
+    bool ready = true;  // false: a publish whose commit has not completed
+    std::string data;   // kResponse
+    protocol::ProtocolError error;
+    std::string topic;  // kPublish: counted in pub_counts_ once durable
+    size_t count = 0;
+    protocol::CommandType command = protocol::CommandType::kPub;
+  };
+  std::deque<OutSlot> out_queue_;
+  uint64_t out_front_seq_ = 0;  // the sequence number of out_queue_.front()
+  bool input_held_ = false;     // a command waits for out_queue_ to drain
+  bool close_queued_ = false;   // a fatal error is queued: no further command runs
+  ClientPort::LoopPost loop_post_;
 
   // --- shared with channel threads ---
   std::atomic<int32_t> state_{static_cast<int32_t>(protocol::ClientState::kInit)};

@@ -6,7 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "nsq/protocol/wire.hpp"
@@ -84,6 +87,18 @@ class FakePort : public ClientPort {
     auth_done = std::move(done);
   }
   const std::string& remote_address() const override { return address; }
+  // Durable publishes complete on the commit thread, which posts here; the test runs the
+  // posted functions as the event loop would (run_posted).
+  LoopPost loop_post() override {
+    return [this](std::function<void()> fn) {
+      std::lock_guard lock(posted_mu);
+      posted.push_back(std::move(fn));
+    };
+  }
+  void resume_input() override { ++resumes; }
+  std::mutex posted_mu;
+  std::vector<std::function<void()>> posted;
+  int resumes = 0;
 };
 
 class ProtocolV2Test : public ::testing::Test {
@@ -330,6 +345,111 @@ TEST_F(ProtocolV2AuthTest, AFailedQueryIsEAuthFailed) {
   ASSERT_EQ(port_.errors.size(), 1u);
   EXPECT_EQ(port_.errors[0].text(), "E_AUTH_FAILED AUTH failed");  // the reason is only logged
   EXPECT_TRUE(port_.closing);
+}
+
+// --- -durable: OK only after the commit, responses in command order ---
+
+class ProtocolV2DurableTest : public ProtocolV2Test {
+ protected:
+  ProtocolV2DurableTest() : ProtocolV2Test(durable_options()) {}
+
+  static NsqdOptions durable_options() {
+    NsqdOptions o;
+    o.durable = true;
+    return o;
+  }
+
+  // Waits until the commit thread has posted `n` completions, then runs them on this thread
+  // as the connection's loop would. False if they did not come within 5 s.
+  bool run_posted(size_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    std::vector<std::function<void()>> fns;
+    while (fns.size() < n) {
+      {
+        std::lock_guard lock(port_.posted_mu);
+        for (auto& f : port_.posted) fns.push_back(std::move(f));
+        port_.posted.clear();
+      }
+      if (fns.size() >= n) break;
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    for (auto& f : fns) f();
+    return fns.size() == n;
+  }
+};
+
+TEST_F(ProtocolV2DurableTest, PubAnswersOkOnlyOnceTheMessageIsSynced) {
+  const std::string in = pub("orders", "hello");
+  EXPECT_EQ(feed(in), in.size());
+  EXPECT_TRUE(port_.responses.empty());  // no OK before the fsync
+  EXPECT_EQ(topic_depth("orders"), 1);   // consumers need not wait for it
+  ASSERT_TRUE(run_posted(1));
+  EXPECT_EQ(port_.responses, std::vector<std::string>{"OK"});
+  auto topic = nsqd_.find_topic("orders");
+  ASSERT_TRUE(topic && topic->log());
+  EXPECT_EQ(topic->log()->synced_offset(), 1u);
+  EXPECT_GE(nsqd_.durable_fsync_count(), 1u);
+  ClientStats s;
+  session_.fill_stats(s);
+  EXPECT_EQ(s.pub_counts.at("orders"), 1u);
+}
+
+TEST_F(ProtocolV2DurableTest, PipelinedPublishesAnswerInOrderAndShareFsyncs) {
+  std::string bodies = std::string("\0\0\0\x02", 4) + size_prefixed("a") + size_prefixed("bc");
+  const std::string dpub = "DPUB t 1000\n" + size_prefixed("later");
+  std::string in;
+  for (int i = 0; i < 20; ++i) in += pub("t", "m" + std::to_string(i));
+  in += "MPUB t\n" + size_prefixed(bodies) + dpub;
+  EXPECT_EQ(feed(in), in.size());  // parsing goes on while commits are pending
+  ASSERT_TRUE(run_posted(22));
+  EXPECT_EQ(port_.responses, std::vector<std::string>(22, "OK"));
+  EXPECT_EQ(nsqd_.find_topic("t")->log()->synced_offset(), 23u);
+  // One fsync per message would be 23 (plus the directory); the appends of one read share.
+  EXPECT_LT(nsqd_.durable_fsync_count(), 23u);
+}
+
+TEST_F(ProtocolV2DurableTest, AFatalErrorAfterAPendingPubWaitsForItsOk) {
+  const std::string in = pub("t", "first") + "BOGUS\n" + pub("t", "never");
+  EXPECT_EQ(feed(in), in.size() - pub("t", "never").size());
+  EXPECT_TRUE(port_.errors.empty());
+  EXPECT_FALSE(port_.closing);
+  EXPECT_EQ(feed(pub("t", "never")), 0u);  // nothing runs after the queued fatal error
+  ASSERT_TRUE(run_posted(1));
+  EXPECT_EQ(port_.responses, std::vector<std::string>{"OK"});
+  ASSERT_EQ(port_.errors.size(), 1u);
+  EXPECT_EQ(port_.errors[0].code, "E_INVALID");
+  EXPECT_TRUE(port_.closing);
+  EXPECT_EQ(topic_depth("t"), 1);
+}
+
+TEST_F(ProtocolV2DurableTest, IdentifyWaitsUntilEveryEarlierResponseIsOut) {
+  const std::string first = pub("t", "x");
+  const std::string in = first + "IDENTIFY\n" + size_prefixed(R"({"client_id":"c1"})");
+  EXPECT_EQ(feed(in), first.size());  // IDENTIFY held: its reply may upgrade the stream
+  EXPECT_EQ(feed(in.substr(first.size())), 0u);
+  EXPECT_EQ(port_.resumes, 0);
+  ASSERT_TRUE(run_posted(1));
+  EXPECT_EQ(port_.responses, std::vector<std::string>{"OK"});
+  EXPECT_EQ(port_.resumes, 1);  // the connection parses the held input again
+  EXPECT_EQ(feed(in.substr(first.size())), in.size() - first.size());
+  EXPECT_EQ(port_.responses, (std::vector<std::string>{"OK", "OK"}));
+  ClientStats s;
+  session_.fill_stats(s);
+  EXPECT_EQ(s.client_id, "c1");
+}
+
+TEST_F(ProtocolV2DurableTest, ACommitCompletingAfterDetachIsIgnored) {
+  EXPECT_EQ(feed(pub("t", "x")), pub("t", "x").size());
+  session_.detach();
+  ASSERT_TRUE(run_posted(1));
+  EXPECT_TRUE(port_.responses.empty());
+}
+
+TEST_F(ProtocolV2DurableTest, EphemeralTopicsStayInMemoryAndAnswerAtOnce) {
+  EXPECT_EQ(feed(pub("t#ephemeral", "x")), pub("t#ephemeral", "x").size());
+  EXPECT_EQ(port_.responses, std::vector<std::string>{"OK"});
+  EXPECT_EQ(nsqd_.find_topic("t#ephemeral")->log(), nullptr);
 }
 
 }  // namespace

@@ -1,0 +1,131 @@
+"""-durable (docs/persistence.md, "Durable mode"): every publish path answers OK only once its
+messages are in the topic's log (and fsynced: nsqd_durable_fsyncs_total counts the commit
+thread's fsyncs), responses keep their order, and concurrent or pipelined publishers share
+fsyncs (group commit). Real sockets, our nsqd only (the reference has no durable mode).
+"""
+
+import os
+import struct
+import subprocess
+import threading
+
+import pytest
+
+import nsqhttp
+import nsqproto
+from conftest import NSQD_BIN
+from nsqproto import FRAME_MESSAGE, cmd, dpub, mpub, pub
+
+pytestmark = pytest.mark.nsqd_args("--durable")
+
+SEGMENT_HEADER = 16
+
+
+def read_log(nsqd, topic):
+    """[(offset, id, timestamp_ns, due_ns, body)] of the topic's first log segment."""
+    path = os.path.join(nsqd.data_path, topic + ".log", "%020d.seg" % 0)
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:4] == b"NSQL" and struct.unpack(">H", data[4:6])[0] == 1
+    records, pos = [], SEGMENT_HEADER
+    while pos < len(data):
+        length, _crc = struct.unpack(">II", data[pos:pos + 8])
+        offset, mid, ts, due = struct.unpack(">Q16sqq", data[pos + 8:pos + 48])
+        records.append((offset, mid, ts, due, data[pos + 48:pos + 8 + length]))
+        pos += 8 + length
+    return records
+
+
+def fsyncs(nsqd):
+    r = nsqhttp.request(nsqd, "GET", "/metrics")
+    for line in r.body.decode().splitlines():
+        if line.startswith("nsqd_durable_fsyncs_total "):
+            return int(float(line.split()[1]))
+    raise AssertionError("no nsqd_durable_fsyncs_total in /metrics")
+
+
+def test_help_shows_the_durable_flag():
+    out = subprocess.run([NSQD_BIN, "-h"], capture_output=True, text=True, timeout=10)
+    assert "-durable" in out.stdout + out.stderr
+
+
+def test_tcp_publishes_are_in_the_log_when_ok_arrives(nsqd, connect):
+    c = connect()
+    c.send(pub("t", b"one"))
+    c.expect_response(b"OK")
+    c.send(mpub("t", [b"two", b"three"]))
+    c.expect_response(b"OK")
+    c.send(dpub("t", 60000, b"later"))
+    c.expect_response(b"OK")
+    recs = read_log(nsqd, "t")
+    assert [r[0] for r in recs] == [0, 1, 2, 3]
+    assert [r[4] for r in recs] == [b"one", b"two", b"three", b"later"]
+    assert recs[3][3] - recs[3][2] == 60000 * 1000 * 1000  # DPUB keeps its due time
+    assert all(r[3] == 0 for r in recs[:3])
+    assert fsyncs(nsqd) >= 1
+    # Consumers get the messages as without -durable (the deferred one later).
+    s = connect()
+    s.sub("t", "c", rdy=10)
+    got = set()
+    for _ in range(3):
+        ftype, data = s.read_frame(timeout=5, skip_heartbeats=True)
+        assert ftype == FRAME_MESSAGE
+        got.add(nsqproto.parse_message(data).body)
+    assert got == {b"one", b"two", b"three"}
+
+
+def test_http_pub_and_mpub_are_in_the_log_when_ok_arrives(nsqd):
+    r = nsqhttp.request(nsqd, "POST", "/pub?topic=h", body=b"a")
+    assert (r.status, r.body) == (200, b"OK")
+    r = nsqhttp.request(nsqd, "POST", "/pub?topic=h&defer=5000", body=b"b")
+    assert (r.status, r.body) == (200, b"OK")
+    r = nsqhttp.request(nsqd, "POST", "/mpub?topic=h", body=b"c\nd")
+    assert (r.status, r.body) == (200, b"OK")
+    r = nsqhttp.request(nsqd, "POST", "/pub?topic=h&defer=-1", body=b"x")
+    assert r.status == 400  # refusals are answered at once, as without -durable
+    recs = read_log(nsqd, "h")
+    assert [r[4] for r in recs] == [b"a", b"b", b"c", b"d"]
+    assert recs[1][3] - recs[1][2] == 5000 * 1000 * 1000
+
+
+def test_pipelined_publishes_answer_in_order_and_share_fsyncs(nsqd, connect):
+    before = fsyncs(nsqd)
+    c = connect()
+    n = 500
+    c.send(b"".join(pub("p", b"m%d" % i) for i in range(n)) + cmd("NOP") + b"BOGUS\n")
+    for _ in range(n):
+        c.expect_response(b"OK")
+    # The fatal error is queued behind every OK, then the connection closes.
+    c.expect_error(b"E_INVALID invalid command BOGUS")
+    c.expect_closed()
+    assert [r[4] for r in read_log(nsqd, "p")] == [b"m%d" % i for i in range(n)]
+    used = fsyncs(nsqd) - before
+    assert used < n / 5, "%d fsyncs for %d pipelined PUBs" % (used, n)
+
+
+def test_concurrent_publishers_share_fsyncs(nsqd):
+    before = fsyncs(nsqd)
+    publishers, each = 16, 40
+    errors = []
+
+    def run(k):
+        try:
+            with nsqproto.Conn(nsqd.host, nsqd.tcp_port) as c:
+                for i in range(each):
+                    c.send(pub("g", b"%d-%d" % (k, i)))
+                    c.expect_response(b"OK")  # unbatched: one PUB at a time
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(publishers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    total = publishers * each
+    assert len(read_log(nsqd, "g")) == total
+    used = fsyncs(nsqd) - before
+    print("group commit: %d fsyncs for %d unbatched PUBs from %d publishers"
+          % (used, total, publishers))
+    assert used < total
