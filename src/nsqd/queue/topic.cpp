@@ -318,6 +318,7 @@ void Topic::close() {
   }
   for (auto& ch : to_close) ch->close();
   if (backend_) backend_->remove();
+  if (log_) log_->remove_all();  // a topic created again under this name starts empty
 }
 
 void Topic::shutdown() {

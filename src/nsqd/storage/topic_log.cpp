@@ -332,7 +332,7 @@ bool TopicLog::create_segment_locked(uint64_t base, std::string& error) {
 
 int64_t TopicLog::append(std::span<const LogAppend> items, std::string& error,
                          DurableCallback on_durable) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   if (!failed_.empty()) {
     error = failed_;
     return -1;
@@ -363,7 +363,9 @@ int64_t TopicLog::append(std::span<const LogAppend> items, std::string& error,
     if (w > 0 && ops_.ftruncate(seg.file->fd(), seg.size) < 0) {
       std::vector<Waiter> to_fail;
       fail_locked("failed to truncate a short write: " + error, to_fail);
-      for (auto& waiter : to_fail) waiter.callback(failed_);
+      const std::string why = failed_;
+      lock.unlock();  // callbacks never run under the log's lock
+      for (auto& waiter : to_fail) waiter.callback(why);
     }
     return -1;
   }
@@ -538,6 +540,20 @@ void TopicLog::trim_below(uint64_t offset) {
     if (!paths.empty()) dir_dirty_ = true;
   }
   for (const auto& p : paths) ops_.unlink(p);
+}
+
+void TopicLog::remove_all() {
+  std::vector<Waiter> to_fail;
+  std::vector<std::string> paths;
+  {
+    std::lock_guard lock(mu_);
+    fail_locked("exiting", to_fail);
+    for (const auto& [base, seg] : segments_) paths.push_back(segment_path(base));
+  }
+  for (auto& w : to_fail) w.callback("exiting");
+  for (const auto& p : paths) ops_.unlink(p);
+  std::error_code ignored;
+  std::filesystem::remove(options_.dir, ignored);  // only if nothing else was put there
 }
 
 uint64_t TopicLog::start_offset() const {

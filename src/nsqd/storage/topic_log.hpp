@@ -98,6 +98,9 @@ class TopicLog {
 
   // Deletes whole segments that only hold offsets below `offset` (never the last segment).
   void trim_below(uint64_t offset);
+  // The topic was deleted: fails every waiting append with "exiting", refuses later ones,
+  // and removes the segments and the directory.
+  void remove_all();
 
   uint64_t start_offset() const;   // the first offset still stored
   uint64_t next_offset() const;    // the offset the next append gets

@@ -129,3 +129,25 @@ def test_concurrent_publishers_share_fsyncs(nsqd):
     print("group commit: %d fsyncs for %d unbatched PUBs from %d publishers"
           % (used, total, publishers))
     assert used < total
+
+
+def test_deleting_a_topic_removes_its_log(nsqd, connect):
+    c = connect()
+    c.send(pub("gone", b"x"))
+    c.expect_response(b"OK")
+    log_dir = os.path.join(nsqd.data_path, "gone.log")
+    assert os.path.isdir(log_dir)
+    r = nsqhttp.request(nsqd, "POST", "/topic/delete?topic=gone")
+    assert r.status == 200
+    assert not os.path.exists(log_dir)
+
+
+def test_the_toml_key_turns_durable_mode_on(nsqd_factory, tmp_path):
+    conf = tmp_path / "nsqd.toml"
+    conf.write_text("durable = true\n")
+    n = nsqd_factory("--config=%s" % conf)
+    with nsqproto.Conn(n.host, n.tcp_port) as c:
+        c.send(pub("cfg", b"x"))
+        c.expect_response(b"OK")
+    assert [r[4] for r in read_log(n, "cfg")] == [b"x"]
+    assert fsyncs(n) >= 1

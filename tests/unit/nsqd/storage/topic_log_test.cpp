@@ -294,6 +294,55 @@ TEST(TopicLogTest, AFailedFsyncFailsItsWaitersAndEveryLaterAppend) {
   EXPECT_NE(error.find("fsync failed"), std::string::npos) << error;
 }
 
+// Real syscalls, except that while `full` is set a write lands 2 bytes, as a filling disk does.
+class ShortWriteOps : public test_support::ForwardingFileOps {
+ public:
+  std::atomic<bool> full{false};
+  ssize_t pwritev(int fd, const iovec* iov, int n, off_t off) override {
+    if (!full) return real().pwritev(fd, iov, n, off);
+    iovec two{iov[0].iov_base, 2};
+    return real().pwritev(fd, &two, 1, off);
+  }
+};
+
+TEST(TopicLogTest, AShortWriteIsCutBackAndTheOffsetIsNotUsed) {
+  TempDir dir;
+  ShortWriteOps ops;
+  auto log = open_log(dir.path(), 1 << 20, &ops);
+  append_n(*log, 0, 2);
+  const auto size = fs::file_size(dir.path() + kSeg0);
+  ops.full = true;
+  const std::string body = "lost";
+  const LogAppend item{id_of(9), 1, 0, body};
+  std::string error;
+  bool called = false;
+  EXPECT_EQ(log->append(std::span(&item, 1), error, [&](const std::string&) { called = true; }),
+            -1);
+  EXPECT_EQ(error, "short write");
+  EXPECT_FALSE(called);  // a refused append never answers later
+  EXPECT_EQ(fs::file_size(dir.path() + kSeg0), size);
+  ops.full = false;
+  append_n(*log, 2, 1);  // offset 2 again: nothing was taken
+  expect_records(read_all(*log), 0, 3);
+}
+
+TEST(TopicLogTest, RemoveAllFailsWaitersRefusesAppendsAndDeletesTheFiles) {
+  TempDir dir;
+  const std::string path = dir.path() + "/t.log";
+  auto log = open_log(path, 200);
+  append_n(*log, 0, 5);
+  log->sync();  // two segments
+  std::string result = "not called";
+  const std::string body = "b";
+  const LogAppend item{id_of(5), 1, 0, body};
+  std::string error;
+  log->append(std::span(&item, 1), error, [&](const std::string& e) { result = e; });
+  log->remove_all();
+  EXPECT_EQ(result, "exiting");
+  EXPECT_EQ(log->append(std::span(&item, 1), error), -1);
+  EXPECT_FALSE(fs::exists(path));
+}
+
 TEST(GroupCommitterTest, PublishesDuringAnFsyncShareTheNextOne) {
   TempDir dir;
   CountingOps ops;
