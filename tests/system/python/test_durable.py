@@ -151,3 +151,36 @@ def test_the_toml_key_turns_durable_mode_on(nsqd_factory, tmp_path):
         c.expect_response(b"OK")
     assert [r[4] for r in read_log(n, "cfg")] == [b"x"]
     assert fsyncs(n) >= 1
+
+
+def test_pynsq_publishes_and_consumes_unchanged(nsqd):
+    """The real pynsq Writer (callbacks, 200 publishes in flight at once) and Reader."""
+    import asyncio
+
+    from test_pynsq import Env, bodies, publish, until
+
+    env = Env(nsqd)
+    got = []
+
+    def handler(m):
+        got.append(m.body)
+        return True
+
+    async def body():
+        r = env.reader("py", "c", handler, max_in_flight=100)
+        w = await env.writer()
+        await env.connected(r)
+        answers = []
+        for b in bodies("async", 200):  # not awaited one by one: pipelined on one connection
+            w.pub("py", b, callback=lambda conn, data: answers.append(data))
+        await publish(w, "mpub", "py", bodies("batch", 20))
+        await publish(w, "dpub", "py", 100, b"deferred")
+        await until(lambda: len(answers) == 200, 5, "200 answers")
+        assert set(answers) == {b"OK"}
+        await until(lambda: len(got) >= 221, 5, "221 messages")
+        await asyncio.sleep(0.2)
+
+    env.run(body)
+    assert sorted(got) == sorted(bodies("async", 200) + bodies("batch", 20) + [b"deferred"])
+    assert not env.errors.protocol_errors(), env.errors.records
+    assert len(read_log(nsqd, "py")) == 221
