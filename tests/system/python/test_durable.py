@@ -8,6 +8,7 @@ import os
 import struct
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -184,3 +185,52 @@ def test_pynsq_publishes_and_consumes_unchanged(nsqd):
     assert sorted(got) == sorted(bodies("async", 200) + bodies("batch", 20) + [b"deferred"])
     assert not env.errors.protocol_errors(), env.errors.records
     assert len(read_log(nsqd, "py")) == 221
+
+
+def test_every_ok_survives_kill9_in_the_log_and_offsets_continue(tmp_path):
+    """kill -9 while 8 publishers are mid-flight: every PUB that got OK is in the log after the
+    restart (recovery cut nothing acknowledged), offsets are 0..n-1 without a gap, and the
+    next publish continues at n. (Redelivery from the log to channels is the next step.)"""
+    from conftest import Nsqd
+
+    data = tmp_path / "data"
+    data.mkdir()
+    n = Nsqd(data, ["--durable"]).start()
+    acked, stop = [], threading.Event()
+
+    def run(k):
+        try:
+            with nsqproto.Conn(n.host, n.tcp_port) as c:
+                i = 0
+                while not stop.is_set():
+                    body = b"%d-%d" % (k, i)
+                    c.send(pub("crash", body))
+                    c.expect_response(b"OK")
+                    acked.append(body)
+                    i += 1
+        except Exception:  # noqa: BLE001 - the kill cuts every connection
+            pass
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 10
+    while len(acked) < 300 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    n.kill9()  # publishers are still sending
+    stop.set()
+    for t in threads:
+        t.join()
+    assert len(acked) >= 300
+    n = Nsqd(data, ["--durable"]).start()
+    try:
+        with nsqproto.Conn(n.host, n.tcp_port) as c:
+            c.send(pub("crash", b"after"))
+            c.expect_response(b"OK")
+        recs = read_log(n, "crash")
+        logged = [r[4] for r in recs]
+        assert not set(acked) - set(logged), "acknowledged but lost"
+        assert [r[0] for r in recs] == list(range(len(recs)))
+        assert logged[-1] == b"after"
+    finally:
+        assert n.stop() is None
