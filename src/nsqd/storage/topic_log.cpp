@@ -175,16 +175,11 @@ bool TopicLog::load(std::string& error) {
   std::sort(bases.begin(), bases.end());
   std::lock_guard lock(mu_);
   if (bases.empty()) {
+    // A new log: nothing in it is durable yet, so its fsyncs (the segment, the log directory
+    // and the data directory's entry for it) wait for the first commit cycle instead of
+    // running on the thread that creates the topic (an event loop).
     if (!create_segment_locked(0, error)) return false;
-    // The segment, its directory entry and the log directory's own entry in the data path.
-    int r = ops_.fsync(segments_.begin()->second.file->fd());
-    if (r >= 0) r = fsync_dir(options_.dir);
-    if (r >= 0) r = fsync_dir(std::filesystem::path(options_.dir).parent_path().string());
-    if (r < 0) {
-      error = "failed to sync " + segment_path(0) + ": " + disk::errno_text(-r);
-      return false;
-    }
-    dir_dirty_ = false;
+    unsynced_files_.push_back(segments_.begin()->second.file);
     next_offset_ = synced_ = 0;
     return true;
   }
@@ -429,9 +424,14 @@ int TopicLog::sync() {
     if (r < 0 && error.empty()) error = "fsync failed: " + disk::errno_text(-r);
   }
   if (dir && error.empty()) {
-    ++fsyncs;
-    const int r = fsync_dir(options_.dir);
-    if (r < 0) error = "fsync of " + options_.dir + " failed: " + disk::errno_text(-r);
+    // The log directory's entries, and the data directory's entry for the log directory
+    // (needed once, after creation; cheap, as segments are created rarely).
+    for (const std::string& d :
+         {options_.dir, std::filesystem::path(options_.dir).parent_path().string()}) {
+      ++fsyncs;
+      const int r = fsync_dir(d);
+      if (r < 0 && error.empty()) error = "fsync of " + d + " failed: " + disk::errno_text(-r);
+    }
   }
   {
     std::lock_guard lock(mu_);
