@@ -46,6 +46,9 @@ export NSQLOOKUPD_REF_BIN="$REPO/.deps/reference-bin/nsqlookupd"
 step "clang-format check" bash -c "git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror"
 # Layering: each folder includes only what docs/architecture.md allows it (the table is in the script).
 step "include layering" scripts/check-layering.sh
+# clang-tidy (.clang-tidy) on the decoders of outside bytes and the Go-text layers; the whole
+# tree (scripts/tidy.sh all) costs ~10 min of CPU, over the budget.
+step "clang-tidy (protocol, codecs, gocompat, util, config)" scripts/tidy.sh
 # The web UI without a browser: eslint over web/ and tests/ui/, node --test on its DOM-free
 # modules (formatting, series, aggregation, sorting). ~15 s.
 step "web UI lint and unit tests" tests/ui/unit.sh
