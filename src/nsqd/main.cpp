@@ -51,8 +51,7 @@ int main(int argc, char** argv) {
   NsqdOptions opts;
   nsq::config::FlagSet flags("nsqd");
   nsq::nsqd::register_nsqd_flags(flags, opts);
-  if (auto exit_code = nsq::daemon::parse_command_line(
-          "nsqd", flags, argc, argv, opts)) {
+  if (auto exit_code = nsq::daemon::parse_command_line("nsqd", flags, argc, argv, opts)) {
     return *exit_code;
   }
 

@@ -9,8 +9,7 @@ int main(int argc, char** argv) {
   nsq::nsqlookupd::NsqlookupdOptions opts;
   nsq::config::FlagSet flags("nsqlookupd");
   nsq::nsqlookupd::register_nsqlookupd_flags(flags, opts);
-  if (auto exit_code = nsq::daemon::parse_command_line(
-          "nsqlookupd", flags, argc, argv, opts)) {
+  if (auto exit_code = nsq::daemon::parse_command_line("nsqlookupd", flags, argc, argv, opts)) {
     return *exit_code;
   }
   nsq::log::info("nsqlookupd v{} (built w/gcc{})", NSQ_COMPAT_VERSION, __VERSION__);
