@@ -2,8 +2,9 @@
 # clang-tidy (.clang-tidy's checks, Debian's clang-tidy-14) over the sources that decode
 # outside bytes and reproduce Go's texts: the sans-IO protocol and codecs, gocompat, util and
 # the flag/config parser. Needs build/compile_commands.json (scripts/build.sh release).
-# The whole tree costs ~10 min of CPU (Boost-heavy files take 10-20 s each), over the test
-# command's budget; this subset costs ~25 s of CPU. Whole tree: scripts/tidy.sh all
+# The whole tree costs ~20 min of CPU (a Boost-heavy file takes ~15 s), far over the test
+# command's budget, and is not clean yet; this subset costs ~45 s of CPU (~24 s on 2 cores).
+# Whole tree: scripts/tidy.sh all
 # Usage: scripts/tidy.sh [all]
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
