@@ -212,9 +212,8 @@ void LookupdClient::failed(PeerState& p, const std::string& what, const std::str
 }
 
 bool LookupdClient::connect_peer(PeerState& p) {
-  std::string error;
-  if (!p.peer.connect(error)) {
-    failed(p, "connect", error);
+  if (auto connected = p.peer.connect(); !connected) {
+    failed(p, "connect", connected.error());
     return false;
   }
   // go-nsq's Identify marshals a Go map: keys in sorted order.
@@ -228,9 +227,9 @@ bool LookupdClient::connect_peer(PeerState& p) {
   w.end_object();
   std::string cmd;
   protocol::append_lookup_identify(cmd, w.str());
-  auto reply = p.peer.command(cmd, error);
+  auto reply = p.peer.command(cmd);
   if (!reply) {
-    failed(p, "IDENTIFY " + w.str(), error);
+    failed(p, "IDENTIFY " + w.str(), reply.error());
     return false;
   }
   const auto doc = util::parse_json_as_go(*reply);
@@ -267,8 +266,8 @@ bool LookupdClient::connect_peer(PeerState& p) {
       protocol::append_lookup_register(reg, topic->name(), channel);
       const std::string text = command_text("REGISTER", topic->name(), channel);
       log::info("LOOKUPD({}): {}", p.peer.address(), text);
-      if (!p.peer.command(reg, error)) {
-        failed(p, text, error);
+      if (auto registered = p.peer.command(reg); !registered) {
+        failed(p, text, registered.error());
         return false;
       }
     }
@@ -282,8 +281,7 @@ void LookupdClient::send_to_all(std::vector<std::unique_ptr<PeerState>>& peers,
   for (auto& p : peers) {
     if (!p->peer.connected()) continue;  // it re-registers everything when it reconnects
     log::info("LOOKUPD({}): {}", p->peer.address(), label);
-    std::string error;
-    if (!p->peer.command(command, error)) failed(*p, label, error);
+    if (auto reply = p->peer.command(command); !reply) failed(*p, label, reply.error());
   }
 }
 
@@ -334,8 +332,7 @@ void LookupdClient::run() {
       for (auto& p : peers) {
         if (!p->peer.connected()) continue;
         log::debug("LOOKUPD({}): sending heartbeat", p->peer.address());
-        std::string error;
-        if (!p->peer.command(ping, error)) failed(*p, "PING", error);
+        if (auto reply = p->peer.command(ping); !reply) failed(*p, "PING", reply.error());
       }
       next_ping = now + kPingInterval;
     }
