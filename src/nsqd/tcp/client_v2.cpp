@@ -198,13 +198,18 @@ void ClientV2::make_input_room(size_t min_free, size_t grow_to_free) {
   if (in_buf_.size() - in_end_ < min_free) in_buf_.resize(in_end_ + grow_to_free);
 }
 
-void ClientV2::on_first_read(const boost::system::error_code& ec, size_t n) {
+bool ClientV2::read_completed(const boost::system::error_code& ec) {
   reading_ = false;
-  if (closed_ || closing_after_flush_) return;
+  if (closed_ || closing_after_flush_) return false;
   if (ec) {
     on_read_error(ec);
-    return;
+    return false;
   }
+  return true;
+}
+
+void ClientV2::on_first_read(const boost::system::error_code& ec, size_t n) {
+  if (!read_completed(ec)) return;
   std::string_view input(first_read_.data(), n);
   boost::system::error_code read_ec;
   if (n == first_read_.size()) {
@@ -255,12 +260,7 @@ void ClientV2::release_idle_input() {
 }
 
 void ClientV2::on_read(const boost::system::error_code& ec, size_t n) {
-  reading_ = false;
-  if (closed_ || closing_after_flush_) return;
-  if (ec) {
-    on_read_error(ec);
-    return;
-  }
+  if (!read_completed(ec)) return;
   if (codec_) {
     if (!decode_input(std::string_view(raw_in_.data(), n))) return;
   } else {
