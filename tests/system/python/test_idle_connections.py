@@ -67,3 +67,30 @@ def test_idle_connections_cost_little_and_memory_is_reused(nsqd, connect):
     for c in conns:
         c.close()
     publisher.ping()
+
+
+def test_clients_stopped_halfway_through_a_pub_cost_their_frame_only(nsqd, connect):
+    """Issue 19: a client that sends half a PUB and stops holds its frame, not a 64 KiB chunk;
+    the others are served meanwhile."""
+    body = b"x" * 1000
+    frame = nsqproto.pub("half", body)
+    for c in open_idle(nsqd, 20):  # warm-up, as above
+        c.close()
+    publisher = connect()
+    publisher.publish("half", b"warm")
+    time.sleep(0.3)
+    base = nsqd.rss_kb()
+    stalled = []
+    for _ in range(COUNT):
+        c = nsqproto.Conn(nsqd.host, nsqd.tcp_port, timeout=10.0)
+        c.send(frame[:len(frame) // 2])
+        stalled.append(c)
+    publisher.publish("half", b"still served")  # in order behind every accept
+    time.sleep(0.3)
+    per_conn = (nsqd.rss_kb() - base) / COUNT
+    # The idle bound plus the 1 KiB frame (measured 3.9 KiB; 64+ KiB before issue 17).
+    assert per_conn <= MAX_KIB_PER_CONN + 1.5, \
+        "a half-sent PUB costs %.1f KiB of RSS" % per_conn
+    for c in stalled:
+        c.close()
+    publisher.ping()
