@@ -21,7 +21,11 @@
 // * empty() writes fresh metadata (next file number, depth 0) instead of only deleting it, so a
 //   crash right after it cannot restart the queue at file 0 and lose later writes.
 // * At open, an unsynced tail (write file longer or shorter than recorded, or a later file
-//   present) moves writing to the first unused file number; the reader salvages the rest.
+//   present) moves writing to the first unused file number; the reader salvages the rest,
+//   and the depth is recounted from the files (the stale metadata's depth would show 0).
+// * A read that fails with an I/O error (EIO, EMFILE; not a bad length or a torn record)
+//   leaves the file where it is and returns kIoError; the reference would set the file aside
+//   as ".bad" and lose its acknowledged records over a passing fault.
 // * Reaching the exact end of a completed file moves on quietly where the reference can turn
 //   an already fully read file into a ".bad" one.
 //
@@ -77,6 +81,7 @@ enum class ReadResult {
   kEmpty,     // nothing to read now
   kDeclined,  // the callback returned false: the record stays first in the queue
   kClosed,    // closed or deleted
+  kIoError,   // the file could not be read now (EIO...): nothing moved, try again later
 };
 
 class DiskQueue {
@@ -115,6 +120,9 @@ class DiskQueue {
   }
   // Convenience: consumes the next record into `out`.
   ReadResult read_next(std::string& out);
+  // Why the last consume() returned kIoError ("read <file>: input/output error"); "" after a
+  // successful read.
+  std::string read_error() const;
 
   // Records written and not yet consumed (lock-free; what /stats shows as backend_depth).
   int64_t depth() const { return depth_.load(std::memory_order_relaxed); }
@@ -164,6 +172,13 @@ class DiskQueue {
   DiskQueue(std::string name, std::string data_path, const DiskQueueOptions& options);
 
   void load_metadata();
+  // File numbers or positions beyond this in the metadata are corruption (2^50), and keep the
+  // arithmetic on them far from overflow.
+  static constexpr int64_t kMaxFileNum = int64_t{1} << 50;
+  bool adopt_existing_files_locked();
+  // The data files of this queue that exist, numbers in [first, last], ascending.
+  std::vector<int64_t> existing_data_files(int64_t first, int64_t last) const;
+  int64_t count_readable_records_locked();
   ReadResult consume_impl(ConsumeFn fn, void* ctx);
 
   bool write_records_locked(std::span<const RecordView> records, std::string& error);
@@ -172,8 +187,9 @@ class DiskQueue {
   void roll_write_file_locked();
   void rollback_locked(int64_t file_num, int64_t pos, int64_t depth);
 
-  bool ensure_read_file_locked(bool complete, std::string& error);
-  bool fill_locked(int64_t pos, size_t need, int64_t limit, std::string& error);
+  bool ensure_read_file_locked(bool complete, std::string& error, bool& transient);
+  bool fill_locked(int64_t pos, size_t need, int64_t limit, std::string& error, bool& transient);
+  ReadResult io_error_locked(const std::string& why);
   void reset_reader_locked();
   void finish_read_file_locked();
   void handle_read_error_locked(const std::string& why);
@@ -182,8 +198,10 @@ class DiskQueue {
 
   Snapshot snapshot_locked();
   bool write_metadata(const Snapshot& snap, std::string& error);
-  std::vector<std::string> take_deletable_locked(int64_t persisted_read_file_num);
-  void unlink_quietly(const std::string& path, const char* what);
+  std::vector<int64_t> take_deletable_locked(int64_t persisted_read_file_num);
+  bool unlink_quietly(const std::string& path, const char* what);
+  std::vector<int64_t> unlink_consumed(const std::vector<int64_t>& files);  // returns failures
+  void retry_unlink_later_locked(const std::vector<int64_t>& failed);
 
   const std::string name_;
   const std::string data_path_;
@@ -202,6 +220,7 @@ class DiskQueue {
   size_t buf_cap_ = 0;
   size_t buf_len_ = 0;
   int64_t buf_file_off_ = 0;  // file offset of buf_[0]
+  std::string read_error_;
 
   // mu_: positions, the write file, sync bookkeeping.
   mutable std::mutex mu_;

@@ -73,7 +73,8 @@ std::string MessageBackend::write(std::span<const Outgoing> msgs) {
     if (ctx_->report_health) ctx_->report_health(error);
     return error;
   }
-  if (ctx_->unhealthy.load(std::memory_order_relaxed) && ctx_->unhealthy.exchange(false)) {
+  if (ctx_->unhealthy.load(std::memory_order_relaxed) && ctx_->unhealthy.exchange(false) &&
+      !ctx_->read_unhealthy.load()) {
     if (ctx_->report_health) ctx_->report_health("");
   }
   bool deferred = false;
@@ -104,6 +105,11 @@ size_t MessageBackend::read(size_t max, std::vector<Incoming>& out) {
     });
     if (r != disk::ReadResult::kOk) {
       if (r == disk::ReadResult::kEmpty) salvage_.store(false, std::memory_order_relaxed);
+      if (r == disk::ReadResult::kIoError) {
+        // The owner's timer retries; /ping says why until a read or write succeeds.
+        ctx_->read_unhealthy.store(true);
+        if (ctx_->report_health) ctx_->report_health(queue_->read_error());
+      }
       break;
     }
     if (now != 0) {
@@ -118,7 +124,13 @@ size_t MessageBackend::read(size_t max, std::vector<Incoming>& out) {
     out.push_back(std::move(in));
     ++n;
   }
-  if (n > 0) schedule_sync_if_needed();
+  if (n > 0) {
+    if (ctx_->read_unhealthy.load(std::memory_order_relaxed) &&
+        ctx_->read_unhealthy.exchange(false) && !ctx_->unhealthy.load()) {
+      if (ctx_->report_health) ctx_->report_health("");
+    }
+    schedule_sync_if_needed();
+  }
   return n;
 }
 

@@ -45,8 +45,10 @@ struct DiskContext {
   std::function<void(const std::string& error)> report_health;
   // A topic or channel was paused or unpaused: nsqd.dat should be rewritten.
   std::function<void()> metadata_changed;
-  // Whether the last reported write failed (so successes report only on recovery).
+  // Whether the last reported write or sync failed (so successes report only on recovery),
+  // and likewise for reads (kIoError); /ping is OK again once neither is set.
   mutable std::atomic<bool> unhealthy{false};
+  mutable std::atomic<bool> read_unhealthy{false};
 };
 
 class MessageBackend : public std::enable_shared_from_this<MessageBackend> {

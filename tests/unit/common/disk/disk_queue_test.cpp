@@ -191,12 +191,60 @@ TEST(DiskQueueTest, UnsyncedTailIsSalvagedAndWritingMovesToANewFile) {
   }
   auto q = open_queue(dir);
   EXPECT_EQ(q->positions().write_file_num, 1);
+  EXPECT_EQ(q->depth(), 8);  // recounted from the file, not the metadata's stale 5
   ASSERT_TRUE(q->put(payload(100), error));
   auto got = read_all(*q);
   // All 8 old records come back (the tail salvaged) and the new one after them.
   ASSERT_EQ(got.size(), 9u);
   EXPECT_EQ(got[7], payload(7));
   EXPECT_EQ(got[8], payload(100));
+}
+
+// Leaks the queue on purpose so nothing syncs, as a kill -9 would (see the test above).
+void abandon(std::unique_ptr<DiskQueue> q) {
+  static auto* abandoned = new std::vector<DiskQueue*>;
+  abandoned->push_back(q.release());
+}
+
+TEST(DiskQueueTest, StaleDepthIsRecountedAcrossFilesWithoutTheTornRecord) {
+  TempDir dir;
+  std::string error;
+  {
+    auto q = open_queue(dir);
+    for (int i = 0; i < 10; ++i) ASSERT_TRUE(q->put(payload(i), error));
+    ASSERT_TRUE(q->sync(error));
+    std::string msg;
+    for (int i = 0; i < 4; ++i) ASSERT_EQ(q->read_next(msg), ReadResult::kOk);
+    for (int i = 10; i < 13; ++i) ASSERT_TRUE(q->put(payload(i), error));
+    abandon(std::move(q));
+  }
+  // The crash also tore the record being written.
+  std::ofstream(dir.path() + "/t.diskqueue.000000.dat", std::ios::app | std::ios::binary)
+      << be32(40) << "half";
+  auto q = open_queue(dir);
+  // The metadata says depth 10 from 0,0; the file holds 13 whole records from 0,0 (the 4 read
+  // after the last sync are delivered again) and the torn one is not counted.
+  EXPECT_EQ(q->depth(), 13);
+  auto got = read_all(*q);
+  ASSERT_EQ(got.size(), 13u);
+  EXPECT_EQ(got.back(), payload(12));
+  EXPECT_EQ(q->depth(), 0);
+}
+
+TEST(DiskQueueTest, MissingMetadataDepthIsCountedFromEveryFile) {
+  TempDir dir;
+  std::string error;
+  {
+    auto q = open_queue(dir);
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE(q->put(payload(i), error));  // files 0, 1, 2
+    abandon(std::move(q));
+  }
+  fs::remove(dir.path() + "/t.diskqueue.meta.dat");  // a crash before any metadata landed
+  auto q = open_queue(dir);
+  EXPECT_EQ(q->depth(), 50);
+  auto got = read_all(*q);
+  ASSERT_EQ(got.size(), 50u);
+  EXPECT_EQ(q->depth(), 0);
 }
 
 TEST(DiskQueueTest, CorruptLengthRenamesFileBadAndReadingGoesOn) {
