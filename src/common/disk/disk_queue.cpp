@@ -92,6 +92,18 @@ std::string DiskQueue::metadata_file_name() const {
   return join_path(data_path_, name_ + ".diskqueue.meta.dat");
 }
 
+// Metadata a queue could have written: no negative or absurd numbers, the reader never past
+// the writer. Anything else is corruption, and the data files are read instead.
+bool DiskQueue::plausible(const Positions& p) {
+  auto in_range = [](int64_t v) { return v >= 0 && v <= kMaxFileNum; };
+  if (!in_range(p.read_file_num) || !in_range(p.read_pos) || !in_range(p.write_file_num) ||
+      !in_range(p.write_pos) || p.depth < 0) {
+    return false;
+  }
+  return p.read_file_num < p.write_file_num ||
+         (p.read_file_num == p.write_file_num && p.read_pos <= p.write_pos);
+}
+
 void DiskQueue::load_metadata() {
   // Called before the queue is shared; locks only to keep the invariants uniform.
   std::lock_guard rl(read_mu_);
@@ -108,9 +120,7 @@ void DiskQueue::load_metadata() {
       break;
     case ReadFileStatus::kOk: {
       Positions p;
-      if (!parse_metadata_text(text, p) || p.read_file_num < 0 || p.read_pos < 0 ||
-          p.write_file_num < 0 || p.write_pos < 0 || p.depth < 0 || p.read_file_num > kMaxFileNum ||
-          p.write_file_num > kMaxFileNum || p.read_pos > kMaxFileNum || p.write_pos > kMaxFileNum) {
+      if (!parse_metadata_text(text, p) || !plausible(p)) {
         log::error("DISKQUEUE({}) failed to retrieveMetaData - unparseable {}", name_, meta);
         break;
       }
@@ -255,7 +265,36 @@ DiskQueue::Snapshot DiskQueue::snapshot_locked() {
   s.seq = ++seq_;
   s.pos = Positions{depth_.load(std::memory_order_relaxed), read_file_num_, read_pos_,
                     write_file_num_, write_pos_};
+  if (!held_.empty()) {
+    // A restart reads again from the oldest record not yet acknowledged.
+    s.pos.read_file_num = held_.front().file_num;
+    s.pos.read_pos = held_.front().pos;
+    s.pos.depth += static_cast<int64_t>(held_.size());
+  }
   return s;
+}
+
+void DiskQueue::ack(uint64_t seq) {
+  std::lock_guard l(mu_);
+  auto it = std::lower_bound(held_.begin(), held_.end(), seq,
+                             [](const Held& h, uint64_t s) { return h.seq < s; });
+  if (it == held_.end() || it->seq != seq) return;  // released already
+  it->acked = true;
+  const bool front = it == held_.begin();
+  while (!held_.empty() && held_.front().acked) held_.pop_front();
+  if (front) ++ops_since_sync_;  // the persisted read position can move
+}
+
+void DiskQueue::release_all() {
+  std::lock_guard l(mu_);
+  if (held_.empty()) return;
+  held_.clear();
+  force_sync_ = true;
+}
+
+size_t DiskQueue::held() const {
+  std::lock_guard l(mu_);
+  return held_.size();
 }
 
 bool DiskQueue::write_metadata(const Snapshot& snap, std::string& error) {
@@ -693,9 +732,12 @@ ReadResult DiskQueue::consume_impl(ConsumeFn fn, void* ctx) {
     }
     read_error_.clear();
     const char* rec = buf_.get() + (read_pos_ - buf_file_off_) + kLenSize;
+    reading_seq_ = read_seq_ + 1;
     if (!fn(ctx, std::string_view(rec, static_cast<size_t>(size)))) return ReadResult::kDeclined;
 
     std::lock_guard l(mu_);
+    if (opts_.hold_until_ack) held_.push_back(Held{reading_seq_, read_file_num_, read_pos_, false});
+    read_seq_ = reading_seq_;
     read_pos_ += static_cast<int64_t>(total);
     // Never below 0 for /stats, even if an unreadable file kept the recount from running.
     if (depth_.load(std::memory_order_relaxed) > 0) depth_.fetch_sub(1, std::memory_order_relaxed);
@@ -760,7 +802,12 @@ void DiskQueue::handle_read_error_locked(const std::string& why) {
 }
 
 void DiskQueue::check_tail_corruption_locked() {
-  if (read_file_num_ < write_file_num_ || read_pos_ < write_pos_) return;
+  // (The reference returns on readPos < writePos alone, which a reader past the write file
+  // also passes: then it would never stop walking missing files.)
+  if (read_file_num_ < write_file_num_ ||
+      (read_file_num_ == write_file_num_ && read_pos_ < write_pos_)) {
+    return;
+  }
   const int64_t depth = depth_.load(std::memory_order_relaxed);
   if (depth != 0) {
     if (depth < 0) {
@@ -793,6 +840,7 @@ void DiskQueue::check_tail_corruption_locked() {
 
 void DiskQueue::skip_to_next_rw_file_locked() {
   reset_reader_locked();
+  held_.clear();  // their files go now
   write_file_.reset();
   for (int64_t f : existing_data_files(read_file_num_, write_file_num_)) {
     unlink_quietly(data_file_name(f), "data file");

@@ -44,6 +44,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -67,6 +68,10 @@ struct DiskQueueOptions {
   size_t read_buffer_size = 256 * 1024;
   // Fault injection for tests; nullptr = real syscalls. Must outlive the queue.
   FileOps* file_ops = nullptr;
+  // Records handed out stay in the metadata's read position until ack()ed (beyond the
+  // reference): a crash delivers a record again rather than lose one that was read but not yet
+  // processed (nsqd's channels: in memory or in flight).
+  bool hold_until_ack = false;
 };
 
 // A record whose payload is `head` followed by `body`, written without joining them first
@@ -120,6 +125,14 @@ class DiskQueue {
   }
   // Convenience: consumes the next record into `out`.
   ReadResult read_next(std::string& out);
+  // With hold_until_ack: the number of the record being handed to consume()'s callback (valid
+  // during the call), and its acknowledgement, after which the persisted read position may
+  // move past it. release_all() acknowledges every record (they are safe elsewhere, e.g.
+  // written back at shutdown).
+  uint64_t reading_seq() const { return reading_seq_; }
+  void ack(uint64_t seq);
+  void release_all();
+  size_t held() const;
   // Why the last consume() returned kIoError ("read <file>: input/output error"); "" after a
   // successful read.
   std::string read_error() const;
@@ -171,6 +184,7 @@ class DiskQueue {
 
   DiskQueue(std::string name, std::string data_path, const DiskQueueOptions& options);
 
+  static bool plausible(const Positions& p);
   void load_metadata();
   // File numbers or positions beyond this in the metadata are corruption (2^50), and keep the
   // arithmetic on them far from overflow.
@@ -221,6 +235,7 @@ class DiskQueue {
   size_t buf_len_ = 0;
   int64_t buf_file_off_ = 0;  // file offset of buf_[0]
   std::string read_error_;
+  uint64_t reading_seq_ = 0;
 
   // mu_: positions, the write file, sync bookkeeping.
   mutable std::mutex mu_;
@@ -238,6 +253,16 @@ class DiskQueue {
   std::vector<iovec> iov_;               // scratch for one pwritev batch
   std::vector<char> len_bufs_;           // the 4-byte length prefixes iov_ points at
   std::atomic<bool> sync_scheduled_{false};
+  // hold_until_ack: records read and not yet acknowledged, oldest first; the metadata's read
+  // position is the front's. An acknowledged record leaves once every older one has.
+  struct Held {
+    uint64_t seq;
+    int64_t file_num;
+    int64_t pos;
+    bool acked;
+  };
+  std::deque<Held> held_;
+  uint64_t read_seq_ = 0;  // records handed out since open; changes with read_mu_ and mu_ held
 
   // meta_mu_: the metadata file and which snapshot it holds.
   std::mutex meta_mu_;

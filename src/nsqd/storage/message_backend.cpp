@@ -30,10 +30,13 @@ bool printable_id(std::string_view id) {
 
 std::shared_ptr<MessageBackend> MessageBackend::open(const std::string& name,
                                                      std::shared_ptr<const DiskContext> ctx,
-                                                     std::string& error) {
-  auto queue = disk::DiskQueue::open(name, ctx->data_path, ctx->queue_options, error);
+                                                     std::string& error, bool hold_until_ack) {
+  disk::DiskQueueOptions options = ctx->queue_options;
+  options.hold_until_ack = hold_until_ack;
+  auto queue = disk::DiskQueue::open(name, ctx->data_path, options, error);
   if (!queue) return nullptr;
-  std::shared_ptr<MessageBackend> b(new MessageBackend(std::move(queue), std::move(ctx)));
+  std::shared_ptr<MessageBackend> b(
+      new MessageBackend(std::move(queue), std::move(ctx), hold_until_ack));
   b->load_deferred_index();
   const auto pos = b->queue_->positions();
   b->salvage_.store(pos.read_file_num != pos.write_file_num || pos.read_pos != pos.write_pos);
@@ -41,8 +44,28 @@ std::shared_ptr<MessageBackend> MessageBackend::open(const std::string& name,
 }
 
 MessageBackend::MessageBackend(std::unique_ptr<disk::DiskQueue> queue,
-                               std::shared_ptr<const DiskContext> ctx)
-    : queue_(std::move(queue)), ctx_(std::move(ctx)) {}
+                               std::shared_ptr<const DiskContext> ctx, bool hold_until_ack)
+    : queue_(std::move(queue)), ctx_(std::move(ctx)), hold_until_ack_(hold_until_ack) {}
+
+void MessageBackend::ack(const MessageId& id) {
+  uint64_t seq = 0;
+  {
+    std::lock_guard lock(held_mu_);
+    auto it = held_.find(id);
+    if (it == held_.end()) return;  // came from memory, never from disk
+    seq = it->second;
+    held_.erase(it);
+  }
+  queue_->ack(seq);
+}
+
+void MessageBackend::release_reads() {
+  {
+    std::lock_guard lock(held_mu_);
+    held_.clear();
+  }
+  queue_->release_all();
+}
 
 MessageBackend::~MessageBackend() = default;
 
@@ -95,7 +118,9 @@ size_t MessageBackend::read(size_t max, std::vector<Incoming>& out) {
   const int64_t now = has_deferred_.load() ? wall_ns() : 0;
   while (n < max) {
     Incoming in;
+    uint64_t seq = 0;
     auto r = queue_->consume([&](std::string_view rec) {
+      seq = queue_->reading_seq();
       // min_msg_size guarantees the header is there.
       const auto ts = static_cast<int64_t>(protocol::read_be64(rec.data()));
       in.attempts = protocol::read_be16(rec.data() + 8);
@@ -111,6 +136,10 @@ size_t MessageBackend::read(size_t max, std::vector<Incoming>& out) {
         if (ctx_->report_health) ctx_->report_health(queue_->read_error());
       }
       break;
+    }
+    if (hold_until_ack_) {
+      std::lock_guard lock(held_mu_);
+      held_[in.msg->id()] = seq;
     }
     if (now != 0) {
       std::lock_guard lock(deferred_mu_);
@@ -236,6 +265,10 @@ bool MessageBackend::close() {
 }
 
 void MessageBackend::empty() {
+  {
+    std::lock_guard lock(held_mu_);
+    held_.clear();
+  }
   std::string error;
   if (!queue_->empty(error)) {
     log::error("DISKQUEUE({}) failed to empty - {}", queue_->name(), error);

@@ -247,6 +247,42 @@ TEST(DiskQueueTest, MissingMetadataDepthIsCountedFromEveryFile) {
   EXPECT_EQ(q->depth(), 0);
 }
 
+TEST(DiskQueueTest, HeldReadsStayInTheMetadataUntilAcknowledged) {
+  TempDir dir;
+  std::string error;
+  auto o = small_options();
+  o.hold_until_ack = true;
+  std::vector<uint64_t> seqs;
+  {
+    auto q = open_queue(dir, "t", o);
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(q->put(payload(i), error));
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_EQ(q->consume([&](std::string_view) { seqs.push_back(q->reading_seq()); }),
+                ReadResult::kOk);
+    }
+    EXPECT_EQ(q->depth(), 2);  // /stats counts what is still on disk to read
+    EXPECT_EQ(q->held(), 3u);
+    ASSERT_TRUE(q->sync(error));
+    EXPECT_EQ(slurp(dir.path() + "/t.diskqueue.meta.dat"), "5\n0,0\n0,220\n");
+    q->ack(seqs[1]);  // out of order: record 0 still holds the position
+    ASSERT_TRUE(q->sync(error));
+    EXPECT_EQ(slurp(dir.path() + "/t.diskqueue.meta.dat"), "5\n0,0\n0,220\n");
+    q->ack(seqs[0]);
+    ASSERT_TRUE(q->sync(error));
+    EXPECT_EQ(slurp(dir.path() + "/t.diskqueue.meta.dat"), "3\n0,88\n0,220\n");
+    EXPECT_EQ(q->held(), 1u);
+    abandon(std::move(q));  // crash with record 2 read but not acknowledged
+  }
+  auto q = open_queue(dir, "t", o);
+  EXPECT_EQ(q->depth(), 3);
+  auto got = read_all(*q);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0], payload(2));
+  q->release_all();
+  ASSERT_TRUE(q->close(error)) << error;
+  EXPECT_EQ(slurp(dir.path() + "/t.diskqueue.meta.dat"), "0\n0,220\n0,220\n");
+}
+
 TEST(DiskQueueTest, CorruptLengthRenamesFileBadAndReadingGoesOn) {
   TempDir dir;
   std::string error;
