@@ -31,7 +31,8 @@ def crashloop_bin(tmp_path_factory):
 
 def run_crash_loop(binary, flags, cycles, tmp_path, seed=1):
     r = subprocess.run([binary, "-nsqd", NSQD_BIN, "-flags", flags, "-cycles", str(cycles),
-                        "-min-up", "300ms", "-max-up", "900ms", "-drain", "8s",
+                        "-min-up", "300ms", "-max-up", "900ms", "-drain", "20s",
+                        "-pub-pause", "2ms",
                         "-seed", str(seed), "-work-dir", str(tmp_path)],
                        capture_output=True, timeout=120)
     assert r.returncode == 0, r.stderr.decode()[-2000:]
@@ -41,7 +42,7 @@ def run_crash_loop(binary, flags, cycles, tmp_path, seed=1):
 def test_crash_loop_loses_no_acknowledged_message_with_sync_every_1(crashloop_bin, tmp_path):
     if os.path.realpath(NSQD_BIN).endswith("reference-bin/nsqd"):
         pytest.skip("the reference may lose acknowledged messages here (bench/crash_loop.sh)")
-    s = run_crash_loop(crashloop_bin, "--mem-queue-size=0 --sync-every=1", 8, tmp_path)
+    s = run_crash_loop(crashloop_bin, "--mem-queue-size=0 --sync-every=1", 12, tmp_path)
     assert s["acked"] > 0, s
     assert s["restart_failures"] == 0, s
     assert s["corrupt"] == 0, s

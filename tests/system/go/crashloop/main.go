@@ -46,6 +46,7 @@ type options struct {
 	minUp      time.Duration
 	maxUp      time.Duration
 	drain      time.Duration
+	pubPause   time.Duration
 	seed       int64
 	dataDir    string
 }
@@ -327,6 +328,9 @@ func run(o options) summary {
 					time.Sleep(20 * time.Millisecond) // nsqd is down: retry later
 				}
 				seq += n
+				if o.pubPause > 0 {
+					time.Sleep(o.pubPause) // a bounded rate, so the drain at the end stays short
+				}
 			}
 		}(p)
 	}
@@ -418,6 +422,7 @@ func main() {
 	flag.DurationVar(&o.minUp, "min-up", 300*time.Millisecond, "shortest time nsqd runs before a kill")
 	flag.DurationVar(&o.maxUp, "max-up", 1200*time.Millisecond, "longest time nsqd runs before a kill")
 	flag.DurationVar(&o.drain, "drain", 120*time.Second, "longest wait for the consumers at the end")
+	flag.DurationVar(&o.pubPause, "pub-pause", 0, "pause after each publish (0: as fast as acknowledged)")
 	flag.Int64Var(&o.seed, "seed", time.Now().UnixNano(), "random seed (kill times)")
 	workDir := flag.String("work-dir", "", "scratch directory (default: a new temporary one)")
 	flag.Parse()
