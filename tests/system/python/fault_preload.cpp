@@ -70,83 +70,77 @@ int fail(int err) {
   return -1;
 }
 
+// Fails with the injected errno for `call` on the descriptor's file, or runs `real`.
+template <typename R, typename F>
+R on_fd(const char* call, int fd, F real) {
+  char p[1024];
+  if (int e = injected(call, fd_path(fd, p, sizeof p))) return static_cast<R>(fail(e));
+  return real();
+}
+
+int open_as(const char* symbol, const char* path, int flags, mode_t mode) {
+  if (int e = injected("open", path)) return fail(e);
+  auto real = next<int (*)(const char*, int, ...)>(symbol);
+  return real(path, flags, mode);
+}
+
 }  // namespace
+
+// The mode argument exists only when the flags create a file.
+#define NSQ_MODE_ARG(flags, mode)                \
+  mode_t mode = 0;                               \
+  if ((flags) & (O_CREAT | O_TMPFILE)) {         \
+    va_list ap;                                  \
+    va_start(ap, flags);                         \
+    mode = static_cast<mode_t>(va_arg(ap, int)); \
+    va_end(ap);                                  \
+  }
 
 extern "C" {
 
 int open(const char* path, int flags, ...) {
-  mode_t mode = 0;
-  if (flags & (O_CREAT | O_TMPFILE)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = static_cast<mode_t>(va_arg(ap, int));
-    va_end(ap);
-  }
-  if (int e = injected("open", path)) return fail(e);
-  static auto real = next<int (*)(const char*, int, ...)>("open");
-  return real(path, flags, mode);
+  NSQ_MODE_ARG(flags, mode)
+  return open_as("open", path, flags, mode);
 }
 
 int open64(const char* path, int flags, ...) {
-  mode_t mode = 0;
-  if (flags & (O_CREAT | O_TMPFILE)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = static_cast<mode_t>(va_arg(ap, int));
-    va_end(ap);
-  }
-  if (int e = injected("open", path)) return fail(e);
-  static auto real = next<int (*)(const char*, int, ...)>("open64");
-  return real(path, flags, mode);
+  NSQ_MODE_ARG(flags, mode)
+  return open_as("open64", path, flags, mode);
 }
 
 ssize_t pwritev(int fd, const struct iovec* iov, int iovcnt, off_t offset) {
-  char p[1024];
-  if (int e = injected("pwritev", fd_path(fd, p, sizeof p))) return fail(e);
   static auto real = next<ssize_t (*)(int, const struct iovec*, int, off_t)>("pwritev");
-  return real(fd, iov, iovcnt, offset);
+  return on_fd<ssize_t>("pwritev", fd, [&] { return real(fd, iov, iovcnt, offset); });
 }
 
 ssize_t pwritev64(int fd, const struct iovec* iov, int iovcnt, off_t offset) {
-  char p[1024];
-  if (int e = injected("pwritev", fd_path(fd, p, sizeof p))) return fail(e);
   static auto real = next<ssize_t (*)(int, const struct iovec*, int, off_t)>("pwritev64");
-  return real(fd, iov, iovcnt, offset);
+  return on_fd<ssize_t>("pwritev", fd, [&] { return real(fd, iov, iovcnt, offset); });
 }
 
 ssize_t pread(int fd, void* buf, size_t count, off_t offset) {
-  char p[1024];
-  if (int e = injected("pread", fd_path(fd, p, sizeof p))) return fail(e);
   static auto real = next<ssize_t (*)(int, void*, size_t, off_t)>("pread");
-  return real(fd, buf, count, offset);
+  return on_fd<ssize_t>("pread", fd, [&] { return real(fd, buf, count, offset); });
 }
 
 ssize_t pread64(int fd, void* buf, size_t count, off_t offset) {
-  char p[1024];
-  if (int e = injected("pread", fd_path(fd, p, sizeof p))) return fail(e);
   static auto real = next<ssize_t (*)(int, void*, size_t, off_t)>("pread64");
-  return real(fd, buf, count, offset);
+  return on_fd<ssize_t>("pread", fd, [&] { return real(fd, buf, count, offset); });
 }
 
 int fsync(int fd) {
-  char p[1024];
-  if (int e = injected("fsync", fd_path(fd, p, sizeof p))) return fail(e);
   static auto real = next<int (*)(int)>("fsync");
-  return real(fd);
+  return on_fd<int>("fsync", fd, [&] { return real(fd); });
 }
 
 int ftruncate(int fd, off_t length) {
-  char p[1024];
-  if (int e = injected("ftruncate", fd_path(fd, p, sizeof p))) return fail(e);
   static auto real = next<int (*)(int, off_t)>("ftruncate");
-  return real(fd, length);
+  return on_fd<int>("ftruncate", fd, [&] { return real(fd, length); });
 }
 
 int ftruncate64(int fd, off_t length) {
-  char p[1024];
-  if (int e = injected("ftruncate", fd_path(fd, p, sizeof p))) return fail(e);
   static auto real = next<int (*)(int, off_t)>("ftruncate64");
-  return real(fd, length);
+  return on_fd<int>("ftruncate", fd, [&] { return real(fd, length); });
 }
 
 int rename(const char* from, const char* to) {
