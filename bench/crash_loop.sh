@@ -6,6 +6,7 @@
 #   bench/crash_loop.sh                       # 50 cycles per run
 #   bench/crash_loop.sh --cycles 200 --seed 7
 #   bench/crash_loop.sh --modes "--mem-queue-size=0 --sync-every=1|--sync-every=100"
+#   bench/crash_loop.sh --pub-pause 0     # publishers as fast as acknowledged (long drains)
 #
 # Prints one JSON line per run and a table: acknowledged, lost (acknowledged, never
 # delivered), duplicates, corrupt bodies, failed restarts. The harness is
@@ -17,6 +18,7 @@ seed=$(date +%s)
 ours="$REPO/build/src/nsqd/nsqd"
 ref="$REPO/.deps/reference-bin/nsqd"
 modes="|--mem-queue-size=0 --sync-every=1"
+pub_pause=1ms
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --cycles) cycles=$2; shift 2 ;;
@@ -24,7 +26,8 @@ while [[ $# -gt 0 ]]; do
     --ours) ours=$2; shift 2 ;;
     --ref) ref=$2; shift 2 ;;
     --modes) modes=$2; shift 2 ;;
-    *) echo "usage: $0 [--cycles N] [--seed S] [--ours BIN] [--ref BIN] [--modes 'flags|flags']" >&2
+    --pub-pause) pub_pause=$2; shift 2 ;;
+    *) echo "usage: $0 [--cycles N] [--seed S] [--ours BIN] [--ref BIN] [--modes 'flags|flags'] [--pub-pause 1ms]" >&2
        exit 2 ;;
   esac
 done
@@ -39,19 +42,20 @@ for mode in "${mode_list[@]}"; do
     [[ $impl == ref ]] && bin=$ref
     mkdir -p "$work/$impl"
     line=$("$work/crashloop" -nsqd "$bin" -flags "$mode" -cycles "$cycles" -seed "$seed" \
-      -work-dir "$work/$impl")
+      -pub-pause "$pub_pause" -work-dir "$work/$impl")
     rm -rf "$work/$impl"
     echo "$line"
     results+=("$impl	$line")
   done
 done
-printf '\n%-5s %-36s %8s %6s %6s %7s %8s %8s\n' impl flags acked lost dups corrupt restartF seconds
+printf '\n%-5s %-36s %8s %6s %6s %7s %8s %6s %8s\n' impl flags acked lost dups corrupt restartF queued seconds
 for r in "${results[@]}"; do
   impl=${r%%	*}
   python3 - "$impl" "${r#*	}" <<'PY'
 import json, sys
 s = json.loads(sys.argv[2])
-print("%-5s %-36s %8d %6d %6d %7d %8d %8.0f" % (sys.argv[1], s["flags"] or "(defaults)", s["acked"],
-      s["lost"], s["duplicates"], s["corrupt"], s["restart_failures"], s["seconds"]))
+print("%-5s %-36s %8d %6d %6d %7d %8d %6d %8.0f" % (sys.argv[1], s["flags"] or "(defaults)",
+      s["acked"], s["lost"], s["duplicates"], s["corrupt"], s["restart_failures"],
+      s["left_in_queue"], s["seconds"]))
 PY
 done

@@ -84,14 +84,14 @@ TEST_P(DiskQueueFaultSweep, NothingAcknowledgedIsLostAndServiceReturns) {
   bool close_failed = false;
   {
     auto q = open_queue(dir, ops);
-    for (int i = 0; i < 240; ++i) {
-      if (i == 60) {
+    for (int i = 0; i < 150; ++i) {
+      if (i == 40) {
         ops.arm(op, err);
         // ftruncate runs only to undo a failed write: fail a few writes so it runs.
         if (op == FileOp::kTruncate) ops.arm(FileOp::kWrite, err, 3);
       }
-      if (i == 150) ops.disarm_all();
-      if (i == 100) {  // a restart in the middle of the fault
+      if (i == 100) ops.disarm_all();
+      if (i == 70) {  // a restart in the middle of the fault
         close_failed = !q->close(error);
         q = open_queue(dir, ops);
       }
