@@ -48,6 +48,8 @@ MessageBackend::MessageBackend(std::unique_ptr<disk::DiskQueue> queue,
     : queue_(std::move(queue)), ctx_(std::move(ctx)), hold_until_ack_(hold_until_ack) {}
 
 void MessageBackend::ack(const MessageId& id) {
+  // Most FINs are of messages that never left memory: no lock for them.
+  if (held_count_.load(std::memory_order_acquire) == 0) return;
   uint64_t seq = 0;
   {
     std::lock_guard lock(held_mu_);
@@ -55,6 +57,7 @@ void MessageBackend::ack(const MessageId& id) {
     if (it == held_.end()) return;  // came from memory, never from disk
     seq = it->second;
     held_.erase(it);
+    held_count_.store(held_.size(), std::memory_order_release);
   }
   queue_->ack(seq);
 }
@@ -63,6 +66,7 @@ void MessageBackend::release_reads() {
   {
     std::lock_guard lock(held_mu_);
     held_.clear();
+    held_count_.store(0, std::memory_order_release);
   }
   queue_->release_all();
 }
@@ -140,6 +144,7 @@ size_t MessageBackend::read(size_t max, std::vector<Incoming>& out) {
     if (hold_until_ack_) {
       std::lock_guard lock(held_mu_);
       held_[in.msg->id()] = seq;
+      held_count_.store(held_.size(), std::memory_order_release);
     }
     if (now != 0) {
       std::lock_guard lock(deferred_mu_);
@@ -268,6 +273,7 @@ void MessageBackend::empty() {
   {
     std::lock_guard lock(held_mu_);
     held_.clear();
+    held_count_.store(0, std::memory_order_release);
   }
   std::string error;
   if (!queue_->empty(error)) {

@@ -122,6 +122,7 @@ class MessageBackend : public std::enable_shared_from_this<MessageBackend> {
   const bool hold_until_ack_;
   std::mutex held_mu_;
   std::unordered_map<MessageId, uint64_t, MessageIdHash> held_;  // id -> DiskQueue read seq
+  std::atomic<size_t> held_count_{0};                            // held_.size(), lock-free
 };
 
 }  // namespace nsq::nsqd
