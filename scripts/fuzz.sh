@@ -23,7 +23,8 @@ ninja -C "$dir" -j "$jobs" nsq_fuzzers
 # The longest input worth trying per target (bigger inputs only slow the search down).
 declare -A MAX_LEN=([v2_parser]=4096 [lookup_v1]=2048 [stream_codec]=8192 [message_codec]=512
                     [identify]=2048 [metadata]=2048 [http_mpub_body]=1024 [go_json]=1024
-                    [go_values]=128 [query]=512 [flag_set]=1024 [nsqadmin_stats]=4096 [v2_differential]=4096)
+                    [go_values]=128 [query]=512 [flag_set]=1024 [nsqadmin_stats]=4096 [v2_differential]=4096
+                    [disk_queue_files]=2048)
 
 targets=("$@")
 if ((${#targets[@]} == 0)); then

@@ -108,6 +108,7 @@ void NsqdServer::schedule_timers() {
   timer_loop_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
     nsqd_.process_timers(steady_now_ns());
+    heap_release_.observe(tcp_.client_count());
     schedule_timers();
   });
 }

@@ -12,6 +12,7 @@
 #include "common/util/result.hpp"
 #include "nsqd/http/http_api.hpp"
 #include "nsqd/lookupd/lookupd_client.hpp"
+#include "nsqd/memory/heap_release.hpp"
 #include "nsqd/nsqd.hpp"
 #include "nsqd/stats/stats.hpp"
 #include "nsqd/stats/statsd.hpp"
@@ -50,6 +51,8 @@ class NsqdServer {
   std::unique_ptr<http::Server> https_;  // -https-address, when TLS is configured
   std::unique_ptr<StatsdPusher> statsd_;
   boost::asio::steady_timer timer_loop_;
+  // Fed the connection count by the timer loop: returns memory after mass disconnects.
+  HeapReleaseOnDrop heap_release_;
   std::shared_ptr<LookupdClient> lookupd_;
   bool started_ = false;
   bool stopped_ = false;

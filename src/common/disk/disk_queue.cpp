@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "common/disk/atomic_file.hpp"
 #include "common/log/logger.hpp"
@@ -91,6 +92,18 @@ std::string DiskQueue::metadata_file_name() const {
   return join_path(data_path_, name_ + ".diskqueue.meta.dat");
 }
 
+// Metadata a queue could have written: no negative or absurd numbers, the reader never past
+// the writer. Anything else is corruption, and the data files are read instead.
+bool DiskQueue::plausible(const Positions& p) {
+  auto in_range = [](int64_t v) { return v >= 0 && v <= kMaxFileNum; };
+  if (!in_range(p.read_file_num) || !in_range(p.read_pos) || !in_range(p.write_file_num) ||
+      !in_range(p.write_pos) || p.depth < 0) {
+    return false;
+  }
+  return p.read_file_num < p.write_file_num ||
+         (p.read_file_num == p.write_file_num && p.read_pos <= p.write_pos);
+}
+
 void DiskQueue::load_metadata() {
   // Called before the queue is shared; locks only to keep the invariants uniform.
   std::lock_guard rl(read_mu_);
@@ -98,16 +111,16 @@ void DiskQueue::load_metadata() {
   std::string text;
   std::string error;
   const std::string meta = metadata_file_name();
+  bool have_metadata = false;
   switch (read_whole_file(meta, text, error, &ops_)) {
     case ReadFileStatus::kNotFound:
-      break;  // a new queue
+      break;  // a new queue, or a crash before the first metadata write
     case ReadFileStatus::kError:
       log::error("DISKQUEUE({}) failed to retrieveMetaData - {}", name_, error);
       break;
     case ReadFileStatus::kOk: {
       Positions p;
-      if (!parse_metadata_text(text, p) || p.read_file_num < 0 || p.read_pos < 0 ||
-          p.write_file_num < 0 || p.write_pos < 0) {
+      if (!parse_metadata_text(text, p) || !plausible(p)) {
         log::error("DISKQUEUE({}) failed to retrieveMetaData - unparseable {}", name_, meta);
         break;
       }
@@ -116,9 +129,13 @@ void DiskQueue::load_metadata() {
       read_pos_ = p.read_pos;
       write_file_num_ = p.write_file_num;
       write_pos_ = p.write_pos;
+      have_metadata = true;
       break;
     }
   }
+  // Without usable metadata the reference starts at file 0 and overwrites whatever is there;
+  // the data files themselves say where the records are.
+  bool recount = !have_metadata && adopt_existing_files_locked();
 
   // If the last metadata write did not see the end of the data (no sync before a crash), the
   // write file is longer (or, after a power loss, shorter) than recorded, or a later file even
@@ -129,7 +146,13 @@ void DiskQueue::load_metadata() {
   int r = ops_.stat_size(wf, size);
   int64_t probe = 0;
   bool later_exists = ops_.stat_size(data_file_name(write_file_num_ + 1), probe) == 0;
-  bool mismatch = (r == 0 && size != write_pos_) || (r == -ENOENT && write_pos_ != 0);
+  // A write file that cannot even be looked at (EIO) may hold an unsynced tail: moving on is
+  // the safe choice.
+  bool mismatch = (r == 0 && size != write_pos_) || (r == -ENOENT && write_pos_ != 0) ||
+                  (r < 0 && r != -ENOENT);
+  if (r < 0 && r != -ENOENT) {
+    log::error("DISKQUEUE({}) failed to retrieveMetaData - stat {}: {}", name_, wf, errno_text(-r));
+  }
   if (mismatch || later_exists) {
     log::warn("DISKQUEUE({}) {} metadata writePos {} < file size of {}, skipping to new file",
               name_, wf, write_pos_, r == 0 ? size : 0);
@@ -138,10 +161,103 @@ void DiskQueue::load_metadata() {
     } while (ops_.stat_size(data_file_name(write_file_num_), probe) == 0);
     write_pos_ = 0;
     force_sync_ = true;
-  } else if (r < 0 && r != -ENOENT) {
-    log::error("DISKQUEUE({}) failed to retrieveMetaData - stat {}: {}", name_, wf, errno_text(-r));
+    recount = true;
+  }
+  if (recount) {
+    // The metadata's depth predates the unsynced records (or there is none): count what the
+    // reader will find, so /stats shows the salvaged messages instead of 0.
+    const int64_t stale = depth_.load(std::memory_order_relaxed);
+    const int64_t counted = count_readable_records_locked();
+    if (counted >= 0 && counted != stale) {
+      log::warn("DISKQUEUE({}) metadata depth {} is stale, {} records found on disk", name_, stale,
+                counted);
+      depth_.store(counted, std::memory_order_relaxed);
+    }
   }
   check_tail_corruption_locked();
+}
+
+// Counts the whole records from the read position to the end of the last file before the
+// write file, stopping in each file where the reader would (a bad length or a torn record).
+// -1 when a file could not be read (the depth then stays as it was).
+int64_t DiskQueue::count_readable_records_locked() {
+  int64_t count = 0;
+  std::vector<char> chunk(std::max<size_t>(opts_.read_buffer_size, 4096));
+  for (int64_t f : existing_data_files(read_file_num_, write_file_num_ - 1)) {
+    const std::string fn = data_file_name(f);
+    int fd = ops_.open(fn, O_RDONLY, 0600);
+    if (fd == -ENOENT) continue;  // missing: the reader skips it too
+    if (fd < 0) return -1;
+    FileHandle file(ops_, fd);
+    int64_t size = 0;
+    if (ops_.fstat_size(fd, size) < 0) return -1;
+    int64_t pos = f == read_file_num_ ? read_pos_ : 0;
+    // Only the 4-byte lengths are read; the payloads are skipped.
+    int64_t chunk_off = -1;
+    int64_t chunk_len = 0;
+    while (pos + static_cast<int64_t>(kLenSize) <= size) {
+      if (chunk_off < 0 || pos + static_cast<int64_t>(kLenSize) > chunk_off + chunk_len) {
+        ssize_t n = ops_.pread(fd, chunk.data(), chunk.size(), static_cast<off_t>(pos));
+        if (n < 0) return -1;
+        if (n < static_cast<ssize_t>(kLenSize)) break;
+        chunk_off = pos;
+        chunk_len = n;
+      }
+      const int32_t len = protocol::read_be32s(chunk.data() + (pos - chunk_off));
+      if (len < opts_.min_msg_size || len > opts_.max_msg_size) break;
+      const int64_t next = pos + static_cast<int64_t>(kLenSize) + len;
+      if (next > size) break;
+      ++count;
+      pos = next;
+    }
+  }
+  return count;
+}
+
+// Points the reader at the lowest and the writer past the highest "<name>.diskqueue.N.dat" in
+// the data path. Returns whether there was any.
+bool DiskQueue::adopt_existing_files_locked() {
+  const std::vector<int64_t> files = existing_data_files(0, kMaxFileNum);
+  if (files.empty()) return false;
+  log::warn("DISKQUEUE({}) no usable metadata, reading data files {} to {}", name_, files.front(),
+            files.back());
+  read_file_num_ = files.front();
+  read_pos_ = 0;
+  write_file_num_ = files.back() + 1;
+  write_pos_ = 0;
+  force_sync_ = true;
+  return true;
+}
+
+std::vector<int64_t> DiskQueue::existing_data_files(int64_t first, int64_t last) const {
+  std::vector<int64_t> out;
+  if (last < first) return out;
+  if (last - first < 64) {  // a few: ask for each (also what the fault-injection tests see)
+    for (int64_t f = first; f <= last; ++f) {
+      int64_t size = 0;
+      if (ops_.stat_size(data_file_name(f), size) != -ENOENT) out.push_back(f);
+    }
+    return out;
+  }
+  // A wide range (corrupt metadata can claim billions of files): list the directory instead.
+  const std::string prefix = name_ + ".diskqueue.";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(data_path_, ec)) {
+    const std::string file = entry.path().filename().string();
+    if (file.size() <= prefix.size() + 4 || file.compare(0, prefix.size(), prefix) != 0 ||
+        file.compare(file.size() - 4, 4, ".dat") != 0) {
+      continue;
+    }
+    const char* begin = file.data() + prefix.size();
+    const char* end = file.data() + file.size() - 4;
+    int64_t num = 0;
+    auto [stop, err] = std::from_chars(begin, end, num);
+    // Skips the metadata, ".bad" files and other queues whose names start with this one's.
+    if (err != std::errc() || stop != end || num < first || num > last) continue;
+    out.push_back(num);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 DiskQueue::Snapshot DiskQueue::snapshot_locked() {
@@ -149,7 +265,36 @@ DiskQueue::Snapshot DiskQueue::snapshot_locked() {
   s.seq = ++seq_;
   s.pos = Positions{depth_.load(std::memory_order_relaxed), read_file_num_, read_pos_,
                     write_file_num_, write_pos_};
+  if (!held_.empty()) {
+    // A restart reads again from the oldest record not yet acknowledged.
+    s.pos.read_file_num = held_.front().file_num;
+    s.pos.read_pos = held_.front().pos;
+    s.pos.depth += static_cast<int64_t>(held_.size());
+  }
   return s;
+}
+
+void DiskQueue::ack(uint64_t seq) {
+  std::lock_guard l(mu_);
+  auto it = std::lower_bound(held_.begin(), held_.end(), seq,
+                             [](const Held& h, uint64_t s) { return h.seq < s; });
+  if (it == held_.end() || it->seq != seq) return;  // released already
+  it->acked = true;
+  const bool front = it == held_.begin();
+  while (!held_.empty() && held_.front().acked) held_.pop_front();
+  if (front) ++ops_since_sync_;  // the persisted read position can move
+}
+
+void DiskQueue::release_all() {
+  std::lock_guard l(mu_);
+  if (held_.empty()) return;
+  held_.clear();
+  force_sync_ = true;
+}
+
+size_t DiskQueue::held() const {
+  std::lock_guard l(mu_);
+  return held_.size();
 }
 
 bool DiskQueue::write_metadata(const Snapshot& snap, std::string& error) {
@@ -163,23 +308,39 @@ bool DiskQueue::write_metadata(const Snapshot& snap, std::string& error) {
   return true;
 }
 
-std::vector<std::string> DiskQueue::take_deletable_locked(int64_t persisted_read_file_num) {
-  std::vector<std::string> out;
+std::vector<int64_t> DiskQueue::take_deletable_locked(int64_t persisted_read_file_num) {
+  std::vector<int64_t> out;
   auto keep = std::remove_if(consumed_files_.begin(), consumed_files_.end(), [&](int64_t f) {
     if (f >= persisted_read_file_num) return false;
-    out.push_back(data_file_name(f));
+    out.push_back(f);
     return true;
   });
   consumed_files_.erase(keep, consumed_files_.end());
   return out;
 }
 
-void DiskQueue::unlink_quietly(const std::string& path, const char* what) {
+bool DiskQueue::unlink_quietly(const std::string& path, const char* what) {
   int r = ops_.unlink(path);
   if (r < 0 && r != -ENOENT) {
     log::error("DISKQUEUE({}) failed to remove {} - remove {}: {}", name_, what, path,
                errno_text(-r));
+    return false;
   }
+  return true;
+}
+
+std::vector<int64_t> DiskQueue::unlink_consumed(const std::vector<int64_t>& files) {
+  std::vector<int64_t> failed;
+  for (int64_t f : files) {
+    if (!unlink_quietly(data_file_name(f), "data file")) failed.push_back(f);
+  }
+  return failed;
+}
+
+void DiskQueue::retry_unlink_later_locked(const std::vector<int64_t>& failed) {
+  // A file that could not be removed (EIO, EBUSY) is tried again after the next sync rather
+  // than left on disk for good.
+  consumed_files_.insert(consumed_files_.end(), failed.begin(), failed.end());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -223,7 +384,7 @@ bool DiskQueue::sync(std::string& error) {
     }
   }
   if (ok) ok = write_metadata(snap, error);
-  std::vector<std::string> doomed;
+  std::vector<int64_t> doomed;
   {
     std::lock_guard l(mu_);
     if (!ok) {
@@ -232,7 +393,10 @@ bool DiskQueue::sync(std::string& error) {
       doomed = take_deletable_locked(snap.pos.read_file_num);
     }
   }
-  for (const auto& f : doomed) unlink_quietly(f, "data file");
+  if (auto failed = unlink_consumed(doomed); !failed.empty()) {
+    std::lock_guard l(mu_);
+    if (!closed_) retry_unlink_later_locked(failed);
+  }
   if (!ok) log::error("DISKQUEUE({}) failed to sync - {}", name_, error);
   return ok;
 }
@@ -330,9 +494,7 @@ void DiskQueue::roll_write_file_locked() {
   if (ok) {
     ops_since_sync_ = 0;
     force_sync_ = false;
-    for (const auto& f : take_deletable_locked(snap.pos.read_file_num)) {
-      unlink_quietly(f, "data file");
-    }
+    retry_unlink_later_locked(unlink_consumed(take_deletable_locked(snap.pos.read_file_num)));
   } else {
     force_sync_ = true;
     log::error("DISKQUEUE({}) failed to sync - {}", name_, error);
@@ -439,13 +601,16 @@ void DiskQueue::reset_reader_locked() {
   buf_file_off_ = 0;
 }
 
-bool DiskQueue::ensure_read_file_locked(bool complete, std::string& error) {
+bool DiskQueue::ensure_read_file_locked(bool complete, std::string& error, bool& transient) {
+  transient = false;
   if (!read_file_ || read_file_open_num_ != read_file_num_) {
     reset_reader_locked();
     const std::string fn = data_file_name(read_file_num_);
     int fd = ops_.open(fn, O_RDONLY, 0600);
     if (fd < 0) {
       error = "open " + fn + ": " + errno_text(-fd);
+      // A missing file is gone for good; anything else (EIO, EMFILE...) may pass.
+      transient = fd != -ENOENT;
       return false;
     }
     read_file_ = std::make_shared<FileHandle>(ops_, fd);
@@ -458,6 +623,7 @@ bool DiskQueue::ensure_read_file_locked(bool complete, std::string& error) {
     int64_t size = 0;
     if (int r = ops_.fstat_size(read_file_->fd(), size); r < 0) {
       error = "stat " + data_file_name(read_file_num_) + ": " + errno_text(-r);
+      transient = true;
       return false;
     }
     read_file_size_ = size;
@@ -467,7 +633,9 @@ bool DiskQueue::ensure_read_file_locked(bool complete, std::string& error) {
 }
 
 // Makes buf_ hold file bytes [pos, pos + need), reading in large chunks but never past `limit`.
-bool DiskQueue::fill_locked(int64_t pos, size_t need, int64_t limit, std::string& error) {
+bool DiskQueue::fill_locked(int64_t pos, size_t need, int64_t limit, std::string& error,
+                            bool& transient) {
+  transient = false;
   if (pos + static_cast<int64_t>(need) > limit) {
     error = "unexpected EOF";
     return false;
@@ -498,6 +666,7 @@ bool DiskQueue::fill_locked(int64_t pos, size_t need, int64_t limit, std::string
     ssize_t n = ops_.pread(read_file_->fd(), buf_.get() + buf_len_, want, file_off);
     if (n < 0) {
       error = "read " + data_file_name(read_file_num_) + ": " + errno_text(static_cast<int>(-n));
+      transient = true;
       return false;
     }
     if (n == 0) {
@@ -526,7 +695,9 @@ ReadResult DiskQueue::consume_impl(ConsumeFn fn, void* ctx) {
       limit = write_pos_;
     }
     std::string why;
-    if (!ensure_read_file_locked(complete, why)) {
+    bool transient = false;
+    if (!ensure_read_file_locked(complete, why, transient)) {
+      if (transient) return io_error_locked(why);
       std::lock_guard l(mu_);
       handle_read_error_locked(why);
       continue;
@@ -539,7 +710,8 @@ ReadResult DiskQueue::consume_impl(ConsumeFn fn, void* ctx) {
       check_tail_corruption_locked();
       continue;
     }
-    if (!fill_locked(read_pos_, kLenSize, limit, why)) {
+    if (!fill_locked(read_pos_, kLenSize, limit, why, transient)) {
+      if (transient) return io_error_locked(why);
       std::lock_guard l(mu_);
       handle_read_error_locked(why);
       continue;
@@ -552,22 +724,44 @@ ReadResult DiskQueue::consume_impl(ConsumeFn fn, void* ctx) {
       continue;
     }
     const size_t total = kLenSize + static_cast<size_t>(size);
-    if (!fill_locked(read_pos_, total, limit, why)) {
+    if (!fill_locked(read_pos_, total, limit, why, transient)) {
+      if (transient) return io_error_locked(why);
       std::lock_guard l(mu_);
       handle_read_error_locked(why);
       continue;
     }
+    read_error_.clear();
     const char* rec = buf_.get() + (read_pos_ - buf_file_off_) + kLenSize;
+    reading_seq_ = read_seq_ + 1;
     if (!fn(ctx, std::string_view(rec, static_cast<size_t>(size)))) return ReadResult::kDeclined;
 
     std::lock_guard l(mu_);
+    if (opts_.hold_until_ack) held_.push_back(Held{reading_seq_, read_file_num_, read_pos_, false});
+    read_seq_ = reading_seq_;
     read_pos_ += static_cast<int64_t>(total);
-    depth_.fetch_sub(1, std::memory_order_relaxed);
+    // Never below 0 for /stats, even if an unreadable file kept the recount from running.
+    if (depth_.load(std::memory_order_relaxed) > 0) depth_.fetch_sub(1, std::memory_order_relaxed);
     ++ops_since_sync_;
     if (read_file_complete_ && read_pos_ >= read_file_size_) finish_read_file_locked();
     check_tail_corruption_locked();
     return ReadResult::kOk;
   }
+}
+
+// A read failed for a reason that may pass (EIO, EMFILE...): the file is not set aside, as the
+// reference would, since its records are intact and acknowledged. Nothing moves; the file is
+// reopened on the next call, which the owner makes later (its refill timer).
+ReadResult DiskQueue::io_error_locked(const std::string& why) {
+  log::error("DISKQUEUE({}) reading at {} of {} - {} (will retry)", name_, read_pos_,
+             data_file_name(read_file_num_), why);
+  reset_reader_locked();
+  read_error_ = why;
+  return ReadResult::kIoError;
+}
+
+std::string DiskQueue::read_error() const {
+  std::lock_guard rl(read_mu_);
+  return read_error_;
 }
 
 // The reader is done with a completed file: move on, and queue the file for deletion once the
@@ -599,11 +793,21 @@ void DiskQueue::handle_read_error_locked(const std::string& why) {
   ++read_file_num_;
   read_pos_ = 0;
   force_sync_ = true;
+  // Files missing in between (corrupt metadata, files removed by hand) are skipped at once.
+  if (read_file_num_ < write_file_num_) {
+    const auto next = existing_data_files(read_file_num_, write_file_num_ - 1);
+    read_file_num_ = next.empty() ? write_file_num_ : next.front();
+  }
   check_tail_corruption_locked();
 }
 
 void DiskQueue::check_tail_corruption_locked() {
-  if (read_file_num_ < write_file_num_ || read_pos_ < write_pos_) return;
+  // (The reference returns on readPos < writePos alone, which a reader past the write file
+  // also passes: then it would never stop walking missing files.)
+  if (read_file_num_ < write_file_num_ ||
+      (read_file_num_ == write_file_num_ && read_pos_ < write_pos_)) {
+    return;
+  }
   const int64_t depth = depth_.load(std::memory_order_relaxed);
   if (depth != 0) {
     if (depth < 0) {
@@ -636,8 +840,9 @@ void DiskQueue::check_tail_corruption_locked() {
 
 void DiskQueue::skip_to_next_rw_file_locked() {
   reset_reader_locked();
+  held_.clear();  // their files go now
   write_file_.reset();
-  for (int64_t f = read_file_num_; f <= write_file_num_; ++f) {
+  for (int64_t f : existing_data_files(read_file_num_, write_file_num_)) {
     unlink_quietly(data_file_name(f), "data file");
   }
   for (int64_t f : consumed_files_) unlink_quietly(data_file_name(f), "data file");
@@ -690,7 +895,7 @@ bool DiskQueue::delete_all(std::string& error) {
       ok = false;
     }
   };
-  for (int64_t f = read_file_num_; f <= write_file_num_; ++f) remove(data_file_name(f));
+  for (int64_t f : existing_data_files(read_file_num_, write_file_num_)) remove(data_file_name(f));
   for (int64_t f : consumed_files_) remove(data_file_name(f));
   consumed_files_.clear();
   std::lock_guard ml(meta_mu_);
@@ -715,11 +920,7 @@ bool DiskQueue::close(std::string& error) {
   }
   Snapshot snap = snapshot_locked();
   if (ok) ok = write_metadata(snap, error);
-  if (ok) {
-    for (const auto& f : take_deletable_locked(snap.pos.read_file_num)) {
-      unlink_quietly(f, "data file");
-    }
-  }
+  if (ok) unlink_consumed(take_deletable_locked(snap.pos.read_file_num));
   reset_reader_locked();
   write_file_.reset();
   return ok;

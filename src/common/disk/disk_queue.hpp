@@ -21,7 +21,11 @@
 // * empty() writes fresh metadata (next file number, depth 0) instead of only deleting it, so a
 //   crash right after it cannot restart the queue at file 0 and lose later writes.
 // * At open, an unsynced tail (write file longer or shorter than recorded, or a later file
-//   present) moves writing to the first unused file number; the reader salvages the rest.
+//   present) moves writing to the first unused file number; the reader salvages the rest,
+//   and the depth is recounted from the files (the stale metadata's depth would show 0).
+// * A read that fails with an I/O error (EIO, EMFILE; not a bad length or a torn record)
+//   leaves the file where it is and returns kIoError; the reference would set the file aside
+//   as ".bad" and lose its acknowledged records over a passing fault.
 // * Reaching the exact end of a completed file moves on quietly where the reference can turn
 //   an already fully read file into a ".bad" one.
 //
@@ -40,6 +44,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -63,6 +68,10 @@ struct DiskQueueOptions {
   size_t read_buffer_size = 256 * 1024;
   // Fault injection for tests; nullptr = real syscalls. Must outlive the queue.
   FileOps* file_ops = nullptr;
+  // Records handed out stay in the metadata's read position until ack()ed (beyond the
+  // reference): a crash delivers a record again rather than lose one that was read but not yet
+  // processed (nsqd's channels: in memory or in flight).
+  bool hold_until_ack = false;
 };
 
 // A record whose payload is `head` followed by `body`, written without joining them first
@@ -77,6 +86,7 @@ enum class ReadResult {
   kEmpty,     // nothing to read now
   kDeclined,  // the callback returned false: the record stays first in the queue
   kClosed,    // closed or deleted
+  kIoError,   // the file could not be read now (EIO...): nothing moved, try again later
 };
 
 class DiskQueue {
@@ -115,6 +125,17 @@ class DiskQueue {
   }
   // Convenience: consumes the next record into `out`.
   ReadResult read_next(std::string& out);
+  // With hold_until_ack: the number of the record being handed to consume()'s callback (valid
+  // during the call), and its acknowledgement, after which the persisted read position may
+  // move past it. release_all() acknowledges every record (they are safe elsewhere, e.g.
+  // written back at shutdown).
+  uint64_t reading_seq() const { return reading_seq_; }
+  void ack(uint64_t seq);
+  void release_all();
+  size_t held() const;
+  // Why the last consume() returned kIoError ("read <file>: input/output error"); "" after a
+  // successful read.
+  std::string read_error() const;
 
   // Records written and not yet consumed (lock-free; what /stats shows as backend_depth).
   int64_t depth() const { return depth_.load(std::memory_order_relaxed); }
@@ -163,7 +184,15 @@ class DiskQueue {
 
   DiskQueue(std::string name, std::string data_path, const DiskQueueOptions& options);
 
+  static bool plausible(const Positions& p);
   void load_metadata();
+  // File numbers or positions beyond this in the metadata are corruption (2^50), and keep the
+  // arithmetic on them far from overflow.
+  static constexpr int64_t kMaxFileNum = int64_t{1} << 50;
+  bool adopt_existing_files_locked();
+  // The data files of this queue that exist, numbers in [first, last], ascending.
+  std::vector<int64_t> existing_data_files(int64_t first, int64_t last) const;
+  int64_t count_readable_records_locked();
   ReadResult consume_impl(ConsumeFn fn, void* ctx);
 
   bool write_records_locked(std::span<const RecordView> records, std::string& error);
@@ -172,8 +201,9 @@ class DiskQueue {
   void roll_write_file_locked();
   void rollback_locked(int64_t file_num, int64_t pos, int64_t depth);
 
-  bool ensure_read_file_locked(bool complete, std::string& error);
-  bool fill_locked(int64_t pos, size_t need, int64_t limit, std::string& error);
+  bool ensure_read_file_locked(bool complete, std::string& error, bool& transient);
+  bool fill_locked(int64_t pos, size_t need, int64_t limit, std::string& error, bool& transient);
+  ReadResult io_error_locked(const std::string& why);
   void reset_reader_locked();
   void finish_read_file_locked();
   void handle_read_error_locked(const std::string& why);
@@ -182,8 +212,10 @@ class DiskQueue {
 
   Snapshot snapshot_locked();
   bool write_metadata(const Snapshot& snap, std::string& error);
-  std::vector<std::string> take_deletable_locked(int64_t persisted_read_file_num);
-  void unlink_quietly(const std::string& path, const char* what);
+  std::vector<int64_t> take_deletable_locked(int64_t persisted_read_file_num);
+  bool unlink_quietly(const std::string& path, const char* what);
+  std::vector<int64_t> unlink_consumed(const std::vector<int64_t>& files);  // returns failures
+  void retry_unlink_later_locked(const std::vector<int64_t>& failed);
 
   const std::string name_;
   const std::string data_path_;
@@ -202,6 +234,8 @@ class DiskQueue {
   size_t buf_cap_ = 0;
   size_t buf_len_ = 0;
   int64_t buf_file_off_ = 0;  // file offset of buf_[0]
+  std::string read_error_;
+  uint64_t reading_seq_ = 0;
 
   // mu_: positions, the write file, sync bookkeeping.
   mutable std::mutex mu_;
@@ -219,6 +253,16 @@ class DiskQueue {
   std::vector<iovec> iov_;               // scratch for one pwritev batch
   std::vector<char> len_bufs_;           // the 4-byte length prefixes iov_ points at
   std::atomic<bool> sync_scheduled_{false};
+  // hold_until_ack: records read and not yet acknowledged, oldest first; the metadata's read
+  // position is the front's. An acknowledged record leaves once every older one has.
+  struct Held {
+    uint64_t seq;
+    int64_t file_num;
+    int64_t pos;
+    bool acked;
+  };
+  std::deque<Held> held_;
+  uint64_t read_seq_ = 0;  // records handed out since open; changes with read_mu_ and mu_ held
 
   // meta_mu_: the metadata file and which snapshot it holds.
   std::mutex meta_mu_;

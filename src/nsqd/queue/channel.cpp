@@ -48,7 +48,10 @@ Channel::Channel(std::string topic_name, std::string name, ChannelLimits limits,
   if (limits_.disk && !ephemeral_) {
     std::string error;
     // The reference names a channel's queue "<topic>:<channel>".
-    backend_ = MessageBackend::open(topic_name_ + ":" + name_, limits_.disk, error);
+    // Held until FIN: a message read from disk and in memory or in flight at a crash is
+    // delivered again after the restart, not lost.
+    backend_ = MessageBackend::open(topic_name_ + ":" + name_, limits_.disk, error,
+                                    /*hold_until_ack=*/true);
     if (!backend_) log::error("CHANNEL({}): failed to open disk queue - {}", name_, error);
   }
 }
@@ -270,6 +273,7 @@ void Channel::finish_many(int64_t consumer_id, std::span<const MessageId> ids,
       continue;
     }
     if (e2e_) e2e_->insert(entry.msg->timestamp_ns());
+    if (backend_) backend_->ack(entry.msg->id());
     if (consumer != nullptr) consumer->message_done(Consumer::Outcome::kFinished);
     release.push_back(std::move(entry.msg));
   }
@@ -435,8 +439,14 @@ void Channel::shutdown() {
     std::string error = backend_->write(out);
     if (!error.empty()) {
       log::error("CHANNEL({}): failed to flush messages to backend - {}", name_, error);
+      // Not written again: the held read position brings them back after the restart.
+      backend_->close();
+      return;
     }
   }
+  // Every message read from disk is written again above (or was finished): the read
+  // position may move past them, or the restart would deliver them twice.
+  backend_->release_reads();
   backend_->close();
 }
 

@@ -30,10 +30,13 @@ bool printable_id(std::string_view id) {
 
 std::shared_ptr<MessageBackend> MessageBackend::open(const std::string& name,
                                                      std::shared_ptr<const DiskContext> ctx,
-                                                     std::string& error) {
-  auto queue = disk::DiskQueue::open(name, ctx->data_path, ctx->queue_options, error);
+                                                     std::string& error, bool hold_until_ack) {
+  disk::DiskQueueOptions options = ctx->queue_options;
+  options.hold_until_ack = hold_until_ack;
+  auto queue = disk::DiskQueue::open(name, ctx->data_path, options, error);
   if (!queue) return nullptr;
-  std::shared_ptr<MessageBackend> b(new MessageBackend(std::move(queue), std::move(ctx)));
+  std::shared_ptr<MessageBackend> b(
+      new MessageBackend(std::move(queue), std::move(ctx), hold_until_ack));
   b->load_deferred_index();
   const auto pos = b->queue_->positions();
   b->salvage_.store(pos.read_file_num != pos.write_file_num || pos.read_pos != pos.write_pos);
@@ -41,8 +44,32 @@ std::shared_ptr<MessageBackend> MessageBackend::open(const std::string& name,
 }
 
 MessageBackend::MessageBackend(std::unique_ptr<disk::DiskQueue> queue,
-                               std::shared_ptr<const DiskContext> ctx)
-    : queue_(std::move(queue)), ctx_(std::move(ctx)) {}
+                               std::shared_ptr<const DiskContext> ctx, bool hold_until_ack)
+    : queue_(std::move(queue)), ctx_(std::move(ctx)), hold_until_ack_(hold_until_ack) {}
+
+void MessageBackend::ack(const MessageId& id) {
+  // Most FINs are of messages that never left memory: no lock for them.
+  if (held_count_.load(std::memory_order_acquire) == 0) return;
+  uint64_t seq = 0;
+  {
+    std::lock_guard lock(held_mu_);
+    auto it = held_.find(id);
+    if (it == held_.end()) return;  // came from memory, never from disk
+    seq = it->second;
+    held_.erase(it);
+    held_count_.store(held_.size(), std::memory_order_release);
+  }
+  queue_->ack(seq);
+}
+
+void MessageBackend::release_reads() {
+  {
+    std::lock_guard lock(held_mu_);
+    held_.clear();
+    held_count_.store(0, std::memory_order_release);
+  }
+  queue_->release_all();
+}
 
 MessageBackend::~MessageBackend() = default;
 
@@ -73,7 +100,8 @@ std::string MessageBackend::write(std::span<const Outgoing> msgs) {
     if (ctx_->report_health) ctx_->report_health(error);
     return error;
   }
-  if (ctx_->unhealthy.load(std::memory_order_relaxed) && ctx_->unhealthy.exchange(false)) {
+  if (ctx_->unhealthy.load(std::memory_order_relaxed) && ctx_->unhealthy.exchange(false) &&
+      !ctx_->read_unhealthy.load()) {
     if (ctx_->report_health) ctx_->report_health("");
   }
   bool deferred = false;
@@ -94,7 +122,9 @@ size_t MessageBackend::read(size_t max, std::vector<Incoming>& out) {
   const int64_t now = has_deferred_.load() ? wall_ns() : 0;
   while (n < max) {
     Incoming in;
+    uint64_t seq = 0;
     auto r = queue_->consume([&](std::string_view rec) {
+      seq = queue_->reading_seq();
       // min_msg_size guarantees the header is there.
       const auto ts = static_cast<int64_t>(protocol::read_be64(rec.data()));
       in.attempts = protocol::read_be16(rec.data() + 8);
@@ -104,7 +134,17 @@ size_t MessageBackend::read(size_t max, std::vector<Incoming>& out) {
     });
     if (r != disk::ReadResult::kOk) {
       if (r == disk::ReadResult::kEmpty) salvage_.store(false, std::memory_order_relaxed);
+      if (r == disk::ReadResult::kIoError) {
+        // The owner's timer retries; /ping says why until a read or write succeeds.
+        ctx_->read_unhealthy.store(true);
+        if (ctx_->report_health) ctx_->report_health(queue_->read_error());
+      }
       break;
+    }
+    if (hold_until_ack_) {
+      std::lock_guard lock(held_mu_);
+      held_[in.msg->id()] = seq;
+      held_count_.store(held_.size(), std::memory_order_release);
     }
     if (now != 0) {
       std::lock_guard lock(deferred_mu_);
@@ -118,7 +158,13 @@ size_t MessageBackend::read(size_t max, std::vector<Incoming>& out) {
     out.push_back(std::move(in));
     ++n;
   }
-  if (n > 0) schedule_sync_if_needed();
+  if (n > 0) {
+    if (ctx_->read_unhealthy.load(std::memory_order_relaxed) &&
+        ctx_->read_unhealthy.exchange(false) && !ctx_->unhealthy.load()) {
+      if (ctx_->report_health) ctx_->report_health("");
+    }
+    schedule_sync_if_needed();
+  }
   return n;
 }
 
@@ -224,6 +270,11 @@ bool MessageBackend::close() {
 }
 
 void MessageBackend::empty() {
+  {
+    std::lock_guard lock(held_mu_);
+    held_.clear();
+    held_count_.store(0, std::memory_order_release);
+  }
   std::string error;
   if (!queue_->empty(error)) {
     log::error("DISKQUEUE({}) failed to empty - {}", queue_->name(), error);

@@ -48,8 +48,10 @@ struct DiskContext {
   std::function<void(const std::string& error)> report_health;
   // A topic or channel was paused or unpaused: nsqd.dat should be rewritten.
   std::function<void()> metadata_changed;
-  // Whether the last reported write failed (so successes report only on recovery).
+  // Whether the last reported write or sync failed (so successes report only on recovery),
+  // and likewise for reads (kIoError); /ping is OK again once neither is set.
   mutable std::atomic<bool> unhealthy{false};
+  mutable std::atomic<bool> read_unhealthy{false};
 };
 
 class MessageBackend : public std::enable_shared_from_this<MessageBackend> {
@@ -58,9 +60,11 @@ class MessageBackend : public std::enable_shared_from_this<MessageBackend> {
   static constexpr size_t kHeaderSize = 26;
 
   // Opens (or creates) "<name>.diskqueue.*" under ctx->data_path; null + error on bad options.
+  // hold_until_ack (channels): a message read stays in the persisted read position until
+  // ack(id), so a crash delivers it again instead of losing it (DiskQueueOptions).
   static std::shared_ptr<MessageBackend> open(const std::string& name,
                                               std::shared_ptr<const DiskContext> ctx,
-                                              std::string& error);
+                                              std::string& error, bool hold_until_ack = false);
   ~MessageBackend();
 
   struct Outgoing {
@@ -79,6 +83,12 @@ class MessageBackend : public std::enable_shared_from_this<MessageBackend> {
   // Reads up to `max` messages into `out` (appended). Call from the disk worker.
   size_t read(size_t max, std::vector<Incoming>& out);
 
+  // hold_until_ack: the message is done with (FIN); unknown ids are ignored.
+  void ack(const MessageId& id);
+  // hold_until_ack: every message read is safe elsewhere now (written back at shutdown).
+  void release_reads();
+  bool holds_reads() const { return hold_until_ack_; }
+
   int64_t depth() const { return queue_->depth(); }
   // Something may be readable: depth > 0, or records the metadata did not count (after a
   // crash the depth can be 0 while an unsynced tail waits to be salvaged; the reference's
@@ -96,7 +106,8 @@ class MessageBackend : public std::enable_shared_from_this<MessageBackend> {
   void remove();
 
  private:
-  MessageBackend(std::unique_ptr<disk::DiskQueue> queue, std::shared_ptr<const DiskContext> ctx);
+  MessageBackend(std::unique_ptr<disk::DiskQueue> queue, std::shared_ptr<const DiskContext> ctx,
+                 bool hold_until_ack);
   void load_deferred_index();
   bool save_deferred_index();
   void schedule_sync_if_needed();
@@ -110,6 +121,11 @@ class MessageBackend : public std::enable_shared_from_this<MessageBackend> {
   std::unordered_map<MessageId, int64_t, MessageIdHash> deferred_until_;  // id -> unix ns
   std::atomic<bool> has_deferred_{false};
   std::atomic<bool> salvage_{false};
+
+  const bool hold_until_ack_;
+  std::mutex held_mu_;
+  std::unordered_map<MessageId, uint64_t, MessageIdHash> held_;  // id -> DiskQueue read seq
+  std::atomic<size_t> held_count_{0};                            // held_.size(), lock-free
 };
 
 }  // namespace nsq::nsqd

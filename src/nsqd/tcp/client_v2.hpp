@@ -13,6 +13,7 @@
 // by its channel while subscribed); close() detaches it from the channel and the socket.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -78,8 +79,28 @@ class ClientV2 final : public Consumer,
   LoopPost loop_post() override;
   void resume_input() override;
 
+  // Whether reading must wait (a read is outstanding, closing, paused, upgrading, auth).
+  bool input_blocked() const;
   void do_read();
+  // Plain sockets: the bytes are in first_read_; reads more into the loop's buffer if it
+  // was filled, runs them all.
+  void on_first_read(const boost::system::error_code& ec, size_t n);
+  // Runs bytes read into the loop's buffer; whatever they leave unfinished is copied into
+  // in_buf_. False when the connection closed (corrupt compressed input).
+  bool take_input(std::string_view bytes);
+  // Frees in_buf_ once it holds nothing (plain connections): an idle connection keeps none.
+  void release_idle_input();
+  // Ensures min_free bytes after in_end_ (compacting first), else grows to grow_to_free.
+  void make_input_room(size_t min_free, size_t grow_to_free);
+  // Runs `run` (the commands of one read) and then writes their responses directly.
+  template <class Run>
+  bool run_input(Run&& run);
+  // TLS reads complete here, with the bytes in in_buf_ (or raw_in_ when compressed).
   void on_read(const boost::system::error_code& ec, size_t n);
+  void on_read_error(const boost::system::error_code& ec);
+  // The start of every read completion: false when the input ended (closing, or an error,
+  // which it handles).
+  bool read_completed(const boost::system::error_code& ec);
   // Hands buffered input to protocol_ until more bytes are needed or input closes.
   void process_input();
   bool check_magic();
@@ -120,9 +141,14 @@ class ClientV2 final : public Consumer,
   const int64_t connect_ts_;
 
   // --- event-loop-only state ---
+  // A plain connection's pending read lands here: one PUB or a few small commands fit, so
+  // the common round trip is one read, and an idle connection holds no larger buffer.
+  std::array<char, 512> first_read_;
+  // Only the bytes of an unfinished frame (or input held while paused); empty when idle.
   std::vector<char> in_buf_;
   size_t in_start_ = 0;
   size_t in_end_ = 0;
+  size_t need_total_ = 0;  // the unfinished frame's full size, when the parser knows it
   bool magic_ok_ = false;
   bool reading_ = false;       // an async_read_some is outstanding
   bool input_paused_ = false;  // output backlog too large: stop taking commands
@@ -150,9 +176,10 @@ class ClientV2 final : public Consumer,
   std::string tls_common_name_;  // of the client certificate (sent to auth servers)
 
   mutable std::mutex out_mu_;
-  std::string out_pending_;    // frames waiting for the next write
-  std::string out_writing_;    // frames of the write in progress
-  bool write_active_ = false;  // a write is posted or in progress
+  std::string out_pending_;         // frames waiting for the next write
+  std::string out_writing_;         // frames of the write in progress
+  bool write_active_ = false;       // a write is posted or in progress
+  bool write_after_input_ = false;  // the write waits for run_input (event-loop-only)
   int64_t write_started_ns_ = 0;
 
   mutable std::mutex transport_mu_;  // transport facts read by stats()

@@ -73,6 +73,11 @@ void TcpServer::stop() {
   for (auto& c : live) c->stop();
 }
 
+size_t TcpServer::client_count() const {
+  std::lock_guard lock(mu_);
+  return clients_.size();
+}
+
 std::vector<ClientStats> TcpServer::client_stats() const {
   std::vector<std::shared_ptr<ClientV2>> live;
   {

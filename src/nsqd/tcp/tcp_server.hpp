@@ -30,6 +30,7 @@ class TcpServer {
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   // A snapshot of every live client, for /stats.
   std::vector<ClientStats> client_stats() const;
+  size_t client_count() const;
 
  private:
   void do_accept();

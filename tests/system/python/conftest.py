@@ -54,10 +54,11 @@ def wait_for_port(host, port, deadline, proc=None):
 class Nsqd:
     """One nsqd process owned by a test."""
 
-    def __init__(self, data_path, extra_args=(), binary=None):
+    def __init__(self, data_path, extra_args=(), binary=None, env=None):
         self.binary = binary or NSQD_BIN
         self.host = "127.0.0.1"
         self.data_path = str(data_path)
+        self.env = env  # extra environment variables (e.g. LD_PRELOAD for fault injection)
         self.log_path = os.path.join(self.data_path, "nsqd.log")
         self.extra_args = list(extra_args)
         self.proc = None
@@ -85,8 +86,9 @@ class Nsqd:
                     "--https-address=%s:%d" % (self.host, self.https_port),
                     "--data-path=%s" % self.data_path] + self.extra_args
             log = open(self.log_path, "ab")
+            env = dict(os.environ, **self.env) if self.env else None
             self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, cwd=self.data_path)
+                                         stdin=subprocess.DEVNULL, cwd=self.data_path, env=env)
             log.close()
             try:
                 wait_for_port(self.host, self.tcp_port, time.monotonic() + STARTUP_DEADLINE,

@@ -185,12 +185,96 @@ TEST(DiskQueueTest, UnsyncedTailIsSalvagedAndWritingMovesToANewFile) {
   }
   auto q = open_queue(dir);
   EXPECT_EQ(q->positions().write_file_num, 1);
+  EXPECT_EQ(q->depth(), 8);  // recounted from the file, not the metadata's stale 5
   ASSERT_TRUE(q->put(payload(100), error));
   auto got = read_all(*q);
   // All 8 old records come back (the tail salvaged) and the new one after them.
   ASSERT_EQ(got.size(), 9u);
   EXPECT_EQ(got[7], payload(7));
   EXPECT_EQ(got[8], payload(100));
+}
+
+// Leaks the queue on purpose so nothing syncs, as a kill -9 would (see the test above).
+void abandon(std::unique_ptr<DiskQueue> q) {
+  static auto* abandoned = new std::vector<DiskQueue*>;
+  abandoned->push_back(q.release());
+}
+
+TEST(DiskQueueTest, StaleDepthIsRecountedAcrossFilesWithoutTheTornRecord) {
+  TempDir dir;
+  std::string error;
+  {
+    auto q = open_queue(dir);
+    for (int i = 0; i < 10; ++i) ASSERT_TRUE(q->put(payload(i), error));
+    ASSERT_TRUE(q->sync(error));
+    std::string msg;
+    for (int i = 0; i < 4; ++i) ASSERT_EQ(q->read_next(msg), ReadResult::kOk);
+    for (int i = 10; i < 13; ++i) ASSERT_TRUE(q->put(payload(i), error));
+    abandon(std::move(q));
+  }
+  // The crash also tore the record being written.
+  std::ofstream(dir.path() + "/t.diskqueue.000000.dat", std::ios::app | std::ios::binary)
+      << be32(40) << "half";
+  auto q = open_queue(dir);
+  // The metadata says depth 10 from 0,0; the file holds 13 whole records from 0,0 (the 4 read
+  // after the last sync are delivered again) and the torn one is not counted.
+  EXPECT_EQ(q->depth(), 13);
+  auto got = read_all(*q);
+  ASSERT_EQ(got.size(), 13u);
+  EXPECT_EQ(got.back(), payload(12));
+  EXPECT_EQ(q->depth(), 0);
+}
+
+TEST(DiskQueueTest, MissingMetadataDepthIsCountedFromEveryFile) {
+  TempDir dir;
+  std::string error;
+  {
+    auto q = open_queue(dir);
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE(q->put(payload(i), error));  // files 0, 1, 2
+    abandon(std::move(q));
+  }
+  fs::remove(dir.path() + "/t.diskqueue.meta.dat");  // a crash before any metadata landed
+  auto q = open_queue(dir);
+  EXPECT_EQ(q->depth(), 50);
+  auto got = read_all(*q);
+  ASSERT_EQ(got.size(), 50u);
+  EXPECT_EQ(q->depth(), 0);
+}
+
+TEST(DiskQueueTest, HeldReadsStayInTheMetadataUntilAcknowledged) {
+  TempDir dir;
+  std::string error;
+  auto o = small_options();
+  o.hold_until_ack = true;
+  std::vector<uint64_t> seqs;
+  {
+    auto q = open_queue(dir, "t", o);
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(q->put(payload(i), error));
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_EQ(q->consume([&](std::string_view) { seqs.push_back(q->reading_seq()); }),
+                ReadResult::kOk);
+    }
+    EXPECT_EQ(q->depth(), 2);  // /stats counts what is still on disk to read
+    EXPECT_EQ(q->held(), 3u);
+    ASSERT_TRUE(q->sync(error));
+    EXPECT_EQ(slurp(dir.path() + "/t.diskqueue.meta.dat"), "5\n0,0\n0,220\n");
+    q->ack(seqs[1]);  // out of order: record 0 still holds the position
+    ASSERT_TRUE(q->sync(error));
+    EXPECT_EQ(slurp(dir.path() + "/t.diskqueue.meta.dat"), "5\n0,0\n0,220\n");
+    q->ack(seqs[0]);
+    ASSERT_TRUE(q->sync(error));
+    EXPECT_EQ(slurp(dir.path() + "/t.diskqueue.meta.dat"), "3\n0,88\n0,220\n");
+    EXPECT_EQ(q->held(), 1u);
+    abandon(std::move(q));  // crash with record 2 read but not acknowledged
+  }
+  auto q = open_queue(dir, "t", o);
+  EXPECT_EQ(q->depth(), 3);
+  auto got = read_all(*q);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0], payload(2));
+  q->release_all();
+  ASSERT_TRUE(q->close(error)) << error;
+  EXPECT_EQ(slurp(dir.path() + "/t.diskqueue.meta.dat"), "0\n0,220\n0,220\n");
 }
 
 TEST(DiskQueueTest, CorruptLengthRenamesFileBadAndReadingGoesOn) {
