@@ -7,6 +7,7 @@
 #include "common/log/logger.hpp"
 #include "nsq/protocol/names.hpp"
 #include "nsqd/storage/disk_worker.hpp"
+#include "nsqd/storage/group_committer.hpp"
 
 namespace nsq::nsqd {
 
@@ -43,9 +44,11 @@ Channel::Channel(std::string topic_name, std::string name, ChannelLimits limits,
       on_ephemeral_empty_(std::move(on_ephemeral_empty)),
       e2e_(limits_.e2e_percentiles.empty()
                ? nullptr
-               : std::make_unique<E2eLatency>(limits_.e2e_percentiles, limits_.e2e_window_ns)) {
+               : std::make_unique<E2eLatency>(limits_.e2e_percentiles, limits_.e2e_window_ns)),
+      durable_(limits_.disk && limits_.disk->committer != nullptr && !ephemeral_) {
   // Ephemeral channels never touch the disk: past the memory bound they drop [compat].
-  if (limits_.disk && !ephemeral_) {
+  // Durable channels read the topic log instead of keeping a disk queue (attach_log).
+  if (limits_.disk && !ephemeral_ && !durable_) {
     std::string error;
     // The reference names a channel's queue "<topic>:<channel>".
     // Held until FIN: a message read from disk and in memory or in flight at a crash is
@@ -58,9 +61,94 @@ Channel::Channel(std::string topic_name, std::string name, ChannelLimits limits,
 
 Channel::~Channel() = default;
 
+bool Channel::attach_log(const std::shared_ptr<TopicLog>& log, uint64_t start_if_new) {
+  if (!durable_ || !log) return false;
+  std::string error;
+  auto journal = ChannelJournal::open(log->dir(), name_, error);
+  if (!journal) {
+    log::error("CHANNEL({}): failed to open the ack journal - {}", name_, error);
+    return false;
+  }
+  AckState state = journal->durable_state();
+  if (!state.started) {
+    // A journal that exists without its START lost it in a crash before the commit cycle
+    // wrote it: start at the log's first offset (duplicates, never a loss).
+    const uint64_t start = journal->existed() ? log->start_offset() : start_if_new;
+    journal->record(AckRecord::kStart, start);
+    state.apply(AckRecord::kStart, start, 0);
+  }
+  // Rebuild the backlog: every offset from the floor that is not acknowledged. In flight at
+  // a crash means not acknowledged, so those come back too.
+  const uint64_t end = log->next_offset();
+  const int64_t wall = wall_clock_ns();
+  const int64_t steady = coarse_now_ns();
+  std::vector<LogRecord> records;
+  size_t queued = 0;
+  size_t deferred = 0;
+  std::lock_guard lock(mu_);
+  for (uint64_t at = state.floor; at < end;) {
+    records.clear();
+    if (!log->read(at, 1024, records, error)) {
+      log::error("CHANNEL({}): failed to read the topic log at {} - {}", name_, at, error);
+      break;
+    }
+    if (records.empty()) break;
+    for (auto& r : records) {
+      at = r.offset + 1;
+      if (state.is_acked(r.offset)) continue;
+      MessagePtr m = Message::create(r.id, r.timestamp_ns, r.body);
+      m->set_log_offset(r.offset);
+      int64_t due = r.due_ns;
+      if (auto it = state.deferred.find(r.offset); it != state.deferred.end()) due = it->second;
+      ++message_count_;
+      if (due > wall) {
+        defer_locked(Queued{std::move(m), 0}, steady + (due - wall));
+        ++deferred;
+      } else {
+        queue_.push_back(Queued{std::move(m), 0});
+        ++queued;
+      }
+    }
+  }
+  if (queued + deferred > 0) {
+    log::info("CHANNEL({}): recovered {} messages and {} deferred from the topic log (floor {})",
+              name_, queued, deferred, state.floor);
+  }
+  log_ = log;
+  journal_ = std::move(journal);
+  return true;
+}
+
+int Channel::flush_journal(uint64_t synced) {
+  ChannelJournal* journal = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    journal = journal_.get();
+  }
+  if (journal == nullptr) return 0;
+  std::string error;
+  const int fsyncs = journal->flush(synced, error);
+  if (fsyncs < 0) log::error("CHANNEL({}): failed to write the ack journal - {}", name_, error);
+  return fsyncs;
+}
+
+std::optional<uint64_t> Channel::journal_floor() const {
+  std::lock_guard lock(mu_);
+  if (!journal_) return std::nullopt;
+  return journal_->durable_floor();
+}
+
+void Channel::record_locked(AckRecord type, const Message& msg, int64_t due_wall_ns) {
+  if (!journal_ || msg.log_offset() == Message::kNoLogOffset) return;
+  journal_->record(type, msg.log_offset(), due_wall_ns);
+  // The commit thread writes it with the next cycle (one fsync for every FIN meanwhile).
+  limits_.disk->committer->request(log_);
+}
+
 int64_t Channel::free_capacity() const {
   std::lock_guard lock(mu_);
-  if (ephemeral_ || backend_) return INT64_MAX;
+  // Durable: the whole backlog is in memory (the log keeps the copy that survives a crash).
+  if (ephemeral_ || backend_ || durable_) return INT64_MAX;
   return std::max<int64_t>(0, limits_.mem_queue_size - static_cast<int64_t>(queue_.size()));
 }
 
@@ -274,6 +362,7 @@ void Channel::finish_many(int64_t consumer_id, std::span<const MessageId> ids,
     }
     if (e2e_) e2e_->insert(entry.msg->timestamp_ns());
     if (backend_) backend_->ack(entry.msg->id());
+    record_locked(AckRecord::kAck, *entry.msg);
     if (consumer != nullptr) consumer->message_done(Consumer::Outcome::kFinished);
     release.push_back(std::move(entry.msg));
   }
@@ -295,6 +384,7 @@ std::optional<std::string> Channel::requeue(int64_t consumer_id, const MessageId
   if (delay_ns <= 0) {
     queue_.push_back(std::move(item));  // never dropped: it was already accepted once
   } else {
+    record_locked(AckRecord::kDefer, *item.msg, wall_clock_ns() + delay_ns);
     defer_locked(std::move(item), now + delay_ns);
   }
   dispatch_locked(now);
@@ -375,6 +465,11 @@ void Channel::empty() {
     drop_all_locked();
     ++epoch_;
     for (auto& slot : consumers_) slot.consumer->in_flight_reset();
+    // Durable: everything in the log so far counts as acknowledged for this channel.
+    if (journal_) {
+      journal_->record(AckRecord::kEmpty, log_->next_offset());
+      limits_.disk->committer->request(log_);
+    }
   }
   if (backend_) backend_->empty();
 }
@@ -390,6 +485,7 @@ void Channel::close() {
     consumers_.clear();
   }
   if (backend_) backend_->remove();
+  if (journal_) journal_->remove();
 }
 
 void Channel::shutdown() {

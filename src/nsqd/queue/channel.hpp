@@ -24,7 +24,9 @@
 #include "nsqd/queue/e2e_latency.hpp"
 #include "nsqd/queue/in_flight_queue.hpp"
 #include "nsqd/queue/message.hpp"
+#include "nsqd/storage/channel_journal.hpp"
 #include "nsqd/storage/message_backend.hpp"
+#include "nsqd/storage/topic_log.hpp"
 
 namespace nsq::nsqd {
 
@@ -77,6 +79,19 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // does not fit in memory goes to the disk queue in one write; returns "" or the write error
   // (nothing of `msgs` past the memory queue was stored then).
   std::string put(std::span<const MessagePtr> msgs, int64_t defer_ns);
+
+  // --- durable mode (-durable; docs/persistence.md, "Durable mode") ---
+  // The channel becomes a cursor over its topic's log: opens its ChannelJournal in the log's
+  // directory (a new channel starts at `start_if_new`; one whose journal existed but never
+  // recorded its START, at the log's first offset) and queues every offset from its ack floor
+  // that is not acknowledged, deferred ones until their due time. The topic calls it under its
+  // lock, right after creating the channel, so no publish interleaves. False if the journal
+  // cannot be opened (the channel then works in memory only, logged).
+  bool attach_log(const std::shared_ptr<TopicLog>& log, uint64_t start_if_new);
+  // Commit thread: writes the acknowledgements below `synced`; returns fsyncs made.
+  int flush_journal(uint64_t synced);
+  // The durable ack floor; nullopt without a journal (nothing to keep in the log for it).
+  std::optional<uint64_t> journal_floor() const;
 
   // --- consumers ---
   enum class AddResult { kOk, kExiting, kTooMany };
@@ -176,6 +191,11 @@ class Channel : public std::enable_shared_from_this<Channel> {
   std::minstd_rand sample_rng_{12345};
 
   std::shared_ptr<MessageBackend> backend_;  // null for ephemeral / memory-only channels
+  // -durable: no disk queue; the topic's log holds the messages and this journal the acks.
+  const bool durable_;
+  std::shared_ptr<TopicLog> log_;
+  std::unique_ptr<ChannelJournal> journal_;
+  void record_locked(AckRecord type, const Message& msg, int64_t due_wall_ns = 0);
   bool refill_pending_ = false;
   uint64_t epoch_ = 0;  // bumped by empty(): a refill in progress drops what it read
 

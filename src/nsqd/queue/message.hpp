@@ -45,6 +45,12 @@ class Message {
     }
   }
 
+  // -durable: the message's offset in its topic's log (kNoLogOffset otherwise). Set once by
+  // the topic right after the append, before any channel sees the message.
+  static constexpr uint64_t kNoLogOffset = UINT64_MAX;
+  uint64_t log_offset() const { return log_offset_; }
+  void set_log_offset(uint64_t offset) { log_offset_ = offset; }
+
   const MessageId& id() const { return id_; }
   int64_t timestamp_ns() const { return timestamp_ns_; }
   std::string_view body() const { return {body_data(), body_size_}; }
@@ -77,6 +83,7 @@ class Message {
   uint32_t body_size_;
   int64_t timestamp_ns_;
   MessageId id_;
+  uint64_t log_offset_ = kNoLogOffset;
 };
 
 using MessagePtr = boost::intrusive_ptr<Message>;

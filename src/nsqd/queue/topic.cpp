@@ -25,17 +25,22 @@ Topic::Topic(std::string name, ChannelLimits limits, GuidFactory& guids, EmptyCa
       guids_(guids),
       on_empty_(std::move(on_empty)),
       on_channel_event_(std::move(on_channel_event)) {
-  if (limits_.disk && !ephemeral_) {
-    std::string error;
-    backend_ = MessageBackend::open(name_, limits_.disk, error);
-    if (!backend_) log::error("TOPIC({}): failed to open disk queue - {}", name_, error);
-  }
   if (limits_.disk && limits_.disk->committer && !ephemeral_) {
+    // Durable: the log is the topic's only store (no disk queue); channels are cursors.
     durable_ = true;
     TopicLogOptions o;
     o.dir = limits_.disk->data_path + "/" + name_ + ".log";
+    o.segment_bytes = limits_.disk->log_segment_bytes;
     log_ = TopicLog::open(o, log_error_);
-    if (!log_) log::error("TOPIC({}): failed to open the durable log - {}", name_, log_error_);
+    if (!log_) {
+      log::error("TOPIC({}): failed to open the durable log - {}", name_, log_error_);
+    } else {
+      untaken_from_ = log_->start_offset();
+    }
+  } else if (limits_.disk && !ephemeral_) {
+    std::string error;
+    backend_ = MessageBackend::open(name_, limits_.disk, error);
+    if (!backend_) log::error("TOPIC({}): failed to open disk queue - {}", name_, error);
   }
 }
 
@@ -46,10 +51,46 @@ constexpr size_t kPumpBatch = 256;
 constexpr size_t kFlushRun = 4096;
 }  // namespace
 
-Topic::~Topic() = default;
+Topic::~Topic() {
+  if (log_) limits_.disk->committer->clear_after_sync(log_.get());
+}
+
+void Topic::ensure_commit_hook_locked() {
+  // Not in the constructor: weak_from_this() is empty until the shared_ptr owns the topic.
+  if (!log_ || commit_hook_set_) return;
+  commit_hook_set_ = true;
+  limits_.disk->committer->set_after_sync(log_.get(), [weak = weak_from_this()] {
+    auto self = weak.lock();
+    return self ? self->commit_journals() : 0;
+  });
+}
+
+int Topic::commit_journals() {
+  std::vector<std::shared_ptr<Channel>> list;
+  uint64_t floor = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (!log_) return 0;
+    list = channel_list_;
+    floor = untaken_from_;
+  }
+  const uint64_t synced = log_->synced_offset();
+  int fsyncs = 0;
+  for (const auto& ch : list) {
+    fsyncs += std::max(0, ch->flush_journal(synced));
+    if (auto f = ch->journal_floor()) floor = std::min(floor, *f);
+  }
+  {
+    // Never trim at shutdown or deletion: the channel list is gone then, not the channels.
+    std::lock_guard lock(mu_);
+    if (exiting_) return fsyncs;
+  }
+  log_->trim_below(floor);
+  return fsyncs;
+}
 
 int64_t Topic::free_capacity_locked(size_t wanted) const {
-  if (ephemeral_ || backend_) return static_cast<int64_t>(wanted);
+  if (ephemeral_ || backend_ || durable_) return static_cast<int64_t>(wanted);
   if (channel_list_.empty() || paused_) {
     return std::max<int64_t>(0, limits_.mem_queue_size - static_cast<int64_t>(pending_.size()));
   }
@@ -78,16 +119,37 @@ std::string Topic::publish(std::span<const std::string_view> bodies, int64_t def
     message_bytes_ += bodies[i].size();
   }
   HeapPrefaulter::note_heap_use();  // the loop above may have grown the heap
+  std::string error;
   if (log_) {
+    // The log first: a message reaches a channel only once it has its offset (the channel's
+    // acks name offsets). "" from here means exactly that `on_durable` will run.
+    ensure_commit_hook_locked();
     const int64_t due = defer_ns > 0 ? ts + defer_ns : 0;
     log_batch_.clear();
     for (size_t i = 0; i < batch_.size(); ++i) {
       log_batch_.push_back(LogAppend{batch_[i]->id(), ts, due, bodies[i]});
     }
+    const int64_t first_offset = log_->append(log_batch_, error, std::move(on_durable));
+    if (first_offset < 0) {
+      log::error("TOPIC({}): failed to append to the durable log - {}", name_, error);
+      for (auto b : bodies) message_bytes_ -= b.size();
+      batch_.clear();
+      return error;
+    }
+    for (size_t i = 0; i < batch_.size(); ++i) {
+      batch_[i]->set_log_offset(static_cast<uint64_t>(first_offset) + i);
+    }
+    limits_.disk->committer->request(log_);
+    if (channel_list_.empty()) {
+      // No channel yet: the log alone holds them; the first channel starts at untaken_from_.
+      message_count_ += bodies.size();
+      batch_.clear();
+      return "";
+    }
+    untaken_from_ = log_->next_offset();
   }
   message_count_ += bodies.size();
 
-  std::string error;
   if (channel_list_.empty() || paused_) {
     const auto room = static_cast<size_t>(
         std::max<int64_t>(0, limits_.mem_queue_size - static_cast<int64_t>(pending_.size())));
@@ -123,16 +185,6 @@ std::string Topic::publish(std::span<const std::string_view> bodies, int64_t def
     }
   }
   batch_.clear();
-  if (log_ && error.empty()) {
-    // After the channels, still under the lock (log order is publish order): "" from here
-    // means exactly that `on_durable` will run. A failure the publisher hears about may
-    // still have reached a consumer; it retries, and at-least-once allows the duplicate.
-    if (log_->append(log_batch_, error, std::move(on_durable)) < 0) {
-      log::error("TOPIC({}): failed to append to the durable log - {}", name_, error);
-    } else {
-      limits_.disk->committer->request(log_);
-    }
-  }
   return error;
 }
 
@@ -237,6 +289,15 @@ std::shared_ptr<Channel> Topic::get_channel(const std::string& name) {
     channel = std::make_shared<Channel>(name_, name, limits_, [weak](Channel& ch) {
       if (auto topic = weak.lock()) topic->delete_channel(ch.name(), &ch);
     });
+    if (log_) {
+      ensure_commit_hook_locked();
+      // The first channel takes what no channel took; a later one starts at the log end, as
+      // the reference's channels only see messages published after they exist.
+      const bool first = std::none_of(channel_list_.begin(), channel_list_.end(),
+                                      [](const auto& c) { return !c->ephemeral(); });
+      channel->attach_log(log_, first ? untaken_from_ : log_->next_offset());
+      untaken_from_ = log_->next_offset();
+    }
     channels_.emplace(name, channel);
     channel_list_.push_back(channel);
     flush_pending_locked();
@@ -303,6 +364,7 @@ void Topic::empty() {
   {
     std::lock_guard lock(mu_);
     pending_.clear();
+    if (log_) untaken_from_ = log_->next_offset();
   }
   if (backend_) backend_->empty();
 }
@@ -347,6 +409,12 @@ void Topic::shutdown() {
   }
   for (auto& ch : to_flush) ch->shutdown();
   if (backend_) backend_->close();
+  if (log_) {
+    // What was FINed before the shutdown is not delivered again after the restart.
+    log_->sync();
+    const uint64_t synced = log_->synced_offset();
+    for (auto& ch : to_flush) ch->flush_journal(synced);
+  }
 }
 
 bool Topic::exiting() const {
@@ -362,6 +430,10 @@ TopicStats Topic::stats() const {
     s.name = name_;
     s.backend_depth = backend_ ? backend_->depth() : 0;
     s.depth = static_cast<int64_t>(pending_.size()) + s.backend_depth;
+    // Durable without a channel: the log holds what the first channel will get.
+    if (log_ && channel_list_.empty()) {
+      s.depth += static_cast<int64_t>(log_->next_offset() - untaken_from_);
+    }
     s.message_count = message_count_;
     s.message_bytes = message_bytes_;
     s.paused = paused_;

@@ -90,6 +90,10 @@ class Topic : public std::enable_shared_from_this<Topic> {
 
   TopicStats stats() const;
 
+  // -durable, commit thread (after each sync of the log): writes the channels' ack journals,
+  // then deletes the log segments every channel has acknowledged. Returns the fsyncs made.
+  int commit_journals();
+
  private:
   struct Pending {
     MessagePtr msg;
@@ -101,6 +105,7 @@ class Topic : public std::enable_shared_from_this<Topic> {
   void put_to_channels_locked(std::span<const MessagePtr> msgs, int64_t defer_ns);
   void maybe_pump_locked();
   void notify_metadata_changed();
+  void ensure_commit_hook_locked();
   int64_t free_capacity_locked(size_t wanted) const;
 
   const std::string name_;
@@ -126,6 +131,10 @@ class Topic : public std::enable_shared_from_this<Topic> {
   std::shared_ptr<TopicLog> log_;
   std::string log_error_;             // why log_ could not be opened: publishes fail with it
   std::vector<LogAppend> log_batch_;  // scratch for publish, reused under mu_
+  // The first offset no channel took: where the first channel of the topic starts. While
+  // channels exist every publish is taken, so it follows the log end.
+  uint64_t untaken_from_ = 0;
+  bool commit_hook_set_ = false;
 };
 
 // Wall clock in nanoseconds since the Unix epoch: the message timestamp.

@@ -106,6 +106,17 @@ void AckState::apply(AckRecord type, uint64_t offset, int64_t due_ns) {
     case AckRecord::kDefer:
       if (!is_acked(offset)) deferred[offset] = due_ns;
       return;
+    case AckRecord::kEmpty:
+      started = true;
+      if (offset <= floor) return;
+      floor = offset;
+      acked.erase(acked.begin(), acked.lower_bound(floor));
+      deferred.erase(deferred.begin(), deferred.lower_bound(floor));
+      while (!acked.empty() && *acked.begin() == floor) {
+        acked.erase(acked.begin());
+        ++floor;
+      }
+      return;
   }
 }
 
@@ -139,6 +150,7 @@ bool ChannelJournal::load(std::string& error) {
       error = read_error;
       return false;
     case disk::ReadFileStatus::kOk:
+      existed_ = true;
       if (!decode_checkpoint(ckpt, durable_, read_error)) {
         error = checkpoint_path_ + ": " + read_error;
         return false;
@@ -155,6 +167,7 @@ bool ChannelJournal::load(std::string& error) {
     error = "failed to stat " + journal_path_ + ": " + disk::errno_text(-r);
     return false;
   }
+  if (file_size > 0) existed_ = true;
   std::string data(static_cast<size_t>(file_size), '\0');
   if (file_size > 0 && ops_.pread(fd_, data.data(), data.size(), 0) != file_size) {
     error = "failed to read " + journal_path_;
@@ -165,7 +178,10 @@ bool ChannelJournal::load(std::string& error) {
     const char* p = data.data() + pos;
     if (codec::crc32c(std::string_view(p + 4, kRecordSize - 4)) != get_be(p, 4)) break;
     const auto type = static_cast<AckRecord>(p[4]);
-    if (type != AckRecord::kStart && type != AckRecord::kAck && type != AckRecord::kDefer) break;
+    if (type != AckRecord::kStart && type != AckRecord::kAck && type != AckRecord::kDefer &&
+        type != AckRecord::kEmpty) {
+      break;
+    }
     durable_.apply(type, get_be(p + 5, 8), static_cast<int64_t>(get_be(p + 13, 8)));
     ++records_;
   }
@@ -195,13 +211,37 @@ AckState ChannelJournal::durable_state() const {
   return durable_;
 }
 
+uint64_t ChannelJournal::durable_floor() const {
+  std::lock_guard lock(mu_);
+  return durable_.floor;
+}
+
+void ChannelJournal::remove() {
+  std::lock_guard io(io_mu_);
+  if (removed_) return;
+  removed_ = true;
+  if (fd_ >= 0) ops_.close(fd_);
+  fd_ = -1;
+  ops_.unlink(journal_path_);
+  ops_.unlink(checkpoint_path_);
+  std::lock_guard lock(mu_);
+  pending_.clear();
+}
+
 int ChannelJournal::flush(uint64_t synced, std::string& error) {
+  std::lock_guard io(io_mu_);
+  if (removed_) return 0;
   std::string out;
   std::vector<Pending> ready;
   {
     std::lock_guard lock(mu_);
     std::vector<Pending> keep;
-    for (const Pending& p : pending_) (p.offset < synced ? ready : keep).push_back(p);
+    for (const Pending& p : pending_) {
+      // A START or EMPTY at the durable end claims nothing the log could lose.
+      const bool at_end_ok = p.type == AckRecord::kStart || p.type == AckRecord::kEmpty;
+      const bool durable = at_end_ok ? p.offset <= synced : p.offset < synced;
+      (durable ? ready : keep).push_back(p);
+    }
     pending_.swap(keep);
   }
   if (ready.empty()) return 0;

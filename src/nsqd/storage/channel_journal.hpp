@@ -1,12 +1,12 @@
 // ChannelJournal: a durable-mode channel's acknowledgement state over its topic's log
-// (docs/persistence.md, "Durable mode", step 1 of "Not yet": built and tested, not yet used by
-// Channel). A channel is a cursor over the log: every offset below its ack floor is FINed,
-// `acked` holds the FINed offsets above the floor, `deferred` the due times of REQs with a
-// delay, and `started` the offset the channel began at (a new channel starts at the log end).
+// (docs/persistence.md, "Durable mode"; Channel::attach_log opens one per durable channel). A
+// channel is a cursor over the log: every offset below its ack floor is FINed, `acked` holds the
+// FINed offsets above the floor, `deferred` the due times of REQs with a delay, and `started` the
+// offset the channel began at (a new channel starts at the log end).
 //
 // On disk, in the topic's log directory:
 //   <channel>.acks   records  u32 CRC-32C of the next 17 bytes | u8 type | u64 offset |
-//                             i64 due ns           (type 1 START, 2 ACK, 3 DEFER; big-endian)
+//                             i64 due ns   (type 1 START, 2 ACK, 3 DEFER, 4 EMPTY; big-endian)
 //   <channel>.ckpt   written atomically: "NSQA" | u16 version 1 | u16 0 | u64 floor |
 //                    u32 n | n x u64 acked | u32 m | m x (u64 offset, i64 due) | u32 CRC-32C
 // open() loads the checkpoint and applies the journal on top, cutting a torn or corrupt tail
@@ -14,8 +14,8 @@
 // between writing a checkpoint and emptying the journal replays harmlessly.
 //
 // Durability rule: flush(synced) writes only records whose offset is below `synced`, the
-// topic log's durable end, and keeps the others buffered. So after a power loss no ACK can
-// name an offset the log lost and a new message will reuse.
+// topic log's durable end (START and EMPTY: at most `synced`), and keeps the others buffered. So
+// after a power loss no ACK can name an offset the log lost and a new message will reuse.
 //
 // Threads: record() from any thread (a short mutex, no I/O); flush() and compaction on the
 // commit thread only.
@@ -35,7 +35,8 @@ namespace nsq::nsqd {
 
 inline constexpr uint16_t kChannelCheckpointVersion = 1;
 
-enum class AckRecord : uint8_t { kStart = 1, kAck = 2, kDefer = 3 };
+// kEmpty (/channel/empty): every offset below it counts as acknowledged.
+enum class AckRecord : uint8_t { kStart = 1, kAck = 2, kDefer = 3, kEmpty = 4 };
 
 struct AckState {
   bool started = false;
@@ -66,7 +67,13 @@ class ChannelJournal {
 
   // What is durable: the state recovery starts from.
   AckState durable_state() const;
+  // The durable ack floor: the topic log may drop every segment below it.
+  uint64_t durable_floor() const;
   size_t buffered() const;
+  // The journal or checkpoint file was there before open(): the channel existed already.
+  bool existed() const { return existed_; }
+  // Channel deletion: closes and unlinks both files; later records and flushes do nothing.
+  void remove();
   size_t compact_after = 4096;
 
  private:
@@ -84,9 +91,12 @@ class ChannelJournal {
   const std::string checkpoint_path_;
   disk::FileOps& ops_;
   int fd_ = -1;
-  int64_t size_ = 0;    // journal bytes (commit thread)
-  size_t records_ = 0;  // journal records since the last checkpoint (commit thread)
-  AckState durable_;    // commit thread (read under mu_ by durable_state())
+  bool existed_ = false;
+  bool removed_ = false;  // under io_mu_
+  std::mutex io_mu_;      // flush() against remove()
+  int64_t size_ = 0;      // journal bytes (commit thread)
+  size_t records_ = 0;    // journal records since the last checkpoint (commit thread)
+  AckState durable_;      // commit thread (read under mu_ by durable_state())
   mutable std::mutex mu_;
   std::vector<Pending> pending_;
 };

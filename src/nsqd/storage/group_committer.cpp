@@ -20,6 +20,16 @@ void GroupCommitter::request(const std::shared_ptr<TopicLog>& log) {
   cv_.notify_one();
 }
 
+void GroupCommitter::set_after_sync(const TopicLog* log, AfterSync hook) {
+  std::lock_guard lock(mu_);
+  hooks_[log] = std::move(hook);
+}
+
+void GroupCommitter::clear_after_sync(const TopicLog* log) {
+  std::lock_guard lock(mu_);
+  hooks_.erase(log);
+}
+
 void GroupCommitter::stop() {
   {
     std::lock_guard lock(mu_);
@@ -41,7 +51,15 @@ void GroupCommitter::run() {
     }
     // Everything requested while this cycle fsyncs lands in pending_ for the next one.
     uint64_t fsyncs = 0;
-    for (const auto& log : batch) fsyncs += static_cast<uint64_t>(log->sync());
+    for (const auto& log : batch) {
+      fsyncs += static_cast<uint64_t>(log->sync());
+      AfterSync hook;
+      {
+        std::lock_guard lock(mu_);
+        if (auto it = hooks_.find(log.get()); it != hooks_.end()) hook = it->second;
+      }
+      if (hook) fsyncs += static_cast<uint64_t>(std::max(0, hook()));
+    }
     batch.clear();
     fsyncs_.fetch_add(fsyncs, std::memory_order_relaxed);
     cycles_.fetch_add(1, std::memory_order_relaxed);

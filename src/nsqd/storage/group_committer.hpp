@@ -12,6 +12,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -28,8 +30,13 @@ class GroupCommitter {
   GroupCommitter(const GroupCommitter&) = delete;
   GroupCommitter& operator=(const GroupCommitter&) = delete;
 
-  // `log` has appends to make durable.
+  // `log` has appends to make durable (or its hook has records to write).
   void request(const std::shared_ptr<TopicLog>& log);
+  // Runs on the commit thread after every sync of `log` (the topic writes its channels'
+  // acknowledgement journals and trims the log there); returns the fsyncs it made.
+  using AfterSync = std::function<int()>;
+  void set_after_sync(const TopicLog* log, AfterSync hook);
+  void clear_after_sync(const TopicLog* log);
   // Syncs what is pending and ends the thread. Idempotent.
   void stop();
 
@@ -42,6 +49,7 @@ class GroupCommitter {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::shared_ptr<TopicLog>> pending_;
+  std::map<const TopicLog*, AfterSync> hooks_;
   bool stopping_ = false;
   std::atomic<uint64_t> fsyncs_{0};
   std::atomic<uint64_t> cycles_{0};

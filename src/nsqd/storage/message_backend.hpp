@@ -44,6 +44,8 @@ struct DiskContext {
   DiskWorker* worker = nullptr;  // null: syncs run inline (unit tests)
   // -durable: the commit thread; topics then keep a TopicLog (null: not durable).
   GroupCommitter* committer = nullptr;
+  // -durable: a topic log starts a new segment past this size (trimming drops whole ones).
+  int64_t log_segment_bytes = 64 * 1024 * 1024;
   // Every backend write reports here ("" = fine), as the reference's SetHealth(err).
   std::function<void(const std::string& error)> report_health;
   // A topic or channel was paused or unpaused: nsqd.dat should be rewritten.
