@@ -54,6 +54,8 @@ int main(int argc, char** argv) {
   if (auto exit_code = nsq::daemon::parse_command_line("nsqd", flags, argc, argv, opts)) {
     return *exit_code;
   }
+  // Before any listener opens: a SIGTERM while starting still shuts down gracefully.
+  nsq::daemon::ShutdownSignals shutdown_signals;
 
   if (auto locked = lock_data_path(opts.data_path); !locked) return fail_startup(locked.error());
   if (auto invalid = nsq::nsqd::validate_options(opts); !invalid.empty()) {
@@ -80,7 +82,7 @@ int main(int argc, char** argv) {
   if (auto started = server.start(); !started) return fail_startup(started.error());
 
   // The reference logs nothing on the signal itself: its shutdown lines follow.
-  nsq::daemon::wait_for_shutdown_signal("");
+  shutdown_signals.wait("");
   server.stop();
   prefaulter.stop();
   return 0;
