@@ -76,7 +76,12 @@ int main(int argc, char** argv) {
   nsq::nsqd::NsqdServer server(opts);
   server.nsqd().set_tls_context(std::move(tls_context));
   server.nsqd().set_client_tls_context(std::move(client_tls_context));
-  if (!server.start(error)) return fail_startup(error);
+  if (!server.start(error)) {
+    // Out at once, as the reference's FATAL: unwinding `server` would close its (not yet
+    // loaded) topic set and overwrite nsqd.dat with no topics at all.
+    fail_startup(error);
+    nsq::daemon::exit_now(1);
+  }
 
   // The reference logs nothing on the signal itself: its shutdown lines follow.
   nsq::daemon::wait_for_shutdown_signal("");

@@ -1,9 +1,11 @@
 #include "nsqd/nsqd_server.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <future>
 
+#include "common/daemon/startup.hpp"
 #include "common/log/logger.hpp"
 #include "common/net/address.hpp"
 #include "common/util/hostname.hpp"
@@ -14,6 +16,13 @@ namespace nsq::nsqd {
 namespace {
 // The reference scans every 100 ms; we check every channel at this resolution.
 constexpr auto kTimerResolution = std::chrono::milliseconds(100);
+
+// -http-address may be a unix socket path, as the reference's (nsqd/nsqd.go).
+http::ServerOptions http_options() {
+  http::ServerOptions o;
+  o.allow_unix = true;
+  return o;
+}
 }  // namespace
 
 NsqdServer::NsqdServer(NsqdOptions opts)
@@ -22,7 +31,7 @@ NsqdServer::NsqdServer(NsqdOptions opts)
       tcp_(nsqd_, pool_),
       stats_(nsqd_, [this] { return tcp_.client_stats(); }),
       http_api_(nsqd_, stats_),
-      http_(pool_, http_api_),
+      http_(pool_, http_api_, http_options()),
       timer_loop_(pool_.at(0)),
       lookupd_(std::make_shared<LookupdClient>(nsqd_, nsqd_.options().lookupd_tcp_addresses,
                                                nsqd_.options().max_body_size)) {
@@ -58,14 +67,20 @@ bool NsqdServer::start(std::string& error) {
     https_ = std::make_unique<http::Server>(pool_, http_api_, std::move(https_opts));
     if (!https_->listen(opts.https_address, error)) return false;
   }
-  const int tcp_port = tcp_.local_endpoint().port();
-  const int http_port = http_.listening() ? http_.local_endpoint().port() : 0;
+  // /info says -1 for a unix socket (nsqd/http.go); the broadcast ports only take a TCP
+  // listener's port (nsqd/nsqd.go), so lookupd and the statsd prefix see 0 then.
+  const auto tcp_ep = tcp_.acceptor().tcp_endpoint();
+  const int tcp_port = tcp_ep ? tcp_ep->port() : -1;
+  const auto http_ep = http_.acceptor().tcp_endpoint();
+  const int http_port = !http_.listening() ? 0 : http_ep ? http_ep->port() : -1;
   // The reference's RealHTTPSAddr(): port 0 without an HTTPS listener.
   const int https_port = https_ ? https_->local_endpoint().port() : 0;
   http_api_.set_ports(tcp_port, http_port, https_port);
+  const int listening_tcp_port = std::max(tcp_port, 0);
+  const int listening_http_port = std::max(http_port, 0);
   if (!opts.statsd_address.empty()) {
     const int64_t broadcast_http_port =
-        opts.broadcast_http_port != 0 ? opts.broadcast_http_port : http_port;
+        opts.broadcast_http_port != 0 ? opts.broadcast_http_port : listening_http_port;
     statsd_ = std::make_unique<StatsdPusher>(
         opts, stats_,
         expand_statsd_prefix(opts.statsd_prefix, opts.broadcast_address, broadcast_http_port));
@@ -74,12 +89,12 @@ bool NsqdServer::start(std::string& error) {
   // A bad nsqd.dat is fatal with the reference's own words (not "failed to instantiate").
   if (std::string md_error; !nsqd_.load_metadata(md_error)) {
     log::fatal("failed to load metadata - {}", md_error);
-    std::exit(1);
+    daemon::exit_now(1);
   }
   // The reference rewrites the file right after loading it.
   if (std::string md_error; !nsqd_.persist_metadata(md_error)) {
     log::fatal("failed to persist metadata - {}", md_error);
-    std::exit(1);
+    daemon::exit_now(1);
   }
   pool_.start();
   tcp_.start_accepting();
@@ -92,8 +107,8 @@ bool NsqdServer::start(std::string& error) {
   LookupdIdentity id;
   id.broadcast_address = o.broadcast_address;
   id.hostname = util::os_hostname();
-  id.tcp_port = o.broadcast_tcp_port > 0 ? o.broadcast_tcp_port : tcp_.local_endpoint().port();
-  id.http_port = o.broadcast_http_port > 0 ? o.broadcast_http_port : http_port;
+  id.tcp_port = o.broadcast_tcp_port > 0 ? o.broadcast_tcp_port : listening_tcp_port;
+  id.http_port = o.broadcast_http_port > 0 ? o.broadcast_http_port : listening_http_port;
   lookupd_->start(std::move(id));
   started_ = true;
   return true;

@@ -2,6 +2,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "common/log/logger.hpp"
@@ -35,6 +37,12 @@ void wait_for_shutdown_signal(const std::string& stopping_line) {
     if (!ec && !stopping_line.empty()) log::info("{}", stopping_line);
   });
   signals_ctx.run();
+}
+
+void exit_now(int code) {
+  log::logger().flush();
+  std::fflush(nullptr);
+  std::_Exit(code);
 }
 
 }  // namespace nsq::daemon

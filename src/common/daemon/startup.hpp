@@ -25,4 +25,9 @@ std::optional<int> parse_command_line(const std::string& daemon_name, config::Fl
 // Blocks until SIGINT or SIGTERM arrives; logs `stopping_line` (if not empty) when it does.
 void wait_for_shutdown_signal(const std::string& stopping_line);
 
+// Ends the process at once after a FATAL line, as Go's os.Exit: no destructors run. Unwinding
+// a half-started daemon would close (and persist) state it never loaded, and glibc's exit()
+// hangs destroying a static condition variable a helper thread still waits on.
+[[noreturn]] void exit_now(int code);
+
 }  // namespace nsq::daemon

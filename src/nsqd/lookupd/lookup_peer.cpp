@@ -98,7 +98,7 @@ bool LookupPeer::connect(std::string& error) {
   close();
   const auto hp = net::split_host_port(address_);
   if (!hp) {
-    error = "dial tcp " + address_ + ": address " + address_ + ": missing port in address";
+    error = "dial tcp: address " + address_ + ": missing port in address";
     return false;
   }
   addrinfo hints{};

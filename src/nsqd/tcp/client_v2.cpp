@@ -35,14 +35,6 @@ ProtocolError fatal(std::string code, std::string message) {
   return ProtocolError{std::move(code), std::move(message), true};
 }
 
-// "host:port" and "host" of the peer ("" when the socket is already gone).
-std::pair<std::string, std::string> remote_of(const asio::ip::tcp::socket& socket) {
-  boost::system::error_code ec;
-  auto ep = socket.remote_endpoint(ec);
-  if (ec) return {};
-  return {net::endpoint_string(ep), ep.address().to_string()};
-}
-
 int64_t unix_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -51,15 +43,15 @@ int64_t unix_seconds() {
 
 }  // namespace
 
-ClientV2::ClientV2(Nsqd& nsqd, asio::ip::tcp::socket socket, int64_t id, CloseCallback on_close)
+ClientV2::ClientV2(Nsqd& nsqd, net::StreamSocket socket, int64_t id, CloseCallback on_close)
     : nsqd_(nsqd),
       opts_(nsqd.options()),
       socket_(std::move(socket)),
       timer_(socket_.get_executor()),
       id_(id),
       on_close_(std::move(on_close)),
-      remote_address_(remote_of(socket_).first),
-      remote_host_(remote_of(socket_).second),
+      remote_address_(net::peer_address(socket_).address),
+      remote_host_(net::peer_address(socket_).host),
       connect_ts_(unix_seconds()),
       protocol_(nsqd, *this, id, remote_host_) {}
 
@@ -508,8 +500,7 @@ void ClientV2::continue_upgrade() {
     // The reference gives the handshake 5 s.
     read_deadline_ns_ = steady_now_ns() + kTlsHandshakeTimeoutNs;
     arm_timer();
-    tls_ =
-        std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, *nsqd_.tls_context());
+    tls_ = std::make_unique<asio::ssl::stream<net::StreamSocket&>>(socket_, *nsqd_.tls_context());
     tls_handshaking_ = true;
     tls_->async_handshake(asio::ssl::stream_base::server,
                           [self = shared_from_this()](const boost::system::error_code& ec) {
@@ -550,9 +541,9 @@ void ClientV2::on_tls_handshake(const boost::system::error_code& ec) {
     // As the reference: the failure is reported in a plain error frame on the raw socket.
     std::string why = ec.message();
     if (tls_handshake_timed_out_) {
-      boost::system::error_code ignored;
-      why = "read tcp " + net::endpoint_string(socket_.local_endpoint(ignored)) + "->" +
-            remote_address_ + ": i/o timeout";
+      const bool unix_socket = net::peer_address(socket_).unix_socket;
+      why = std::string(unix_socket ? "read unix " : "read tcp ") + net::local_address(socket_) +
+            "->" + remote_address_ + ": i/o timeout";
     }
     tls_.reset();
     pending_upgrade_.reset();
@@ -598,7 +589,7 @@ void ClientV2::close(const std::string& reason) {
   if (log_exit_) log::info("PROTOCOL(V2): [{}] exiting ioloop ({})", remote_address_, reason);
   boost::system::error_code ignored;
   timer_.cancel();
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.shutdown(net::StreamSocket::shutdown_both, ignored);
   socket_.close(ignored);
   protocol_.detach();
   {

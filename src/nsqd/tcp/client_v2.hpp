@@ -14,7 +14,6 @@
 #pragma once
 
 #include <atomic>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
@@ -25,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "common/net/acceptor.hpp"
 #include "nsq/codec/stream_codec.hpp"
 #include "nsqd/nsqd.hpp"
 #include "nsqd/queue/consumer.hpp"
@@ -40,7 +40,7 @@ class ClientV2 final : public Consumer,
  public:
   using CloseCallback = std::function<void(int64_t client_id)>;
 
-  ClientV2(Nsqd& nsqd, boost::asio::ip::tcp::socket socket, int64_t id, CloseCallback on_close);
+  ClientV2(Nsqd& nsqd, net::StreamSocket socket, int64_t id, CloseCallback on_close);
   ~ClientV2() override;
 
   // Starts reading; call once, from any thread.
@@ -109,7 +109,7 @@ class ClientV2 final : public Consumer,
 
   Nsqd& nsqd_;
   const NsqdOptions& opts_;
-  boost::asio::ip::tcp::socket socket_;
+  net::StreamSocket socket_;
   boost::asio::steady_timer timer_;
   const int64_t id_;
   CloseCallback on_close_;
@@ -136,7 +136,7 @@ class ClientV2 final : public Consumer,
 
   // Transport state, event-loop-only. Both are null on a plain connection, which keeps the
   // plain path a direct socket read/write.
-  std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;
+  std::unique_ptr<boost::asio::ssl::stream<net::StreamSocket&>> tls_;
   std::unique_ptr<codec::StreamCodec> codec_;
   std::vector<char> raw_in_;  // compressed bytes as read
   std::string decoded_in_;    // scratch: decoded bytes before they join in_buf_
