@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "common/gocompat/go_errno.hpp"
 #include "common/net/address.hpp"
 #include "nsq/protocol/lookup_v1.hpp"
 
@@ -40,7 +41,7 @@ bool wait_fd(int fd, short events, int64_t deadline_ms, std::string& error) {
     const int rc = ::poll(&p, 1, static_cast<int>(left));
     if (rc < 0 && errno == EINTR) continue;
     if (rc < 0) {
-      error = std::strerror(errno);
+      error = gocompat::go_errno_text(errno);
       return false;
     }
     if (rc == 0) continue;  // re-check the deadline
@@ -53,12 +54,12 @@ int connect_one(const addrinfo* ai, int64_t deadline_ms, std::string& error) {
   const int fd =
       ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
   if (fd < 0) {
-    error = std::strerror(errno);
+    error = gocompat::go_errno_text(errno);
     return -1;
   }
   if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
     if (errno != EINPROGRESS) {
-      error = std::strerror(errno);
+      error = gocompat::go_errno_text(errno);
       ::close(fd);
       return -1;
     }
@@ -70,7 +71,7 @@ int connect_one(const addrinfo* ai, int64_t deadline_ms, std::string& error) {
     socklen_t len = sizeof(so_error);
     ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len);
     if (so_error != 0) {
-      error = std::strerror(so_error);
+      error = gocompat::go_errno_text(so_error);
       ::close(fd);
       return -1;
     }
@@ -137,7 +138,7 @@ bool LookupPeer::write_all(std::string_view bytes, std::string& error) {
       if (!wait_fd(fd_, POLLOUT, deadline, error)) return close(), false;
       continue;
     }
-    error = "write: " + std::string(std::strerror(errno));
+    error = "write: " + gocompat::go_errno_text(errno);
     close();
     return false;
   }
@@ -163,7 +164,7 @@ bool LookupPeer::read_exact(char* out, size_t n, std::string& error) {
       if (!wait_fd(fd_, POLLIN, deadline, error)) return close(), false;
       continue;
     }
-    error = "read: " + std::string(std::strerror(errno));
+    error = "read: " + gocompat::go_errno_text(errno);
     close();
     return false;
   }

@@ -75,10 +75,15 @@ class LookupdClient : public std::enable_shared_from_this<LookupdClient> {
   void wake();
   void run();
   void sync_peers(std::vector<std::unique_ptr<PeerState>>& peers);
-  bool connect_peer(PeerState& peer);
+  // Dials, IDENTIFYs and registers everything. A failed dial is returned in `dial_error` for
+  // the caller to log at the reference's pace (background retries stay silent); failures
+  // after the dial are logged here. `announce`: log the reference's "LOOKUP connecting to".
+  bool connect_peer(PeerState& peer, bool announce, std::string& dial_error);
   void send_to_all(std::vector<std::unique_ptr<PeerState>>& peers, const std::string& command,
                    const std::string& label);
   void failed(PeerState& peer, const std::string& what, const std::string& error);
+  // Closes the peer and schedules the next dial (backoff), without logging.
+  void retry_later(PeerState& peer);
   void publish_http_addresses(const std::vector<std::unique_ptr<PeerState>>& peers);
 
   Nsqd& nsqd_;

@@ -201,6 +201,7 @@ bool ClientV2::check_magic() {
   if (in_end_ - in_start_ < 4) return false;
   std::string_view magic(in_buf_.data() + in_start_, 4);
   in_start_ += 4;
+  log::info("CLIENT({}): desired protocol magic '{}'", remote_address_, magic);
   if (magic != protocol::kMagicV2) {
     log::error("client({}) bad protocol magic '{}'", remote_address_, magic);
     std::lock_guard lock(out_mu_);
@@ -318,6 +319,7 @@ void ClientV2::send_response(std::string_view data) {
 void ClientV2::send_error(const ProtocolError& err) {
   log::error("[{}] - {}", remote_address_, err.text());
   std::lock_guard lock(out_mu_);
+  if (err.fatal) fatal_error_ = err.text();
   protocol::append_frame(out_pending_, FrameType::kError, err.text());
   schedule_write_locked();
 }
@@ -584,9 +586,31 @@ void ClientV2::finish_upgrade() {
 
 // ---------------------------------------------------------------------------------------
 
+void ClientV2::log_exit(const std::string& reason) {
+  // The reference's lines for the end of a connection: IOLoop's "exiting ioloop", tcp.go's
+  // "client(ADDR) - <err>" when the loop ended on an error rather than EOF, and the
+  // messagePump goroutine's "exiting messagePump".
+  std::string error = reason;
+  if (reason == "EOF") {
+    error.clear();
+  } else if (reason == "shutdown" || reason == "channel deleted") {
+    // The reference closes the connection under its read loop.
+    const bool unix_socket = net::peer_address(socket_).unix_socket;
+    error = std::string("failed to read command - read ") + (unix_socket ? "unix " : "tcp ") +
+            net::local_address(socket_) + "->" + remote_address_ +
+            ": use of closed network connection";
+  } else if (reason == "closing after error") {
+    std::lock_guard lock(out_mu_);
+    error = fatal_error_;
+  }
+  log::info("PROTOCOL(V2): [{}] exiting ioloop", remote_address_);
+  if (!error.empty()) log::error("client({}) - {}", remote_address_, error);
+  log::info("PROTOCOL(V2): [{}] exiting messagePump", remote_address_);
+}
+
 void ClientV2::close(const std::string& reason) {
   if (closed_.exchange(true)) return;
-  if (log_exit_) log::info("PROTOCOL(V2): [{}] exiting ioloop ({})", remote_address_, reason);
+  if (log_exit_) log_exit(reason);
   boost::system::error_code ignored;
   timer_.cancel();
   socket_.shutdown(net::StreamSocket::shutdown_both, ignored);

@@ -97,6 +97,8 @@ class ClientV2 final : public Consumer,
   void continue_upgrade();
   void on_tls_handshake(const boost::system::error_code& ec);
   void finish_upgrade();
+  // The reference's log lines for the end of the connection (see client_v2.cpp).
+  void log_exit(const std::string& reason);
   // The compressed read path: decodes `wire` into in_buf_; false (connection closed) on
   // corrupt input.
   bool decode_input(std::string_view wire);
@@ -131,6 +133,7 @@ class ClientV2 final : public Consumer,
   bool timer_armed_ = false;
   bool auth_pending_ = false;  // an auth query is running: input paused
   bool log_exit_ = true;       // false: closed before the protocol started (no ioloop line)
+  std::string fatal_error_;    // the last fatal error sent (guarded by out_mu_), for the exit line
 
   std::atomic<bool> closed_{false};
 
