@@ -3,12 +3,14 @@
 //   * on every (re)connect: IDENTIFY (broadcast address, hostname, ports, version), then
 //     REGISTER every topic and channel that exists at that moment;
 //   * topic/channel creation and deletion (Nsqd registry events, queued by the observer) are
-//     sent as REGISTER/UNREGISTER to every connected peer, in the order they happened;
-//   * PING every 15 s, as the reference.
+//     sent as REGISTER/UNREGISTER to every peer, in the order they happened (a disconnected
+//     peer is dialled then, as the reference's lazy Command(), and registers everything);
+//   * PING every 15 s, as the reference (dialling a disconnected peer first).
 // Beyond the reference, a closed connection is noticed as soon as lookupd closes it (the
 // thread polls the idle sockets) and is re-established with a 1 s..15 s backoff, instead of
 // on the next-but-one ping; a lookupd that is down at start-up is retried the same way while
-// nsqd keeps serving.
+// nsqd keeps serving. Those extra retries are silent: failures are logged only where the
+// reference logs them (adding the peer, a registration, a ping), so the log reads the same.
 //
 // Threads: set_addresses()/addresses()/http_addresses()/the observer may be called from any
 // thread (short mutex); all network I/O happens on the client's own thread. Lifecycle: built
