@@ -185,3 +185,49 @@ def test_nsqlookupd_and_nsqadmin_refuse_unix_paths_as_the_reference(tmp_path):
              for b in (NSQADMIN_BIN, NSQADMIN_REF_BIN)}
     assert len(set(admin.values())) == 1, admin
     assert not os.path.exists(sock)
+
+
+def identify_sent_to_lookupd(binary, tmp_path):
+    """The IDENTIFY body an nsqd on unix sockets sends to a (fake) nsqlookupd."""
+    if not os.access(binary, os.X_OK):
+        pytest.skip("binary not available: %s" % binary)
+    lookupd = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lookupd.bind(("127.0.0.1", 0))
+    lookupd.listen(1)
+    lookupd.settimeout(10)
+    tcp_sock = str(tmp_path / "nsqd.sock")
+    proc = subprocess.Popen([binary, "-tcp-address=" + tcp_sock,
+                             "-http-address=" + str(tmp_path / "http.sock"),
+                             "-data-path=" + str(tmp_path),
+                             "-broadcast-address=unix-host",
+                             "-lookupd-tcp-address=127.0.0.1:%d" % lookupd.getsockname()[1]],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            stdin=subprocess.DEVNULL)
+    try:
+        conn, _ = lookupd.accept()
+        with conn:
+            conn.settimeout(10)
+            f = conn.makefile("rb")
+            assert f.read(4) == b"  V1"
+            assert f.readline() == b"IDENTIFY\n"
+            size = int.from_bytes(f.read(4), "big")
+            return json.loads(f.read(size))
+    finally:
+        lookupd.close()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_lookupd_identify_from_unix_sockets_carries_port_0_as_the_reference(tmp_path):
+    got = {}
+    for name, binary in BINARIES.items():
+        d = tmp_path / name
+        d.mkdir()
+        got[name] = identify_sent_to_lookupd(binary, d)
+    assert (got["ours"]["tcp_port"], got["ours"]["http_port"]) == (0, 0)
+    assert got["ours"]["broadcast_address"] == "unix-host"
+    assert got["ours"] == got["reference"]
