@@ -127,9 +127,10 @@ void NsqdServer::stop() {
   if (stopped_ || !started_) return;
   stopped_ = true;
   if (statsd_) statsd_->stop();
+  // The reference's Exit() order: TCP, HTTP, HTTPS listeners.
+  tcp_.stop();
   http_.stop();
   if (https_) https_->stop();
-  tcp_.stop();
   // Let the loops run the posted closes, then cancel the timer loop on its own thread.
   std::promise<void> done;
   boost::asio::post(pool_.at(0), [this, &done] {

@@ -7,8 +7,8 @@
 #include <cstring>
 #include <utility>
 
+#include "common/gocompat/go_errno.hpp"
 #include "common/log/logger.hpp"
-#include "common/net/address.hpp"
 #include "nsq/codec/deflate_stream.hpp"
 #include "nsq/codec/snappy_stream.hpp"
 #include "nsqd/tcp/auth_query.hpp"
@@ -162,7 +162,7 @@ void ClientV2::on_read(const boost::system::error_code& ec, size_t n) {
       close_after_flush();
       return;
     }
-    close(eof ? "EOF" : "failed to read command - " + ec.message());
+    close(eof ? "EOF" : "failed to read command - " + read_error_text(ec));
     return;
   }
   if (codec_) {
@@ -585,6 +585,15 @@ void ClientV2::finish_upgrade() {
 }
 
 // ---------------------------------------------------------------------------------------
+
+std::string ClientV2::read_error_text(const boost::system::error_code& ec) const {
+  // Go's net.OpError for a failed read: "read tcp LOCAL->REMOTE: read: connection reset by
+  // peer"; TLS and other library errors keep their own wording.
+  if (ec.category() != boost::system::system_category()) return ec.message();
+  const bool unix_socket = net::peer_address(socket_).unix_socket;
+  return std::string(unix_socket ? "read unix " : "read tcp ") + net::local_address(socket_) +
+         "->" + remote_address_ + ": read: " + gocompat::go_errno_text(ec.value());
+}
 
 void ClientV2::log_exit(const std::string& reason) {
   // The reference's lines for the end of a connection: IOLoop's "exiting ioloop", tcp.go's

@@ -99,6 +99,8 @@ class ClientV2 final : public Consumer,
   void finish_upgrade();
   // The reference's log lines for the end of the connection (see client_v2.cpp).
   void log_exit(const std::string& reason);
+  // A failed socket read in Go's words (for "failed to read command - ...").
+  std::string read_error_text(const boost::system::error_code& ec) const;
   // The compressed read path: decodes `wire` into in_buf_; false (connection closed) on
   // corrupt input.
   bool decode_input(std::string_view wire);

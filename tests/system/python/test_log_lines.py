@@ -154,6 +154,31 @@ def test_client_lines_match_the_reference(nsqd_factory, ref_nsqd_bin):
         ], (binary, lines)
 
 
+def test_error_and_shutdown_exit_lines_match_the_reference(nsqd_factory, ref_nsqd_bin):
+    """A client closed for a bad command and one still connected at SIGTERM: the same exit
+    lines (tcp.go's "client(ADDR) - <error>" included) as the reference."""
+    logs = {}
+    for binary in (None, ref_nsqd_bin):
+        n = nsqd_factory(binary=binary)
+        consumer = nsqproto.Conn(n.host, n.tcp_port)
+        consumer.identify(client_id="stays")
+        consumer.sub("exits", "c")
+        with nsqproto.Conn(n.host, n.tcp_port) as bad:
+            bad.send(b"BOGUS\n")
+            bad.expect_error(b"E_INVALID invalid command BOGUS")
+            bad.expect_closed()
+        problem = n.stop()
+        n.proc = None
+        consumer.close()
+        assert problem is None, problem
+        logs[binary] = collections.Counter(
+            l for l in normalised_log(n) if "[ADDR]" in l or "client(ADDR)" in l)
+    ours, ref = logs[None], logs[ref_nsqd_bin]
+    assert ours == ref, (sorted((ours - ref).elements()), sorted((ref - ours).elements()))
+    assert ours["ERROR: client(ADDR) - failed to read command - read tcp ADDR->ADDR: use of "
+                "closed network connection"] == 1, ours
+
+
 def lookup_lines(n):
     return [l for l in normalised_log(n) if "LOOKUP" in l and l != "INFO: LOOKUP: closing"]
 
