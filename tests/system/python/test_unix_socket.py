@@ -117,12 +117,18 @@ def scenario(binary, tmp_path):
     }
 
 
-def test_nsqd_serves_tcp_and_http_over_unix_sockets_as_the_reference(tmp_path):
+def side_by_side(run_one, tmp_path):
+    """{"ours": run_one(binary, dir), "reference": ...}, each in its own directory."""
     results = {}
     for name, binary in BINARIES.items():
         d = tmp_path / name
         d.mkdir()
-        results[name] = scenario(binary, d)
+        results[name] = run_one(binary, d)
+    return results
+
+
+def test_nsqd_serves_tcp_and_http_over_unix_sockets_as_the_reference(tmp_path):
+    results = side_by_side(scenario, tmp_path)
     ours = results["ours"]
     assert ours["ports"] == (-1, -1)
     assert ours["messages"] == [b"over http", b"over tcp"]
@@ -223,11 +229,7 @@ def identify_sent_to_lookupd(binary, tmp_path):
 
 
 def test_lookupd_identify_from_unix_sockets_carries_port_0_as_the_reference(tmp_path):
-    got = {}
-    for name, binary in BINARIES.items():
-        d = tmp_path / name
-        d.mkdir()
-        got[name] = identify_sent_to_lookupd(binary, d)
+    got = side_by_side(identify_sent_to_lookupd, tmp_path)
     assert (got["ours"]["tcp_port"], got["ours"]["http_port"]) == (0, 0)
     assert got["ours"]["broadcast_address"] == "unix-host"
     assert got["ours"] == got["reference"]
