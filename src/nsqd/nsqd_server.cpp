@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <future>
+#include <vector>
 
 #include "common/daemon/startup.hpp"
 #include "common/log/logger.hpp"
@@ -131,13 +132,16 @@ void NsqdServer::stop() {
   tcp_.stop();
   http_.stop();
   if (https_) https_->stop();
-  // Let the loops run the posted closes, then cancel the timer loop on its own thread.
-  std::promise<void> done;
-  boost::asio::post(pool_.at(0), [this, &done] {
-    timer_loop_.cancel();
-    done.set_value();
-  });
-  done.get_future().wait();
+  // Let every loop run the closes posted to it (each connection logs its exit lines, as the
+  // reference's do before "NSQ: closing topics"), and cancel the timer loop on its own thread.
+  std::vector<std::promise<void>> drained(pool_.size());
+  for (size_t i = 0; i < pool_.size(); ++i) {
+    boost::asio::post(pool_.at(i), [this, i, &drained] {
+      if (i == 0) timer_loop_.cancel();
+      drained[i].set_value();
+    });
+  }
+  for (auto& d : drained) d.get_future().wait();
   pool_.stop();
   nsqd_.close_all();  // logs the metadata write and "NSQ: closing topics"
   log::info("NSQ: stopping subsystems");
