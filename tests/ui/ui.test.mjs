@@ -302,6 +302,11 @@ describe('Graphite history charts (-graphite-url)', () => {
       res.end(PNG);
     });
     await new Promise((r) => graphite.listen(0, '127.0.0.1', r));
+    // A topic of its own: earlier tests delete and tombstone theirs.
+    await nsqd.createTopic(cluster.nsqd[0].http, 'ui-graphite');
+    await nsqd.createChannel(cluster.nsqd[0].http, 'ui-graphite', 'c');
+    await waitFor(async () => (await lookupd.lookup(cluster.lookupd.http, 'ui-graphite')).producers.length === 1,
+      { what: 'ui-graphite registered' });
   });
   after(() => new Promise((r) => graphite.close(r)));
 
@@ -311,27 +316,27 @@ describe('Graphite history charts (-graphite-url)', () => {
       '-statsd-prefix=nsq.%s', '-statsd-interval=10s'], cluster.dir);
     const p2 = await newPage(ctx, { refresh: 0 });
     try {
-      await p2.goto(`${admin.root}/topics/ui-stable`);
+      await p2.goto(`${admin.root}/topics/ui-graphite`);
       const imgs = p2.locator('[data-testid="graphite-charts"] img');
       await imgs.first().waitFor();
       await waitFor(async () => renders.length >= 2, { what: 'topic charts requested from Graphite' });
       const targets = () => renders.map((q) => q.get('target'));
-      assert.ok(targets().includes('summarize(sumSeries(stats.gauges.nsq.*.topic.ui-stable.depth),"10sec","avg")'), targets().join('\n'));
-      assert.ok(targets().includes('summarize(scale(sumSeries(stats.counters.nsq.*.topic.ui-stable.message_count.count),0.1),"10sec","avg")'), targets().join('\n'));
+      assert.ok(targets().includes('summarize(sumSeries(stats.gauges.nsq.*.topic.ui-graphite.depth),"10sec","avg")'), targets().join('\n'));
+      assert.ok(targets().includes('summarize(scale(sumSeries(stats.counters.nsq.*.topic.ui-graphite.message_count.count),0.1),"10sec","avg")'), targets().join('\n'));
       assert.equal(renders[0].get('from'), '-2h');
       await waitFor(async () => p2.evaluate(() => [...document.querySelectorAll('[data-testid="graphite-charts"] img')]
         .every((i) => i.complete && i.naturalWidth === 1)), { what: 'charts drawn' });
 
-      await p2.goto(`${admin.root}/topics/ui-stable/c`);
+      await p2.goto(`${admin.root}/topics/ui-graphite/c`);
       await imgs.first().waitFor();
-      await waitFor(async () => targets().some((t) => t.includes('topic.ui-stable.channel.c.in_flight_count')),
+      await waitFor(async () => targets().some((t) => t.includes('topic.ui-graphite.channel.c.in_flight_count')),
         { what: 'channel charts requested from Graphite' });
       assert.equal(await imgs.count(), 4);
       // Our own sampled sparklines stay beside them.
       assert.ok(await p2.locator('[data-testid="card-depth"] svg').count() > 0);
       assert.deepEqual(p2.pageErrors, []);
 
-      await p2.goto(cluster.url('/topics/ui-stable'));
+      await p2.goto(cluster.url('/topics/ui-graphite'));
       await p2.locator('[data-testid="topic-nodes"]').waitFor();
       assert.equal(await p2.locator('[data-testid="graphite-charts"]').count(), 0);
     } finally {
