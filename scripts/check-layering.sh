@@ -63,9 +63,12 @@ while IFS= read -r file; do
       bad=1
     fi
   done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$file")
-  # The public headers are Boost-free so that a client or a tool can use them alone.
-  if [[ "$rule" == include/nsq ]] && grep -q '^#include <boost/' "$file"; then
-    echo "check-layering: $file includes Boost"
+  # The public headers name only the C++ standard library (no Boost, no zlib.h, no
+  # snappy.h: those stay in src/), so that a client or a tool can use them alone. Standard
+  # headers have no '.' and no '/' in their names.
+  if [[ "$rule" == include/nsq ]] && grep -Eq '^#include <[^>]*[./][^>]*>' "$file"; then
+    echo "check-layering: $file includes a third-party header:" \
+      "$(grep -E '^#include <[^>]*[./][^>]*>' "$file" | head -1)"
     bad=1
   fi
 done < <(find include src fuzz -name '*.hpp' -o -name '*.cpp' | sort)

@@ -8,10 +8,11 @@ BUILD_PACKAGES=(
   libboost1.81-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libssl-dev libsnappy-dev zlib1g-dev
 )
-# clang-14 + its runtime: libFuzzer (scripts/fuzz.sh); systemd: systemd-analyze verifies the
-# packaged units (tests/package/run.sh). Neither is needed to build and run the daemons.
+# clang-14 + its runtime: libFuzzer (scripts/fuzz.sh); clang-tidy-14: scripts/tidy.sh;
+# systemd: systemd-analyze verifies the packaged units (tests/package/run.sh). None is needed
+# to build and run the daemons.
 TEST_PACKAGES=(python3 python3-venv python3-pip golang-go nodejs npm systemd clang-14
-  libclang-rt-14-dev)
+  libclang-rt-14-dev clang-tidy-14)
 
 packages=("${BUILD_PACKAGES[@]}")
 if [[ "${1:-}" != "--build-only" ]]; then packages+=("${TEST_PACKAGES[@]}"); fi

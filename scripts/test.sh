@@ -46,6 +46,12 @@ export NSQLOOKUPD_REF_BIN="$REPO/.deps/reference-bin/nsqlookupd"
 step "clang-format check" bash -c "git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror"
 # Layering: each folder includes only what docs/architecture.md allows it (the table is in the script).
 step "include layering" scripts/check-layering.sh
+# clang-tidy (.clang-tidy) on the decoders of outside bytes and the Go-text layers; the whole
+# tree (scripts/tidy.sh all) costs ~20 min of CPU, far over the budget. ~24 s.
+step "clang-tidy (protocol, codecs, gocompat, util, config)" scripts/tidy.sh
+# The web UI without a browser: eslint over web/ and tests/ui/, node --test on its DOM-free
+# modules (formatting, series, aggregation, sorting). ~15 s.
+step "web UI lint and unit tests" tests/ui/unit.sh
 step "unit tests (release)" ctest --test-dir build --output-on-failure -j2
 # The .deb built by cpack, installed in a scratch root, its daemons started from the example
 # configs, its systemd units verified.

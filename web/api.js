@@ -75,12 +75,8 @@ export async function api(path, { method = 'GET', body, signal, timeout = REQUES
   }
 }
 
-/** Splits nsqadmin's "WARNING: a; b\nc" partial-failure message into its parts. */
-export function warnings(message) {
-  if (!message) return [];
-  const m = String(message).replace(/^WARNING:\s*/, '');
-  return m.split(/\n|;\s+(?=\S)/).map((s) => s.trim()).filter(Boolean);
-}
+// The pages import the warning splitter from here with the API; it lives in aggregate.js.
+export { warnings } from './aggregate.js';
 
 /** Runs fn over items with at most `limit` at once; returns results in order ({ok,value|error}). */
 export async function pool(items, limit, fn) {

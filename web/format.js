@@ -42,7 +42,9 @@ export function nanos(ns) {
 }
 
 function trim(x) {
-  return (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2)).replace(/\.?0+$/, '');
+  const s = Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2);
+  // Only a fraction's trailing zeros go: 850 stays "850" (it read "85" before), 1.50 is "1.5".
+  return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
 }
 
 /** Nanoseconds of a duration → "2d 3h", "1h 4m", "5m 12s", "42s". */

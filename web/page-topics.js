@@ -13,6 +13,7 @@ import { banners, card, label, notice } from './ui.js';
 import { currentRate, rates, values } from './series.js';
 import { sparkline } from './spark.js';
 import { fetchCluster } from './cluster.js';
+import { filterSortRows } from './aggregate.js';
 
 const ROW_H = 40;
 const OVERSCAN = 12;
@@ -112,21 +113,7 @@ export class TopicsPage extends Page {
   }
 
   applyFilterSort() {
-    const terms = this.filter.toLowerCase().split(/\s+/).filter(Boolean);
-    let rows = this.allRows || [];
-    if (terms.length) rows = rows.filter((r) => terms.every((t) => r.name.toLowerCase().includes(t)));
-    const { key, dir } = this.sort;
-    rows = rows.slice();
-    if (key === 'name') {
-      rows.sort((a, b) => dir * (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    } else {
-      rows.sort((a, b) => {
-        const x = a[key] ?? -1;
-        const y = b[key] ?? -1;
-        return dir * (x - y) || (a.name < b.name ? -1 : 1);
-      });
-    }
-    this.rows = rows;
+    this.rows = filterSortRows(this.allRows, this.filter, this.sort);
   }
 
   render() {

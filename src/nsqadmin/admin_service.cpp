@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 #include <chrono>
 #include <fstream>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -14,6 +15,7 @@
 #include "common/http/query.hpp"
 #include "common/log/logger.hpp"
 #include "common/util/hostname.hpp"
+#include "common/util/result.hpp"
 #include "nsq/protocol/names.hpp"
 #include "nsqadmin/compress.hpp"
 #include "nsqadmin/static_assets.hpp"
@@ -86,22 +88,36 @@ std::string decode_body(const std::string& body, json& out) {
   return "";
 }
 
-// A string member of the decoded body; a non-string value is Go's unmarshal type error.
-bool body_string(const json& j, const char* key, std::string& out, std::string& error) {
-  if (!j.is_object()) return true;
+// A string member of the decoded body ("" when absent, Go's zero value); a non-string value is
+// Go's unmarshal type error.
+util::Result<std::string> body_string(const json& j, const char* key) {
+  if (!j.is_object()) return std::string();
   auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return true;
+  if (it == j.end() || it->is_null()) return std::string();
   if (!it->is_string()) {
     const char* t = it->is_number()    ? "number"
                     : it->is_boolean() ? "bool"
                     : it->is_array()   ? "array"
                                        : "object";
-    error = std::string("json: cannot unmarshal ") + t + " into Go struct field ." + key +
-            " of type string";
-    return false;
+    return util::fail(std::string("json: cannot unmarshal ") + t + " into Go struct field ." + key +
+                      " of type string");
   }
-  out = it->get<std::string>();
-  return true;
+  return it->get<std::string>();
+}
+
+// An action's JSON body decoded and the string members `keys` read, in that order (Go reports
+// the first bad one): the values, or Go's decode or type error.
+util::Result<std::vector<std::string>> body_fields(const std::string& raw,
+                                                   std::initializer_list<const char*> keys) {
+  json body;
+  if (auto e = decode_body(raw, body); !e.empty()) return util::fail(e);
+  std::vector<std::string> values;
+  for (const char* key : keys) {
+    auto v = body_string(body, key);
+    if (!v) return util::fail(v.error());
+    values.push_back(std::move(*v));
+  }
+  return values;
 }
 
 std::string base64_decode(std::string_view in) {
@@ -264,6 +280,13 @@ void AdminService::add_routes() {
   add("GET", bp("/api/graphite"), h(&AdminService::graphite));
   add("GET", bp("/config/:opt"), h(&AdminService::config));
   add("PUT", bp("/config/:opt"), h(&AdminService::config));
+}
+
+std::optional<AdminOptions> AdminService::admin_options(const Request& req, Response& resp) const {
+  AdminOptions o = options();
+  if (is_admin(req, o)) return o;
+  http::v1_error(resp, 403, "FORBIDDEN");
+  return std::nullopt;
 }
 
 bool AdminService::is_admin(const Request& req, const AdminOptions& o) const {
@@ -659,18 +682,16 @@ void AdminService::render_proxy(Request& req, Response& resp) {
 
 void AdminService::tombstone_node_for_topic(Request& req, Response& resp) {
   std::vector<std::string> msgs;
-  const AdminOptions o = options();
-  if (!is_admin(req, o)) {
-    http::v1_error(resp, 403, "FORBIDDEN");
-    return;
-  }
+  const auto admin = admin_options(req, resp);
+  if (!admin) return;
+  const AdminOptions& o = *admin;
   const std::string node(req.param("node"));
-  json body;
-  std::string topic, derr;
-  if (!decode_body(req.body, body).empty() || !body_string(body, "topic", topic, derr)) {
+  const auto fields = body_fields(req.body, {"topic"});
+  if (!fields) {
     http::v1_error(resp, 400, "INVALID_BODY");
     return;
   }
+  const std::string& topic = (*fields)[0];
   if (!protocol::is_valid_topic_name(topic)) {
     http::v1_error(resp, 400, "INVALID_TOPIC");
     return;
@@ -683,22 +704,16 @@ void AdminService::tombstone_node_for_topic(Request& req, Response& resp) {
 
 void AdminService::create_topic_channel(Request& req, Response& resp) {
   std::vector<std::string> msgs;
-  const AdminOptions o = options();
-  if (!is_admin(req, o)) {
-    http::v1_error(resp, 403, "FORBIDDEN");
+  const auto admin = admin_options(req, resp);
+  if (!admin) return;
+  const AdminOptions& o = *admin;
+  const auto fields = body_fields(req.body, {"topic", "channel"});
+  if (!fields) {
+    http::v1_error(resp, 400, fields.error());
     return;
   }
-  json body;
-  std::string topic, channel;
-  if (auto e = decode_body(req.body, body); !e.empty()) {
-    http::v1_error(resp, 400, e);
-    return;
-  }
-  std::string derr;
-  if (!body_string(body, "topic", topic, derr) || !body_string(body, "channel", channel, derr)) {
-    http::v1_error(resp, 400, derr);
-    return;
-  }
+  const std::string& topic = (*fields)[0];
+  const std::string& channel = (*fields)[1];
   if (!protocol::is_valid_topic_name(topic)) {
     http::v1_error(resp, 400, "INVALID_TOPIC");
     return;
@@ -716,11 +731,9 @@ void AdminService::create_topic_channel(Request& req, Response& resp) {
 
 void AdminService::delete_topic(Request& req, Response& resp) {
   std::vector<std::string> msgs;
-  const AdminOptions o = options();
-  if (!is_admin(req, o)) {
-    http::v1_error(resp, 403, "FORBIDDEN");
-    return;
-  }
+  const auto admin = admin_options(req, resp);
+  if (!admin) return;
+  const AdminOptions& o = *admin;
   const std::string topic(req.param("topic"));
   auto err = ci_.delete_topic(topic, o.lookupd_http_addresses, o.nsqd_http_addresses);
   if (upstream_failed(err, "delete topic", msgs, resp)) return;
@@ -730,11 +743,9 @@ void AdminService::delete_topic(Request& req, Response& resp) {
 
 void AdminService::delete_channel(Request& req, Response& resp) {
   std::vector<std::string> msgs;
-  const AdminOptions o = options();
-  if (!is_admin(req, o)) {
-    http::v1_error(resp, 403, "FORBIDDEN");
-    return;
-  }
+  const auto admin = admin_options(req, resp);
+  if (!admin) return;
+  const AdminOptions& o = *admin;
   const std::string topic(req.param("topic"));
   const std::string channel(req.param("channel"));
   auto err = ci_.delete_channel(topic, channel, o.lookupd_http_addresses, o.nsqd_http_addresses);
@@ -745,24 +756,17 @@ void AdminService::delete_channel(Request& req, Response& resp) {
 
 void AdminService::topic_channel_action(Request& req, Response& resp, bool with_channel) {
   std::vector<std::string> msgs;
-  const AdminOptions o = options();
-  if (!is_admin(req, o)) {
-    http::v1_error(resp, 403, "FORBIDDEN");
-    return;
-  }
+  const auto admin = admin_options(req, resp);
+  if (!admin) return;
+  const AdminOptions& o = *admin;
   const std::string topic(req.param("topic"));
   const std::string channel = with_channel ? std::string(req.param("channel")) : std::string();
-  json body;
-  std::string action;
-  if (auto e = decode_body(req.body, body); !e.empty()) {
-    http::v1_error(resp, 400, e);
+  const auto fields = body_fields(req.body, {"action"});
+  if (!fields) {
+    http::v1_error(resp, 400, fields.error());
     return;
   }
-  std::string derr;
-  if (!body_string(body, "action", action, derr)) {
-    http::v1_error(resp, 400, derr);
-    return;
-  }
+  const std::string& action = (*fields)[0];
   if (action != "pause" && action != "unpause" && action != "empty") {
     http::v1_error(resp, 400, "INVALID_ACTION");
     return;

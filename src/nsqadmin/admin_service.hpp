@@ -9,6 +9,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "common/http/api.hpp"
@@ -32,6 +33,8 @@ class AdminService : public http::RoutedService {
   void add_routes();
   std::string bp(const std::string& p) const;  // path.Join(base_path, p)
   bool is_admin(const http::Request& req, const AdminOptions& o) const;
+  // The options for an admin action, or nullopt with 403 FORBIDDEN answered.
+  std::optional<AdminOptions> admin_options(const http::Request& req, http::Response& resp) const;
   void notify(const std::string& action, const std::string& topic, const std::string& channel,
               const std::string& node, const http::Request& req);
 

@@ -8,6 +8,7 @@
 #include "common/gocompat/go_json.hpp"
 #include "common/http/query.hpp"
 #include "common/log/logger.hpp"
+#include "common/util/result.hpp"
 
 namespace nsq::nsqadmin {
 
@@ -38,26 +39,32 @@ bool CiError::absorb(const CiError& other) {
 namespace {
 
 // Go's json.Unmarshal into a struct: the body must be valid JSON; its error text otherwise.
-bool decode(const UpstreamResult& r, json& out, std::string& error) {
-  if (!r.ok) {
-    error = r.error;
-    return false;
-  }
-  if (auto e = gocompat::go_json_syntax_error(r.body); !e.empty()) {
-    error = e;
-    return false;
-  }
-  out = json::parse(gocompat::go_json_coerce_utf8(r.body), nullptr, false);
-  if (out.is_discarded()) {
-    error = "invalid JSON";
-    return false;
-  }
+util::Result<json> decode(const UpstreamResult& r) {
+  if (!r.ok) return util::fail(r.error);
+  if (auto e = gocompat::go_json_syntax_error(r.body); !e.empty()) return util::fail(e);
+  json out = json::parse(gocompat::go_json_coerce_utf8(r.body), nullptr, false);
+  if (out.is_discarded()) return util::fail("invalid JSON");
   if (!out.is_object()) {
-    error = "json: cannot unmarshal " + std::string(out.is_array() ? "array" : out.type_name()) +
-            " into Go value of type struct";
-    return false;
+    return util::fail("json: cannot unmarshal " +
+                      std::string(out.is_array() ? "array" : out.type_name()) +
+                      " into Go value of type struct");
   }
-  return true;
+  return out;
+}
+
+// The loop every fan-out runs over its answers: `use(i, body)` for each answer i that decodes,
+// the error text of each other one appended to `errs` (for finish()).
+template <class Use>
+void decode_each(const std::vector<UpstreamResult>& results, std::vector<std::string>& errs,
+                 Use&& use) {
+  for (size_t i = 0; i < results.size(); ++i) {
+    auto j = decode(results[i]);
+    if (!j) {
+      errs.push_back(j.error());
+      continue;
+    }
+    use(i, *j);
+  }
 }
 
 // The end of a fan-out: all failed -> fatal, some failed -> partial.
@@ -101,6 +108,21 @@ std::vector<std::string> topic_names(const json& stats) {
   return out;
 }
 
+// A fan-out whose every answer lists names (topics): their sorted union, or nothing on a fatal
+// error.
+template <class NamesOf>
+std::vector<std::string> names_union(const std::vector<UpstreamResult>& results, const char* what,
+                                     CiError& err, NamesOf names_of) {
+  std::vector<std::string> errs;
+  std::set<std::string> names;
+  decode_each(results, errs, [&](size_t, const json& j) {
+    for (auto& n : names_of(j)) names.insert(std::move(n));
+  });
+  finish(err, errs, results.size(), what);
+  if (err.fatal_error()) return {};
+  return {names.begin(), names.end()};
+}
+
 int64_t now_unix() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -111,21 +133,8 @@ int64_t now_unix() {
 
 std::vector<std::string> ClusterInfo::lookupd_topics(const std::vector<std::string>& lookupds,
                                                      CiError& err) {
-  auto results = up_.call_all(gets(lookupds, "/topics"));
-  std::vector<std::string> errs;
-  std::set<std::string> topics;
-  for (const auto& r : results) {
-    json j;
-    std::string e;
-    if (!decode(r, j, e)) {
-      errs.push_back(e);
-      continue;
-    }
-    for (auto& t : strings_of(j, "topics")) topics.insert(std::move(t));
-  }
-  finish(err, errs, lookupds.size(), "nsqlookupd");
-  if (err.fatal_error()) return {};
-  return {topics.begin(), topics.end()};
+  return names_union(up_.call_all(gets(lookupds, "/topics")), "nsqlookupd", err,
+                     [](const json& j) { return strings_of(j, "topics"); });
 }
 
 Producers ClusterInfo::lookupd_producers(const std::vector<std::string>& lookupds, CiError& err) {
@@ -134,15 +143,9 @@ Producers ClusterInfo::lookupd_producers(const std::vector<std::string>& lookupd
   Producers producers;
   std::map<std::string, ProducerPtr> by_addr;
   SemVer max_version;
-  for (size_t i = 0; i < results.size(); ++i) {
-    json j;
-    std::string e;
-    if (!decode(results[i], j, e)) {
-      errs.push_back(e);
-      continue;
-    }
+  decode_each(results, errs, [&](size_t i, const json& j) {
     auto it = j.find("producers");
-    if (it == j.end() || !it->is_array()) continue;
+    if (it == j.end() || !it->is_array()) return;
     for (const auto& pj : *it) {
       auto producer = std::make_shared<Producer>(Producer::from_lookupd(pj));
       const std::string key = producer->tcp_address();
@@ -160,7 +163,7 @@ Producers ClusterInfo::lookupd_producers(const std::vector<std::string>& lookupd
       }
       p->remote_addresses.push_back(lookupds[i] + "/" + producer->address());
     }
-  }
+  });
   finish(err, errs, lookupds.size(), "nsqlookupd");
   if (err.fatal_error()) return {};
   for (auto& p : producers) {
@@ -176,22 +179,16 @@ Producers ClusterInfo::lookupd_topic_producers(const std::string& topic,
   auto results = up_.call_all(gets(lookupds, "/lookup?topic=" + http::query_escape(topic)));
   std::vector<std::string> errs;
   Producers producers;
-  for (const auto& r : results) {
-    json j;
-    std::string e;
-    if (!decode(r, j, e)) {
-      errs.push_back(e);
-      continue;
-    }
+  decode_each(results, errs, [&](size_t, const json& j) {
     auto it = j.find("producers");
-    if (it == j.end() || !it->is_array()) continue;
+    if (it == j.end() || !it->is_array()) return;
     for (const auto& pj : *it) {
       auto p = std::make_shared<Producer>(Producer::from_lookupd(pj));
       bool dup = false;
       for (const auto& pp : producers) dup = dup || pp->http_address() == p->http_address();
       if (!dup) producers.push_back(p);
     }
-  }
+  });
   finish(err, errs, lookupds.size(), "nsqlookupd");
   if (err.fatal_error()) return {};
   return producers;
@@ -210,11 +207,10 @@ std::map<std::string, std::vector<std::string>> ClusterInfo::lookupd_inactive_to
   for (size_t i = 0; i < topics.size(); ++i) {
     bool has_producers = false;
     for (size_t k = 0; k < lookupds.size(); ++k) {
-      json j;
-      std::string e;
-      if (!decode(results[i * lookupds.size() + k], j, e)) continue;
-      auto it = j.find("producers");
-      if (it != j.end() && it->is_array() && !it->empty()) has_producers = true;
+      auto j = decode(results[i * lookupds.size() + k]);
+      if (!j) continue;
+      auto it = j->find("producers");
+      if (it != j->end() && it->is_array() && !it->empty()) has_producers = true;
     }
     if (!has_producers) inactive.push_back(topics[i]);
   }
@@ -229,10 +225,9 @@ std::map<std::string, std::vector<std::string>> ClusterInfo::lookupd_inactive_to
   for (size_t i = 0; i < inactive.size(); ++i) {
     std::set<std::string> channels;
     for (size_t k = 0; k < lookupds.size(); ++k) {
-      json j;
-      std::string e;
-      if (!decode(results[i * lookupds.size() + k], j, e)) continue;
-      for (auto& c : strings_of(j, "channels")) channels.insert(std::move(c));
+      auto j = decode(results[i * lookupds.size() + k]);
+      if (!j) continue;
+      for (auto& c : strings_of(*j, "channels")) channels.insert(std::move(c));
     }
     out[inactive[i]] = std::vector<std::string>(channels.begin(), channels.end());
   }
@@ -241,21 +236,7 @@ std::map<std::string, std::vector<std::string>> ClusterInfo::lookupd_inactive_to
 
 std::vector<std::string> ClusterInfo::nsqd_topics(const std::vector<std::string>& nsqds,
                                                   CiError& err) {
-  auto results = up_.call_all(gets(nsqds, "/stats?format=json"));
-  std::vector<std::string> errs;
-  std::set<std::string> topics;
-  for (const auto& r : results) {
-    json j;
-    std::string e;
-    if (!decode(r, j, e)) {
-      errs.push_back(e);
-      continue;
-    }
-    for (auto& t : topic_names(j)) topics.insert(std::move(t));
-  }
-  finish(err, errs, nsqds.size(), "nsqd");
-  if (err.fatal_error()) return {};
-  return {topics.begin(), topics.end()};
+  return names_union(up_.call_all(gets(nsqds, "/stats?format=json")), "nsqd", err, topic_names);
 }
 
 namespace {
@@ -282,26 +263,16 @@ Producers ClusterInfo::nsqd_producers(const std::vector<std::string>& nsqds, CiE
   std::vector<json> info_json(nsqds.size());
   std::vector<size_t> alive;
   std::vector<std::string> alive_addrs;
-  for (size_t i = 0; i < nsqds.size(); ++i) {
-    std::string e;
-    if (!decode(infos[i], info_json[i], e)) {
-      errs.push_back(e);
-      continue;
-    }
+  decode_each(infos, errs, [&](size_t i, const json& info) {
+    info_json[i] = info;
     alive.push_back(i);
     alive_addrs.push_back(nsqds[i]);
-  }
+  });
   auto stats = up_.call_all(gets(alive_addrs, "/stats?format=json&include_clients=false"));
   Producers producers;
-  for (size_t k = 0; k < alive.size(); ++k) {
-    json st;
-    std::string e;
-    if (!decode(stats[k], st, e)) {
-      errs.push_back(e);
-      continue;
-    }
+  decode_each(stats, errs, [&](size_t k, const json& st) {
     producers.push_back(producer_from_info(info_json[alive[k]], topic_names(st)));
-  }
+  });
   finish(err, errs, nsqds.size(), "nsqd");
   if (err.fatal_error()) return {};
   return producers;
@@ -314,27 +285,15 @@ Producers ClusterInfo::nsqd_topic_producers(const std::string& topic,
   std::vector<std::string> errs;
   std::vector<size_t> having;
   std::vector<std::vector<std::string>> names(nsqds.size());
-  for (size_t i = 0; i < nsqds.size(); ++i) {
-    json st;
-    std::string e;
-    if (!decode(stats[i], st, e)) {
-      errs.push_back(e);
-      continue;
-    }
+  decode_each(stats, errs, [&](size_t i, const json& st) {
     names[i] = topic_names(st);
     if (std::find(names[i].begin(), names[i].end(), topic) != names[i].end()) having.push_back(i);
-  }
+  });
   std::vector<std::string> addrs;
   for (size_t i : having) addrs.push_back(nsqds[i]);
   auto infos = up_.call_all(gets(addrs, "/info"));
   Producers producers;
-  for (size_t k = 0; k < having.size(); ++k) {
-    json info;
-    std::string e;
-    if (!decode(infos[k], info, e)) {
-      errs.push_back(e);
-      continue;
-    }
+  decode_each(infos, errs, [&](size_t k, const json& info) {
     auto p = producer_from_info(info, names[having[k]]);
     const std::string& addr = addrs[k];
     const size_t colon = addr.rfind(':');
@@ -345,7 +304,7 @@ Producers ClusterInfo::nsqd_topic_producers(const std::string& topic,
     }
     if (p->hostname.empty()) p->hostname = addr.substr(0, colon);
     producers.push_back(p);
-  }
+  });
   finish(err, errs, nsqds.size(), "nsqd");
   if (err.fatal_error()) return {};
   return producers;
@@ -368,17 +327,11 @@ ChannelStatsResult ClusterInfo::nsqd_stats(const Producers& producers, const std
   const int64_t now = now_unix();
   std::vector<std::string> errs;
   ChannelStatsResult out;
-  for (size_t i = 0; i < producers.size(); ++i) {
-    json j;
-    std::string e;
-    if (!decode(results[i], j, e)) {
-      errs.push_back(e);
-      continue;
-    }
+  decode_each(results, errs, [&](size_t i, const json& j) {
     const auto& p = producers[i];
     const std::string addr = p->http_address();
     auto it = j.find("topics");
-    if (it == j.end() || !it->is_array()) continue;
+    if (it == j.end() || !it->is_array()) return;
     for (const auto& tj : *it) {
       auto t = TopicStats::from_nsqd(tj, now);
       t->node = addr;
@@ -405,7 +358,7 @@ ChannelStatsResult ClusterInfo::nsqd_stats(const Producers& producers, const std
         agg->add(c);
       }
     }
-  }
+  });
   finish(err, errs, producers.size(), "nsqd");
   if (err.fatal_error()) return {};
   sort_by_host(out.topics);

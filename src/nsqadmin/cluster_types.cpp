@@ -337,16 +337,29 @@ void sort_by_host(Producers& v) {
 
 // ---- encoding ----
 
+// A Go slice: `null` when nil, else `write_one(w, item)` for each element inside [...].
+template <class List, class WriteOne>
+static void write_slice(gocompat::JsonWriter& w, const List& items, bool nil, WriteOne write_one) {
+  if (nil) {
+    w.null();
+    return;
+  }
+  w.begin_array();
+  for (const auto& item : items) write_one(w, item);
+  w.end_array();
+}
+
+// The same for slices of pointers (the reference's []*TopicStats and so on).
+template <class List, class Write>
+static void write_ptr_slice(gocompat::JsonWriter& w, const List& items, bool nil, Write write) {
+  write_slice(w, items, nil, [&](gocompat::JsonWriter& out, const auto& p) { write(out, *p); });
+}
+
 void write_producer(gocompat::JsonWriter& w, const Producer& p) {
   w.begin_object();
   w.key("remote_addresses");
-  if (p.remote_addresses.empty()) {
-    w.null();
-  } else {
-    w.begin_array();
-    for (const auto& a : p.remote_addresses) w.string(a);
-    w.end_array();
-  }
+  write_slice(w, p.remote_addresses, p.remote_addresses.empty(),
+              [](gocompat::JsonWriter& out, const std::string& a) { out.string(a); });
   w.key("remote_address").string(p.remote_address);
   w.key("hostname").string(p.hostname);
   w.key("broadcast_address").string(p.broadcast_address);
@@ -354,16 +367,10 @@ void write_producer(gocompat::JsonWriter& w, const Producer& p) {
   w.key("http_port").number(p.http_port);
   w.key("version").string(p.version);
   w.key("topics");
-  if (p.topics.empty()) {
-    w.null();
-  } else {
-    w.begin_array();
-    for (const auto& t : p.topics) {
-      w.begin_object().key("topic").string(t.topic).key("tombstoned").boolean(t.tombstoned);
-      w.end_object();
-    }
-    w.end_array();
-  }
+  write_slice(w, p.topics, p.topics.empty(), [](gocompat::JsonWriter& out, const auto& t) {
+    out.begin_object().key("topic").string(t.topic).key("tombstoned").boolean(t.tombstoned);
+    out.end_object();
+  });
   w.key("out_of_date").boolean(p.out_of_date);
   w.end_object();
 }
@@ -376,17 +383,12 @@ static void write_e2e(gocompat::JsonWriter& w, const E2eAggregate* e) {
   w.begin_object();
   w.key("count").number(e->count);
   w.key("percentiles");
-  if (e->percentiles_null && e->percentiles.empty()) {
-    w.null();
-  } else {
-    w.begin_array();
-    for (const auto& m : e->percentiles) {
-      w.begin_object();
-      for (const auto& [k, v] : m) w.key(k).number(v);
-      w.end_object();
-    }
-    w.end_array();
-  }
+  write_slice(w, e->percentiles, e->percentiles_null && e->percentiles.empty(),
+              [](gocompat::JsonWriter& out, const auto& m) {
+                out.begin_object();
+                for (const auto& [k, v] : m) out.key(k).number(v);
+                out.end_object();
+              });
   w.key("topic").string(e->topic);
   w.key("channel").string(e->channel);
   w.key("host").string(e->host);
@@ -437,21 +439,9 @@ void write_channel_fields(gocompat::JsonWriter& w, const ChannelStats& c) {
   w.key("message_count").number(c.message_count);
   w.key("client_count").number(c.client_count);
   w.key("nodes");
-  if (c.nodes.empty()) {
-    w.null();
-  } else {
-    w.begin_array();
-    for (const auto& n : c.nodes) write_channel(w, *n);
-    w.end_array();
-  }
+  write_ptr_slice(w, c.nodes, c.nodes.empty(), write_channel);
   w.key("clients");
-  if (c.clients_null && c.clients.empty()) {
-    w.null();
-  } else {
-    w.begin_array();
-    for (const auto& cl : c.clients) write_client(w, *cl);
-    w.end_array();
-  }
+  write_ptr_slice(w, c.clients, c.clients_null && c.clients.empty(), write_client);
   w.key("paused").boolean(c.paused);
   w.key("e2e_processing_latency");
   write_e2e(w, c.e2e.get());
@@ -472,21 +462,9 @@ void write_topic_fields(gocompat::JsonWriter& w, const TopicStats& t) {
   w.key("backend_depth").number(t.backend_depth);
   w.key("message_count").number(t.message_count);
   w.key("nodes");
-  if (t.nodes.empty()) {
-    w.null();
-  } else {
-    w.begin_array();
-    for (const auto& n : t.nodes) write_topic(w, *n);
-    w.end_array();
-  }
+  write_ptr_slice(w, t.nodes, t.nodes.empty(), write_topic);
   w.key("channels");
-  if (t.channels_null && t.channels.empty()) {
-    w.null();
-  } else {
-    w.begin_array();
-    for (const auto& c : t.channels) write_channel(w, *c);
-    w.end_array();
-  }
+  write_ptr_slice(w, t.channels, t.channels_null && t.channels.empty(), write_channel);
   w.key("paused").boolean(t.paused);
   w.key("e2e_processing_latency");
   write_e2e(w, t.e2e.get());

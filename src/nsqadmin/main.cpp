@@ -13,8 +13,7 @@ int main(int argc, char** argv) {
   nsq::nsqadmin::AdminOptions opts;
   nsq::config::FlagSet flags("nsqadmin");
   nsq::nsqadmin::register_admin_flags(flags, opts);
-  if (auto exit_code = nsq::daemon::parse_command_line(
-          "nsqadmin", flags, argc, argv, {opts.show_version, opts.log_level, opts.log_prefix})) {
+  if (auto exit_code = nsq::daemon::parse_command_line("nsqadmin", flags, argc, argv, opts)) {
     return *exit_code;
   }
 
@@ -22,16 +21,15 @@ int main(int argc, char** argv) {
     nsq::log::fatal("failed to instantiate nsqadmin - {}", invalid);
     return 1;
   }
-  std::string tls_error;
-  auto upstream_tls = nsq::nsqadmin::build_upstream_tls_context(opts, tls_error);
+  auto upstream_tls = nsq::nsqadmin::build_upstream_tls_context(opts);
   if (!upstream_tls) {
-    nsq::log::fatal("failed to instantiate nsqadmin - {}", tls_error);
+    nsq::log::fatal("failed to instantiate nsqadmin - {}", upstream_tls.error());
     return 1;
   }
   opts.base_path = nsq::nsqadmin::normalize_base_path(opts.base_path);
   nsq::log::info("nsqadmin v{} (built w/gcc{})", NSQ_COMPAT_VERSION, __VERSION__);
 
-  nsq::nsqadmin::AdminService service(opts, std::move(upstream_tls));
+  nsq::nsqadmin::AdminService service(opts, std::move(*upstream_tls));
   nsq::net::IoPool pool(2);
   nsq::http::ServerOptions sopts;
   sopts.name = "HTTP";

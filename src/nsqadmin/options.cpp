@@ -13,22 +13,7 @@ namespace nsq::nsqadmin {
 
 void register_admin_flags(config::FlagSet& f, AdminOptions& o) {
   // Registration order does not matter for usage (sorted by name, like Go's flag package).
-  f.add_string("config", &o.config_file, "path to config file", "-");
-  f.add_bool("version", &o.show_version, "print version string", "-");
-  f.add_value(
-      "log-level",
-      [&o](std::string_view v, std::string& reason) {
-        log::Level level;
-        if (!log::parse_level(v, level)) {
-          reason = "invalid log level '" + std::string(v) + "' (debug, info, warn, error, fatal)";
-          return false;
-        }
-        o.log_level = std::string(v);
-        return true;
-      },
-      "INFO", "set log verbosity: debug, info, warn, error, or fatal");
-  f.add_string("log-prefix", &o.log_prefix, "log message prefix");
-  f.add_bool("verbose", &o.verbose, "[deprecated] has no effect, use --log-level", "-");
+  daemon::register_daemon_flags(f, o);
 
   f.add_string("http-address", &o.http_address, "<addr>:<port> to listen on for HTTP clients");
   f.add_string("base-path", &o.base_path, "URL base path");
@@ -52,10 +37,8 @@ void register_admin_flags(config::FlagSet& f, AdminOptions& o) {
                "HTTP endpoint (fully qualified) to which POST notifications of admin actions will "
                "be sent");
 
-  f.add_duration("http-client-connect-timeout", &o.http_client_connect_timeout,
-                 "timeout for HTTP connect");
-  f.add_duration("http-client-request-timeout", &o.http_client_request_timeout,
-                 "timeout for HTTP request");
+  daemon::register_http_client_timeout_flags(f, &o.http_client_connect_timeout,
+                                             &o.http_client_request_timeout);
 
   f.add_bool("http-client-tls-insecure-skip-verify", &o.http_client_tls_insecure_skip_verify,
              "configure the HTTP client to skip verification of TLS certificates");

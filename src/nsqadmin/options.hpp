@@ -9,18 +9,16 @@
 #include <vector>
 
 #include "common/config/flag_set.hpp"
+#include "common/daemon/daemon_options.hpp"
 
 namespace nsq::nsqadmin {
 
 using Duration = std::chrono::nanoseconds;
 using namespace std::chrono_literals;
 
-struct AdminOptions {
-  std::string config_file;
-  bool show_version = false;
-  std::string log_level = "info";
-  std::string log_prefix = "[nsqadmin] ";
-  bool verbose = false;
+// -config, -version, -log-level, -log-prefix, -verbose: DaemonOptions.
+struct AdminOptions : daemon::DaemonOptions {
+  AdminOptions() : DaemonOptions("[nsqadmin] ") {}
 
   std::string http_address = "0.0.0.0:4171";
   std::string base_path = "/";

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/asio/error.hpp>
+#include <cassert>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -141,12 +142,10 @@ void Upstream::send(const UpstreamCall& call, std::string url,
       [this, finish = std::move(finish), &call, url, parsed = *u](http::ClientResponse r) {
         // GETV1/POSTV1 follow an nsqd's -tls-required 403 to its HTTPS port, once.
         if (call.v1 && r.ok() && http::wants_https_retry(url, r.status)) {
-          std::string error;
-          if (auto https = http::https_endpoint(url, r.body, error)) {
-            return send(call, std::move(*https), finish);
-          }
+          auto https = http::https_endpoint(url, r.body);
+          if (https) return send(call, std::move(*https), finish);
           UpstreamResult bad;
-          bad.error = std::move(error);
+          bad.error = https.error();
           return finish(std::move(bad));
         }
         finish(to_result(call, url, parsed, std::move(r)));
@@ -154,6 +153,9 @@ void Upstream::send(const UpstreamCall& call, std::string url,
 }
 
 std::vector<UpstreamResult> Upstream::call_all(std::vector<UpstreamCall> calls) {
+  // Blocking on our own I/O thread would wait for itself forever (upstream.hpp: worker threads
+  // only).
+  assert(!io_.get_executor().running_in_this_thread());
   auto batch = std::make_shared<Batch>();
   batch->results.resize(calls.size());
   batch->pending = calls.size();

@@ -7,13 +7,14 @@
 #include <memory>
 #include <string>
 
+#include "common/util/result.hpp"
 #include "nsqadmin/options.hpp"
 
 namespace nsq::nsqadmin {
 
-// Null with the reference's error text ("failed to LoadX509KeyPair <cert>, <key> - ...",
+// The context, or the reference's error text ("failed to LoadX509KeyPair <cert>, <key> - ...",
 // "failed to read TLS root CA file <f> - ...", "failed to AppendCertsFromPEM <f>").
-std::shared_ptr<boost::asio::ssl::context> build_upstream_tls_context(const AdminOptions& opts,
-                                                                      std::string& error);
+util::Result<std::shared_ptr<boost::asio::ssl::context>> build_upstream_tls_context(
+    const AdminOptions& opts);
 
 }  // namespace nsq::nsqadmin

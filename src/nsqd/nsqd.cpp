@@ -155,11 +155,12 @@ void Nsqd::sync_all_backends() {
   for (const auto& topic : topics()) topic->sync_backends_if_dirty();
 }
 
-bool Nsqd::load_metadata(std::string& error) {
+util::Status Nsqd::load_metadata() {
   std::vector<std::string> warnings;
+  std::string error;
   auto md = load_metadata_file(opts_.data_path, error, &warnings);
   for (const auto& w : warnings) log::warn("{}", w);
-  if (!md) return false;
+  if (!md) return util::fail(std::move(error));
   loading_.store(true);
   for (const auto& t : md->topics) {
     auto topic = get_topic(t.name);
@@ -171,10 +172,10 @@ bool Nsqd::load_metadata(std::string& error) {
     }
   }
   loading_.store(false);
-  return true;
+  return {};
 }
 
-bool Nsqd::persist_metadata(std::string& error) {
+util::Status Nsqd::persist_metadata() {
   std::lock_guard persist(persist_mu_);
   log::info("NSQ: persisting topic/channel metadata to {}",
             gocompat::go_path_join(opts_.data_path, "nsqd.dat"));
@@ -190,19 +191,18 @@ bool Nsqd::persist_metadata(std::string& error) {
     }
     md.topics.push_back(std::move(tm));
   }
-  if (!save_metadata_file(opts_.data_path, md, error)) {
+  if (std::string error; !save_metadata_file(opts_.data_path, md, error)) {
     log::error("failed to persist metadata - {}", error);
-    return false;
+    return util::fail(std::move(error));
   }
-  return true;
+  return {};
 }
 
 void Nsqd::persist_metadata_async() {
   if (loading_.load() || persist_pending_.exchange(true)) return;
   disk_worker_.post([this] {
     persist_pending_.store(false);
-    std::string error;
-    persist_metadata(error);
+    static_cast<void>(persist_metadata());  // a failure is logged; the next change retries
   });
 }
 
@@ -259,8 +259,8 @@ void Nsqd::close_all() {
   }
   // Finish the disk task in progress (a refill holding messages) before flushing.
   disk_worker_.stop();
-  std::string error;
-  persist_metadata(error);  // the reference persists before closing its topics
+  // The reference persists before closing its topics; a failure is logged and shutdown goes on.
+  static_cast<void>(persist_metadata());
   std::map<std::string, std::shared_ptr<Topic>> topics;
   {
     std::lock_guard lock(mu_);

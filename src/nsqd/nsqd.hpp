@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/util/result.hpp"
 #include "nsqd/options.hpp"
 #include "nsqd/queue/guid.hpp"
 #include "nsqd/queue/topic.hpp"
@@ -76,11 +77,11 @@ class Nsqd {
   void close_all();
 
   // nsqd.dat: recreates the topics and channels it lists (paused state included). Call once
-  // before serving, then persist_metadata() as the reference does; false + the reference's
-  // error text on an unreadable or invalid file.
-  bool load_metadata(std::string& error);
-  // Writes nsqd.dat now (atomic); false + error on failure.
-  bool persist_metadata(std::string& error);
+  // before serving, then persist_metadata() as the reference does; the reference's error text
+  // on an unreadable or invalid file.
+  util::Status load_metadata();
+  // Writes nsqd.dat now (atomic); the error (already logged) on failure.
+  util::Status persist_metadata();
   // Writes nsqd.dat soon, on the disk worker (several requests coalesce into one write).
   void persist_metadata_async();
 

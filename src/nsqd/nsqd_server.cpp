@@ -54,11 +54,15 @@ NsqdServer::~NsqdServer() {
   stop();
 }
 
-bool NsqdServer::start(std::string& error) {
+util::Status NsqdServer::start() {
   const auto& opts = nsqd_.options();
-  if (!tcp_.listen(opts.tcp_address, error)) return false;
+  // The listeners still report through an out-parameter (tcp_server.*, http::Server).
+  std::string error;
+  if (!tcp_.listen(opts.tcp_address, error)) return util::fail(std::move(error));
   // -http-address="" disables the HTTP API, as in the reference.
-  if (!opts.http_address.empty() && !http_.listen(opts.http_address, error)) return false;
+  if (!opts.http_address.empty() && !http_.listen(opts.http_address, error)) {
+    return util::fail(std::move(error));
+  }
   // As the reference: -https-address (default 0.0.0.0:4152) is only served when a TLS
   // certificate is configured, with the TCP listener's context and the same API.
   if (nsqd_.tls_context() && !opts.https_address.empty()) {
@@ -66,7 +70,7 @@ bool NsqdServer::start(std::string& error) {
     https_opts.name = "HTTPS";
     https_opts.tls = nsqd_.tls_context();
     https_ = std::make_unique<http::Server>(pool_, http_api_, std::move(https_opts));
-    if (!https_->listen(opts.https_address, error)) return false;
+    if (!https_->listen(opts.https_address, error)) return util::fail(std::move(error));
   }
   // /info says -1 for a unix socket (nsqd/http.go); the broadcast ports only take a TCP
   // listener's port (nsqd/nsqd.go), so lookupd and the statsd prefix see 0 then.
@@ -88,13 +92,13 @@ bool NsqdServer::start(std::string& error) {
   }
   // After binding, as the reference: recreate the topics/channels of nsqd.dat, rewrite it.
   // A bad nsqd.dat is fatal with the reference's own words (not "failed to instantiate").
-  if (std::string md_error; !nsqd_.load_metadata(md_error)) {
-    log::fatal("failed to load metadata - {}", md_error);
+  if (auto loaded = nsqd_.load_metadata(); !loaded) {
+    log::fatal("failed to load metadata - {}", loaded.error());
     daemon::exit_now(1);
   }
   // The reference rewrites the file right after loading it.
-  if (std::string md_error; !nsqd_.persist_metadata(md_error)) {
-    log::fatal("failed to persist metadata - {}", md_error);
+  if (auto persisted = nsqd_.persist_metadata(); !persisted) {
+    log::fatal("failed to persist metadata - {}", persisted.error());
     daemon::exit_now(1);
   }
   pool_.start();
@@ -112,7 +116,7 @@ bool NsqdServer::start(std::string& error) {
   id.http_port = o.broadcast_http_port > 0 ? o.broadcast_http_port : listening_http_port;
   lookupd_->start(std::move(id));
   started_ = true;
-  return true;
+  return {};
 }
 
 void NsqdServer::schedule_timers() {

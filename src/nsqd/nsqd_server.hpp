@@ -9,6 +9,7 @@
 
 #include "common/http/server.hpp"
 #include "common/net/io_pool.hpp"
+#include "common/util/result.hpp"
 #include "nsqd/http/http_api.hpp"
 #include "nsqd/lookupd/lookupd_client.hpp"
 #include "nsqd/nsqd.hpp"
@@ -23,8 +24,8 @@ class NsqdServer {
   explicit NsqdServer(NsqdOptions opts);
   ~NsqdServer();
 
-  // Binds every listener and starts the loops; false + message on failure.
-  bool start(std::string& error);
+  // Binds every listener and starts the loops, or the message of the failure.
+  util::Status start();
   // Graceful stop: no more accepts, every client closed, loops joined.
   void stop();
 

@@ -10,17 +10,12 @@
 #include <string_view>
 
 #include "common/log/logger.hpp"
+#include "common/util/hostname.hpp"
 
 namespace nsq::nsqd {
 
-std::string os_hostname() {
-  std::array<char, HOST_NAME_MAX + 1> buf{};
-  if (gethostname(buf.data(), buf.size() - 1) != 0) return "localhost";
-  return std::string(buf.data());
-}
-
 int64_t default_node_id() {
-  const std::string host = os_hostname();
+  const std::string host = util::os_hostname();
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(host.data(), host.size(), digest, &len, EVP_md5(), nullptr);
@@ -30,24 +25,9 @@ int64_t default_node_id() {
 
 void register_nsqd_flags(config::FlagSet& f, NsqdOptions& o) {
   o.node_id = default_node_id();
-  o.broadcast_address = os_hostname();
+  o.broadcast_address = util::os_hostname();
 
-  f.add_bool("version", &o.show_version, "print version string", "-");
-  f.add_string("config", &o.config_file, "path to config file", "-");
-  f.add_value(
-      "log-level",
-      [&o](std::string_view v, std::string& reason) {
-        log::Level level;
-        if (!log::parse_level(v, level)) {
-          reason = "invalid log level '" + std::string(v) + "' (debug, info, warn, error, fatal)";
-          return false;
-        }
-        o.log_level = std::string(v);
-        return true;
-      },
-      "INFO", "set log verbosity: debug, info, warn, error, or fatal");
-  f.add_string("log-prefix", &o.log_prefix, "log message prefix");
-  f.add_bool("verbose", &o.verbose, "[deprecated] has no effect, use --log-level", "-");
+  daemon::register_daemon_flags(f, o);
   f.add_int("node-id", &o.node_id,
             "unique part for message IDs, (int) in range [0,1024) (default is hash of hostname)",
             "id");
@@ -75,10 +55,8 @@ void register_nsqd_flags(config::FlagSet& f, NsqdOptions& o) {
                     "<addr>:<port> or a full url to query auth server (may be given multiple "
                     "times)",
                     "auth_http_addresses");
-  f.add_duration("http-client-connect-timeout", &o.http_client_connect_timeout,
-                 "timeout for HTTP connect");
-  f.add_duration("http-client-request-timeout", &o.http_client_request_timeout,
-                 "timeout for HTTP request");
+  daemon::register_http_client_timeout_flags(f, &o.http_client_connect_timeout,
+                                             &o.http_client_request_timeout);
 
   f.add_string("data-path", &o.data_path, "path to store disk-backed messages");
   f.add_int("mem-queue-size", &o.mem_queue_size,

@@ -9,20 +9,19 @@
 #include <vector>
 
 #include "common/config/flag_set.hpp"
+#include "common/daemon/daemon_options.hpp"
 
 namespace nsq::nsqd {
 
 using Duration = std::chrono::nanoseconds;
 using namespace std::chrono_literals;
 
-struct NsqdOptions {
-  std::string config_file;
-  std::string log_level = "info";
-  std::string log_prefix = "[nsqd] ";
-  bool verbose = false;  // deprecated, accepted for compatibility
-  int64_t node_id = 0;   // default: crc32(md5(hostname)) % 1024
+// -config, -version, -log-level, -log-prefix, -verbose: DaemonOptions.
+struct NsqdOptions : daemon::DaemonOptions {
+  NsqdOptions() : DaemonOptions("[nsqd] ") {}
+
+  int64_t node_id = 0;  // default: crc32(md5(hostname)) % 1024
   bool worker_id = false;
-  bool show_version = false;
 
   std::string tcp_address = "0.0.0.0:4150";
   std::string http_address = "0.0.0.0:4151";
@@ -85,7 +84,6 @@ struct NsqdOptions {
 
 // The default node id as the reference computes it: crc32_ieee(md5(hostname)) % 1024.
 int64_t default_node_id();
-std::string os_hostname();
 
 // Registers every flag on `flags`, bound to `opts`.
 void register_nsqd_flags(config::FlagSet& flags, NsqdOptions& opts);

@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <cassert>
 
 #include "common/log/logger.hpp"
 
@@ -37,6 +38,8 @@ void LookupConnection::stop() {
 
 void LookupConnection::do_read() {
   if (closed_) return;
+  // The next read starts only after the replies of the last one were written (header).
+  assert(writing_.empty());
   if (in_pos_ > 0 && in_pos_ == in_.size()) {
     in_.clear();
     in_pos_ = 0;
@@ -138,6 +141,7 @@ void LookupConnection::flush_then(bool close_after) {
     }
     return;
   }
+  assert(writing_.empty());  // one async_write at a time
   writing_.swap(out_);
   out_.clear();
   asio::async_write(

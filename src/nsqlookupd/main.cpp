@@ -9,17 +9,16 @@ int main(int argc, char** argv) {
   nsq::nsqlookupd::NsqlookupdOptions opts;
   nsq::config::FlagSet flags("nsqlookupd");
   nsq::nsqlookupd::register_nsqlookupd_flags(flags, opts);
-  if (auto exit_code = nsq::daemon::parse_command_line(
-          "nsqlookupd", flags, argc, argv, {opts.show_version, opts.log_level, opts.log_prefix})) {
+  if (auto exit_code = nsq::daemon::parse_command_line("nsqlookupd", flags, argc, argv, opts)) {
     return *exit_code;
   }
   nsq::log::info("nsqlookupd v{} (built w/gcc{})", NSQ_COMPAT_VERSION, __VERSION__);
 
   nsq::nsqlookupd::NsqlookupdServer server(opts);
-  std::string error;
-  if (!server.start(error)) {
+  if (auto started = server.start(); !started) {
     // The reference's format string lacks its verb, so Go appends the error this way.
-    nsq::log::fatal("failed to instantiate nsqlookupd%!(EXTRA *errors.errorString={})", error);
+    nsq::log::fatal("failed to instantiate nsqlookupd%!(EXTRA *errors.errorString={})",
+                    started.error());
     return 1;
   }
 

@@ -15,16 +15,18 @@ NsqlookupdServer::~NsqlookupdServer() {
   stop();
 }
 
-bool NsqlookupdServer::start(std::string& error) {
-  if (!tcp_.listen(lookupd_.options().tcp_address, error)) return false;
-  if (!http_.listen(lookupd_.options().http_address, error)) return false;
+util::Status NsqlookupdServer::start() {
+  // The listeners still report through an out-parameter (tcp_server.*, http::Server).
+  std::string error;
+  if (!tcp_.listen(lookupd_.options().tcp_address, error)) return util::fail(std::move(error));
+  if (!http_.listen(lookupd_.options().http_address, error)) return util::fail(std::move(error));
   lookupd_.set_ports(tcp_.acceptor().tcp_endpoint()->port(), http_.local_endpoint().port());
   pool_.start();
   // The reference logs its HTTP listener first.
   http_.start_accepting();
   tcp_.start_accepting();
   started_ = true;
-  return true;
+  return {};
 }
 
 void NsqlookupdServer::stop() {

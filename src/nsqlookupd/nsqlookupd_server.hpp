@@ -8,6 +8,7 @@
 
 #include "common/http/server.hpp"
 #include "common/net/io_pool.hpp"
+#include "common/util/result.hpp"
 #include "nsqlookupd/http_api.hpp"
 #include "nsqlookupd/nsqlookupd.hpp"
 #include "nsqlookupd/tcp_server.hpp"
@@ -20,8 +21,8 @@ class NsqlookupdServer {
   ~NsqlookupdServer();
 
   // Binds both listeners (TCP first, as the reference) and starts the loops; false + the
-  // reference's message on failure.
-  bool start(std::string& error);
+  // reference's message of the failure.
+  util::Status start();
   // Closes the listeners and every connection, joins the loops (idempotent).
   void stop();
 

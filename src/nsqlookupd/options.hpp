@@ -8,18 +8,16 @@
 #include <string>
 
 #include "common/config/flag_set.hpp"
+#include "common/daemon/daemon_options.hpp"
 
 namespace nsq::nsqlookupd {
 
 using Duration = std::chrono::nanoseconds;
 using namespace std::chrono_literals;
 
-struct NsqlookupdOptions {
-  std::string config_file;
-  bool show_version = false;
-  std::string log_level = "info";
-  std::string log_prefix = "[nsqlookupd] ";
-  bool verbose = false;  // deprecated, accepted for compatibility
+// -config, -version, -log-level, -log-prefix, -verbose: DaemonOptions.
+struct NsqlookupdOptions : daemon::DaemonOptions {
+  NsqlookupdOptions() : DaemonOptions("[nsqlookupd] ") {}
 
   std::string tcp_address = "0.0.0.0:4160";
   std::string http_address = "0.0.0.0:4161";

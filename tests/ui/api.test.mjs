@@ -15,7 +15,6 @@ let cluster;
 let ours;
 let ref;
 let traffic;
-const admins = () => [['ours', ours], ['ref', ref]];
 
 before(async () => {
   cluster = await startCluster({ uiServer: 'nsqadmin' });

@@ -2,10 +2,11 @@
 // speak after negotiating "deflate". Each encode() ends with a sync flush (the empty stored
 // block 00 00 ff ff), as Go's compress/flate Writer.Flush does after every write batch, so
 // the peer can decode everything sent so far.
+//
+// zlib's z_stream lives in the .cpp (ZlibStreams): include/nsq needs no third-party header.
 #pragma once
 
-#include <zlib.h>
-
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -27,15 +28,13 @@ class DeflateStreamCodec final : public StreamCodec {
   bool has_backlog() const override { return output_limited_ || !backlog_.empty(); }
 
   // The most decoded bytes one decode() call appends (plus one inflate step).
-  static constexpr size_t kMaxDecodePerCall = 4 * 1024 * 1024;
+  static constexpr size_t kMaxDecodePerCall = size_t{4} * 1024 * 1024;
 
  private:
-  z_stream deflater_{};
-  z_stream inflater_{};
-  bool deflater_ok_ = false;
-  bool inflater_ok_ = false;
-  bool output_limited_ = false;  // the last decode() stopped at kMaxDecodePerCall
-  std::string backlog_;          // input not yet inflated because of that limit
+  struct ZlibStreams;
+  std::unique_ptr<ZlibStreams> z_;  // never null; both streams, each with its init result
+  bool output_limited_ = false;     // the last decode() stopped at kMaxDecodePerCall
+  std::string backlog_;             // input not yet inflated because of that limit
   std::string error_;
 };
 

@@ -1,75 +1,86 @@
 #include "nsq/codec/deflate_stream.hpp"
 
+#include <zlib.h>
+
 namespace nsq::codec {
 
 namespace {
 constexpr int kRawWindowBits = -15;
 constexpr int kMemLevel = 8;
-constexpr size_t kInflateStep = 64 * 1024;
+constexpr size_t kInflateStep = size_t{64} * 1024;
 }  // namespace
 
-DeflateStreamCodec::DeflateStreamCodec(int level) {
-  deflater_ok_ = deflateInit2(&deflater_, level, Z_DEFLATED, kRawWindowBits, kMemLevel,
-                              Z_DEFAULT_STRATEGY) == Z_OK;
-  inflater_ok_ = inflateInit2(&inflater_, kRawWindowBits) == Z_OK;
-  if (!deflater_ok_ || !inflater_ok_) error_ = "deflate: zlib initialisation failed";
+struct DeflateStreamCodec::ZlibStreams {
+  z_stream deflater{};
+  z_stream inflater{};
+  bool deflater_ok = false;
+  bool inflater_ok = false;
+};
+
+DeflateStreamCodec::DeflateStreamCodec(int level) : z_(std::make_unique<ZlibStreams>()) {
+  z_->deflater_ok = deflateInit2(&z_->deflater, level, Z_DEFLATED, kRawWindowBits, kMemLevel,
+                                 Z_DEFAULT_STRATEGY) == Z_OK;
+  z_->inflater_ok = inflateInit2(&z_->inflater, kRawWindowBits) == Z_OK;
+  if (!z_->deflater_ok || !z_->inflater_ok) error_ = "deflate: zlib initialisation failed";
 }
 
 DeflateStreamCodec::~DeflateStreamCodec() {
-  if (deflater_ok_) deflateEnd(&deflater_);
-  if (inflater_ok_) inflateEnd(&inflater_);
+  if (z_->deflater_ok) deflateEnd(&z_->deflater);
+  if (z_->inflater_ok) inflateEnd(&z_->inflater);
 }
 
 void DeflateStreamCodec::encode(std::string_view plain, std::string& out) {
-  if (!deflater_ok_) return;
-  deflater_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
-  deflater_.avail_in = static_cast<uInt>(plain.size());
+  if (!z_->deflater_ok) return;
+  z_stream& deflater = z_->deflater;
+  deflater.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
+  deflater.avail_in = static_cast<uInt>(plain.size());
   // deflateBound covers one call's worst case; the loop handles the sync-flush tail.
-  size_t room = deflateBound(&deflater_, static_cast<uLong>(plain.size())) + 16;
+  size_t room = deflateBound(&deflater, static_cast<uLong>(plain.size())) + 16;
   for (;;) {
     const size_t start = out.size();
     out.resize(start + room);
-    deflater_.next_out = reinterpret_cast<Bytef*>(out.data() + start);
-    deflater_.avail_out = static_cast<uInt>(room);
-    deflate(&deflater_, Z_SYNC_FLUSH);
-    out.resize(out.size() - deflater_.avail_out);
+    deflater.next_out = reinterpret_cast<Bytef*>(out.data() + start);
+    deflater.avail_out = static_cast<uInt>(room);
+    deflate(&deflater, Z_SYNC_FLUSH);
+    out.resize(out.size() - deflater.avail_out);
     // Done when zlib had room to spare: all input taken and the flush marker written.
-    if (deflater_.avail_out != 0 && deflater_.avail_in == 0) break;
-    room = 64 * 1024;
+    if (deflater.avail_out != 0 && deflater.avail_in == 0) break;
+    room = size_t{64} * 1024;
   }
 }
 
 bool DeflateStreamCodec::decode(std::string_view wire, std::string& out) {
   if (!error_.empty()) return false;
+  z_stream& inflater = z_->inflater;
   std::string_view in = wire;
   const bool from_backlog = !backlog_.empty();
   if (from_backlog) {
     backlog_.append(wire);
     in = backlog_;
   }
-  inflater_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  inflater_.avail_in = static_cast<uInt>(in.size());
+  inflater.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  inflater.avail_in = static_cast<uInt>(in.size());
   const size_t limit = out.size() + kMaxDecodePerCall;
   output_limited_ = false;
   for (;;) {
     const size_t start = out.size();
     out.resize(start + kInflateStep);
-    inflater_.next_out = reinterpret_cast<Bytef*>(out.data() + start);
-    inflater_.avail_out = static_cast<uInt>(kInflateStep);
-    const int rc = inflate(&inflater_, Z_SYNC_FLUSH);
-    out.resize(out.size() - inflater_.avail_out);
+    inflater.next_out = reinterpret_cast<Bytef*>(out.data() + start);
+    inflater.avail_out = static_cast<uInt>(kInflateStep);
+    const int rc = inflate(&inflater, Z_SYNC_FLUSH);
+    out.resize(out.size() - inflater.avail_out);
     if (rc == Z_STREAM_END) {
       // The peer finished its stream (a final block); later bytes would start a new one.
-      inflateReset(&inflater_);
-      if (inflater_.avail_in == 0) break;
+      inflateReset(&inflater);
+      if (inflater.avail_in == 0) break;
       continue;
     }
     if (rc == Z_BUF_ERROR) break;  // no progress possible: needs more input
     if (rc != Z_OK) {
-      error_ = std::string("deflate: ") + (inflater_.msg ? inflater_.msg : "corrupt input");
+      error_ = std::string("deflate: ") + (inflater.msg ? inflater.msg : "corrupt input");
       return false;
     }
-    if (inflater_.avail_in == 0 && inflater_.avail_out != 0) break;
+    if (inflater.avail_in == 0 && inflater.avail_out != 0) break;
     if (out.size() >= limit) {
       // A few KiB can inflate to many MiB: hand out at most kMaxDecodePerCall per call and
       // keep the rest (input and zlib's pending output) for the next one.
@@ -77,7 +88,7 @@ bool DeflateStreamCodec::decode(std::string_view wire, std::string& out) {
       break;
     }
   }
-  const size_t left = inflater_.avail_in;
+  const size_t left = inflater.avail_in;
   if (from_backlog) {
     backlog_.erase(0, backlog_.size() - left);
   } else {

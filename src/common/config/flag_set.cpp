@@ -39,6 +39,7 @@
 #include <CLI/CLI.hpp>
 
 #include "common/gocompat/go_quote.hpp"
+#include "common/util/read_file.hpp"
 
 namespace nsq::config {
 
@@ -326,7 +327,7 @@ Flag make_bool_string_flag(std::string* target, ValueSetter check) {
   flag.default_text = *target;
   flag.show_default = !target->empty() && *target != "false";
   flag.is_bool = true;
-  flag.set = [target, check](std::string_view v) -> std::optional<SetFailure> {
+  flag.set = [target, check = std::move(check)](std::string_view v) -> std::optional<SetFailure> {
     std::string reason;
     if (check && !check(v, reason)) return SetFailure{reason};
     *target = v;
@@ -340,7 +341,7 @@ Flag make_value_flag(ValueSetter set, std::string default_text) {
   flag.type_name = "value";
   flag.show_default = !default_text.empty();
   flag.default_text = std::move(default_text);
-  flag.set = [set](std::string_view v) -> std::optional<SetFailure> {
+  flag.set = [set = std::move(set)](std::string_view v) -> std::optional<SetFailure> {
     std::string reason;
     if (set(v, reason)) return std::nullopt;
     return SetFailure{reason};
@@ -471,7 +472,7 @@ ConfigApplier float_list_from_config(const Flag& flag, std::vector<double>* targ
 
 // For Set-method flags nsqd validates the raw value first and dies with "failed parsing".
 ConfigApplier text_from_config(const Flag& flag, ValueSetter set) {
-  return [&flag, set](const toml::node& node) -> std::optional<std::string> {
+  return [&flag, set = std::move(set)](const toml::node& node) -> std::optional<std::string> {
     auto text = toml_scalar_text(node);
     std::string reason;
     if (!text || (set && !set(*text, reason))) {
@@ -527,52 +528,22 @@ struct Scan {
 
 namespace {
 
-// Go's syscall error text: glibc's message with a lower-case first letter
-// ("no such file or directory", "permission denied", "is a directory").
-std::string errno_text(int error) {
-  std::string text = std::strerror(error);
-  if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
-  return text;
-}
-
-// Reads the whole file; on failure `error` reads like Go's os.ReadFile error.
-bool read_file(const std::string& path, std::string& content, std::string& error) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
-    error = "open " + path + ": " + errno_text(errno);
-    return false;
-  }
-  char buf[8192];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, file)) > 0) content.append(buf, n);
-  const bool failed = std::ferror(file) != 0;
-  const int read_errno = errno;
-  std::fclose(file);
-  if (failed) error = "read " + path + ": " + errno_text(read_errno);
-  return !failed;
-}
-
 std::string describe(const toml::parse_error& e) {
   return "toml: line " + std::to_string(e.source().begin.line) + ": " +
          std::string(e.description());
 }
 
-// Parses TOML text; on failure `error` says where and why.
-std::optional<toml::table> parse_toml(const std::string& content, const std::string& path,
-                                      std::string& error) {
+// Parses TOML text, or says where and why it is not TOML.
+util::Result<toml::table> parse_toml(const std::string& content, const std::string& path) {
 #if TOML_EXCEPTIONS
   try {
     return toml::parse(content, path);
   } catch (const toml::parse_error& e) {
-    error = describe(e);
-    return std::nullopt;
+    return util::fail(describe(e));
   }
 #else
   auto result = toml::parse(content, path);
-  if (!result) {
-    error = describe(result.error());
-    return std::nullopt;
-  }
+  if (!result) return util::fail(describe(result.error()));
   return std::move(result).table();
 #endif
 }
@@ -696,9 +667,11 @@ Scan FlagSet::Impl::scan(const std::vector<std::string>& args) const {
 std::optional<ParseResult> FlagSet::Impl::dispatch(const std::vector<Occurrence>& occurrences) {
   std::vector<std::string> words;  // CLI11 takes them in reverse order
   words.reserve(occurrences.size() * 2);
-  for (auto it = occurrences.rbegin(); it != occurrences.rend(); ++it) {
-    words.push_back(it->value);
-    words.push_back("--" + flags[it->flag].name);
+  // An index loop: clang-tidy-14's parser cannot read libstdc++ 12's std::views::reverse.
+  for (size_t i = occurrences.size(); i-- > 0;) {
+    const Occurrence& o = occurrences[i];
+    words.push_back(o.value);
+    words.push_back("--" + flags[o.flag].name);
   }
   failure.reset();
   try {
@@ -723,12 +696,11 @@ std::optional<ParseResult> FlagSet::Impl::dispatch(const std::vector<Occurrence>
 
 // go-options' Resolve: a config value applies to every flag not given on the command line.
 std::optional<ParseResult> FlagSet::Impl::load_config(const std::string& path) {
-  std::string content;
-  std::string error;
-  std::optional<toml::table> table;
-  if (read_file(path, content, error)) table = parse_toml(content, path, error);
+  const auto content = util::read_file_as_go(path);
+  auto table = content ? parse_toml(*content, path) : util::fail(content.error());
   if (!table) {
-    std::cerr << go_fatal_line(program, "failed to load config file " + path + " - " + error)
+    std::cerr << go_fatal_line(program,
+                               "failed to load config file " + path + " - " + table.error())
               << "\n";
     return exit_with(1);
   }
@@ -818,18 +790,19 @@ void FlagSet::add_bool_string(std::string name, std::string* target, std::string
                               std::string config_key, ValueSetter check) {
   Flag& flag = impl_->add(std::move(name), std::move(help), std::move(config_key),
                           make_bool_string_flag(target, check));
-  flag.apply_config = text_from_config(flag, [target, check](std::string_view v, std::string& r) {
-    if (check && !check(v, r)) return false;
-    *target = v;
-    return true;
-  });
+  flag.apply_config = text_from_config(
+      flag, [target, check = std::move(check)](std::string_view v, std::string& r) {
+        if (check && !check(v, r)) return false;
+        *target = v;
+        return true;
+      });
 }
 
 void FlagSet::add_value(std::string name, ValueSetter set, std::string default_text,
                         std::string help, std::string config_key) {
   Flag& flag = impl_->add(std::move(name), std::move(help), std::move(config_key),
                           make_value_flag(set, std::move(default_text)));
-  flag.apply_config = text_from_config(flag, set);
+  flag.apply_config = text_from_config(flag, std::move(set));
 }
 
 ParseResult FlagSet::parse(int argc, const char* const* argv) {

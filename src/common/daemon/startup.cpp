@@ -11,7 +11,7 @@
 namespace nsq::daemon {
 
 std::optional<int> parse_command_line(const std::string& daemon_name, config::FlagSet& flags,
-                                      int argc, char** argv, const CommonOptions& common) {
+                                      int argc, char** argv, const DaemonOptions& common) {
   const auto parsed = flags.parse(argc, argv);
   if (parsed.action == config::ParseResult::Action::kExit) return parsed.exit_code;
   if (common.show_version) {

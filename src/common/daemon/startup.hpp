@@ -7,20 +7,15 @@
 #include <string>
 
 #include "common/config/flag_set.hpp"
+#include "common/daemon/daemon_options.hpp"
 
 namespace nsq::daemon {
 
-// The options every daemon has, filled in by FlagSet::parse.
-struct CommonOptions {
-  const bool& show_version;
-  const std::string& log_level;
-  const std::string& log_prefix;
-};
-
-// Parses argv into the flags' targets. Returns the exit code when the process must end here
-// (-h, a bad flag, -version, an invalid -log-level), nullopt when it should go on.
+// Parses argv into the flags' targets (`common` among them). Returns the exit code when the
+// process must end here (-h, a bad flag, -version, an invalid -log-level), nullopt when it
+// should go on.
 std::optional<int> parse_command_line(const std::string& daemon_name, config::FlagSet& flags,
-                                      int argc, char** argv, const CommonOptions& common);
+                                      int argc, char** argv, const DaemonOptions& common);
 
 // Blocks until SIGINT or SIGTERM arrives; logs `stopping_line` (if not empty) when it does.
 void wait_for_shutdown_signal(const std::string& stopping_line);

@@ -4,18 +4,18 @@
 // auth queries. Pure functions.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <string_view>
+
+#include "common/util/result.hpp"
 
 namespace nsq::http {
 
 // True when the reference would retry `url` over HTTPS after this status.
 bool wants_https_retry(std::string_view url, unsigned status);
 
-// The HTTPS endpoint for the 403 `body` (Go's httpsEndpoint); nullopt with `error` set when the
-// body is not the JSON object it expects.
-std::optional<std::string> https_endpoint(std::string_view url, std::string_view body,
-                                          std::string& error);
+// The HTTPS endpoint for the 403 `body` (Go's httpsEndpoint), or the error when the body is not
+// the JSON object it expects.
+util::Result<std::string> https_endpoint(std::string_view url, std::string_view body);
 
 }  // namespace nsq::http

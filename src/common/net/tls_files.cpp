@@ -5,10 +5,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
+#include "common/util/read_file.hpp"
 
 namespace nsq::net {
 
@@ -16,65 +13,43 @@ namespace ssl = boost::asio::ssl;
 
 namespace {
 
-// os.ReadFile: the whole file, or Go's *PathError text.
-bool read_file(const std::string& path, std::string& out, std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    // Go's syscall error strings are strerror's, lower-cased at the start.
-    std::string why = std::strerror(errno);
-    if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
-    error = "open " + path + ": " + why;
-    return false;
-  }
-  std::ostringstream s;
-  s << in.rdbuf();
-  out = s.str();
-  return true;
-}
-
 bool has_pem_block(const std::string& pem) {
   return pem.find("-----BEGIN ") != std::string::npos;
 }
 
 }  // namespace
 
-bool load_key_pair(ssl::context& ctx, const std::string& cert_file, const std::string& key_file,
-                   std::string& error) {
-  std::string cert_pem, key_pem;
-  if (!read_file(cert_file, cert_pem, error)) return false;
-  if (!read_file(key_file, key_pem, error)) return false;
-  if (!has_pem_block(cert_pem)) {
-    error = "tls: failed to find any PEM data in certificate input";
-    return false;
+util::Status load_key_pair(ssl::context& ctx, const std::string& cert_file,
+                           const std::string& key_file) {
+  auto cert_pem = util::read_file_as_go(cert_file);
+  if (!cert_pem) return util::fail(cert_pem.error());
+  auto key_pem = util::read_file_as_go(key_file);
+  if (!key_pem) return util::fail(key_pem.error());
+  if (!has_pem_block(*cert_pem)) {
+    return util::fail("tls: failed to find any PEM data in certificate input");
   }
-  if (!has_pem_block(key_pem)) {
-    error = "tls: failed to find any PEM data in key input";
-    return false;
-  }
+  if (!has_pem_block(*key_pem)) return util::fail("tls: failed to find any PEM data in key input");
   boost::system::error_code ec;
-  ctx.use_certificate_chain(boost::asio::buffer(cert_pem), ec);
-  if (ec) {
-    error = "tls: failed to parse certificate: " + ec.message();
-    return false;
-  }
-  ctx.use_private_key(boost::asio::buffer(key_pem), ssl::context::pem, ec);
+  ctx.use_certificate_chain(boost::asio::buffer(*cert_pem), ec);
+  if (ec) return util::fail("tls: failed to parse certificate: " + ec.message());
+  ctx.use_private_key(boost::asio::buffer(*key_pem), ssl::context::pem, ec);
   if (ec) {
     // OpenSSL checks the pair while loading the key.
-    error = ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH
-                ? "tls: private key does not match public key"
-                : "tls: failed to parse private key";
-    return false;
+    return util::fail(ERR_GET_REASON(static_cast<unsigned long>(ec.value())) ==
+                              X509_R_KEY_VALUES_MISMATCH
+                          ? "tls: private key does not match public key"
+                          : "tls: failed to parse private key");
   }
   if (SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
-    error = "tls: private key does not match public key";
-    return false;
+    return util::fail("tls: private key does not match public key");
   }
-  return true;
+  return {};
 }
 
-CaLoadError load_root_cas(ssl::context& ctx, const std::string& ca_file, std::string& error) {
-  std::string pem;
-  if (!read_file(ca_file, pem, error)) return CaLoadError::kRead;
+util::Result<int> load_root_cas(ssl::context& ctx, const std::string& ca_file) {
+  auto read = util::read_file_as_go(ca_file);
+  if (!read) return util::fail(read.error());
+  const std::string& pem = *read;
   // AppendCertsFromPEM succeeds when at least one certificate parses.
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
   X509_STORE* store = SSL_CTX_get_cert_store(ctx.native_handle());
@@ -85,32 +60,30 @@ CaLoadError load_root_cas(ssl::context& ctx, const std::string& ca_file, std::st
   }
   BIO_free(bio);
   ERR_clear_error();  // the end of the bundle reads as a "no start line" error
-  return added > 0 ? CaLoadError::kNone : CaLoadError::kNoCertificates;
+  return added;
 }
 
-std::shared_ptr<ssl::context> build_client_tls_context(const ClientTlsOptions& o,
-                                                       ClientTlsStage& stage, std::string& error) {
+util::Result<std::shared_ptr<ssl::context>> build_client_tls_context(const ClientTlsOptions& o,
+                                                                     ClientTlsStage& stage) {
   stage = ClientTlsStage::kOk;
-  error.clear();
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
   SSL_CTX_set_min_proto_version(ctx->native_handle(),
                                 o.min_version != 0 ? o.min_version : TLS1_2_VERSION);
   if (!o.cert_file.empty() || !o.key_file.empty()) {
-    if (!load_key_pair(*ctx, o.cert_file, o.key_file, error)) {
+    if (auto pair = load_key_pair(*ctx, o.cert_file, o.key_file); !pair) {
       stage = ClientTlsStage::kKeyPair;
-      return nullptr;
+      return util::fail(pair.error());
     }
   }
   if (!o.root_ca_file.empty()) {
-    switch (load_root_cas(*ctx, o.root_ca_file, error)) {
-      case CaLoadError::kRead:
-        stage = ClientTlsStage::kReadCa;
-        return nullptr;
-      case CaLoadError::kNoCertificates:
-        stage = ClientTlsStage::kAppendCa;
-        return nullptr;
-      case CaLoadError::kNone:
-        break;
+    auto added = load_root_cas(*ctx, o.root_ca_file);
+    if (!added) {
+      stage = ClientTlsStage::kReadCa;
+      return util::fail(added.error());
+    }
+    if (*added == 0) {
+      stage = ClientTlsStage::kAppendCa;
+      return util::fail("no certificate in " + o.root_ca_file);
     }
   } else {
     boost::system::error_code ignored;

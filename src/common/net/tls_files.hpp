@@ -10,18 +10,17 @@
 #include <memory>
 #include <string>
 
+#include "common/util/result.hpp"
+
 namespace nsq::net {
 
-// Go's tls.LoadX509KeyPair(cert, key) into `ctx`; false with Go's error text.
-bool load_key_pair(boost::asio::ssl::context& ctx, const std::string& cert_file,
-                   const std::string& key_file, std::string& error);
+// Go's tls.LoadX509KeyPair(cert, key) into `ctx`, or Go's error text.
+util::Status load_key_pair(boost::asio::ssl::context& ctx, const std::string& cert_file,
+                           const std::string& key_file);
 
-enum class CaLoadError { kNone, kRead, kNoCertificates };
-
-// os.ReadFile + CertPool.AppendCertsFromPEM: the CAs `ctx` verifies peers with. kRead sets
-// `error` to the os error ("open <path>: ..."); kNoCertificates means no PEM certificate.
-CaLoadError load_root_cas(boost::asio::ssl::context& ctx, const std::string& ca_file,
-                          std::string& error);
+// os.ReadFile + CertPool.AppendCertsFromPEM: the CAs `ctx` verifies peers with. The number of
+// certificates added (0: AppendCertsFromPEM's false), or the os error ("open <path>: ...").
+util::Result<int> load_root_cas(boost::asio::ssl::context& ctx, const std::string& ca_file);
 
 struct ClientTlsOptions {
   std::string cert_file;  // client certificate offered to servers that ask (with key_file)
@@ -32,11 +31,11 @@ struct ClientTlsOptions {
 };
 
 // A client context that verifies the server's chain (unless insecure_skip_verify); the host
-// name is checked per connection (see http::ClientRequest::tls). The caller words errors from
-// the returned stage as its reference does.
+// name is checked per connection (see http::ClientRequest::tls). On failure the error is Go's
+// detail and `stage` says which step failed, from which the caller words the error as its
+// reference does.
 enum class ClientTlsStage { kOk, kKeyPair, kReadCa, kAppendCa };
-std::shared_ptr<boost::asio::ssl::context> build_client_tls_context(const ClientTlsOptions& o,
-                                                                    ClientTlsStage& stage,
-                                                                    std::string& error);
+util::Result<std::shared_ptr<boost::asio::ssl::context>> build_client_tls_context(
+    const ClientTlsOptions& o, ClientTlsStage& stage);
 
 }  // namespace nsq::net

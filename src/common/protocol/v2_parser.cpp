@@ -1,5 +1,6 @@
 #include "nsq/protocol/v2_parser.hpp"
 
+#include <cassert>
 #include <cstring>
 
 #include "common/gocompat/go_quote.hpp"
@@ -414,6 +415,9 @@ ParseResult V2Parser::parse_mpub(std::string_view data, size_t line_end, std::st
     mpub_count_ = count;
     mpub_offset_ = line_end + 8;
   }
+  // The stated contract (v2_parser.hpp): after kNeedMore the caller appends, never drops, so
+  // the bodies scanned so far are still in `data`.
+  assert(data.size() >= mpub_offset_);
   // Bodies are remembered as offsets: the caller's buffer may move between calls.
   while (static_cast<int64_t>(mpub_spans_.size()) < count) {
     const size_t index = mpub_spans_.size();
@@ -438,7 +442,7 @@ ParseResult V2Parser::parse_mpub(std::string_view data, size_t line_end, std::st
     if (data.size() < end) {
       return wait(end, "E_BAD_MESSAGE", "MPUB failed to read message body");
     }
-    mpub_spans_.push_back({mpub_offset_ + 4, static_cast<size_t>(size)});
+    mpub_spans_.emplace_back(mpub_offset_ + 4, static_cast<size_t>(size));
     mpub_offset_ = end;
   }
   mpub_bodies_.clear();

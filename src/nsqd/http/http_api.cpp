@@ -11,6 +11,7 @@
 #include "common/http/query.hpp"
 #include "common/log/logger.hpp"
 #include "common/util/go_strict_json.hpp"
+#include "common/util/hostname.hpp"
 #include "nsq/protocol/names.hpp"
 #include "nsqd/http/http_config.hpp"
 #include "nsqd/http/http_mpub_body.hpp"
@@ -64,17 +65,72 @@ std::optional<int64_t> parse_go_int64(std::string_view s) {
   return static_cast<int64_t>(value);
 }
 
-// GetTopicChannelArgs: the /channel/* parameter checks, in the reference's order.
-const char* topic_channel_args(const QueryParams& q, std::string& topic, std::string& channel) {
-  auto t = q.get("topic");
-  if (!t) return "MISSING_ARG_TOPIC";
-  if (!protocol::is_valid_topic_name(*t)) return "INVALID_ARG_TOPIC";
-  auto c = q.get("channel");
-  if (!c) return "MISSING_ARG_CHANNEL";
-  if (!protocol::is_valid_channel_name(*c)) return "INVALID_ARG_CHANNEL";
-  topic = std::string(*t);
-  channel = std::string(*c);
-  return nullptr;
+// The preamble of /pub, /mpub and /topic/*: the query, then its `topic` parameter.
+struct TopicRequest {
+  QueryParams query;
+  std::string topic;
+};
+enum class TopicName { kValidated, kAsGiven };  // /topic/delete and /topic/*pause: as given
+
+// Answers 400 INVALID_REQUEST, MISSING_ARG_TOPIC or (kValidated) INVALID_TOPIC and returns
+// nullopt when the request stops here.
+std::optional<TopicRequest> topic_request(const Request& req, Response& resp, TopicName check) {
+  auto q = query_or_fail(req, resp);
+  if (!q) return std::nullopt;
+  auto name = q->get("topic");
+  if (!name) {
+    http::v1_error(resp, 400, "MISSING_ARG_TOPIC");
+    return std::nullopt;
+  }
+  if (check == TopicName::kValidated && !protocol::is_valid_topic_name(*name)) {
+    http::v1_error(resp, 400, "INVALID_TOPIC");
+    return std::nullopt;
+  }
+  std::string topic(*name);
+  return TopicRequest{std::move(*q), std::move(topic)};
+}
+
+// The preamble of /channel/*: the reference's GetTopicChannelArgs checks in its order
+// (MISSING_ARG_TOPIC, INVALID_ARG_TOPIC, MISSING_ARG_CHANNEL, INVALID_ARG_CHANNEL), then the
+// topic, which must exist (404 TOPIC_NOT_FOUND). Nullopt when the request was answered.
+struct ChannelRequest {
+  std::shared_ptr<Topic> topic;
+  std::string channel;
+};
+
+std::optional<ChannelRequest> channel_request(const Nsqd& nsqd, const Request& req,
+                                              Response& resp) {
+  auto q = query_or_fail(req, resp);
+  if (!q) return std::nullopt;
+  const char* refused = nullptr;
+  auto t = q->get("topic");
+  auto c = q->get("channel");
+  if (!t) {
+    refused = "MISSING_ARG_TOPIC";
+  } else if (!protocol::is_valid_topic_name(*t)) {
+    refused = "INVALID_ARG_TOPIC";
+  } else if (!c) {
+    refused = "MISSING_ARG_CHANNEL";
+  } else if (!protocol::is_valid_channel_name(*c)) {
+    refused = "INVALID_ARG_CHANNEL";
+  }
+  if (refused != nullptr) {
+    http::v1_error(resp, 400, refused);
+    return std::nullopt;
+  }
+  auto topic = nsqd.find_topic(std::string(*t));
+  if (!topic) {
+    http::v1_error(resp, 404, "TOPIC_NOT_FOUND");
+    return std::nullopt;
+  }
+  return ChannelRequest{std::move(topic), std::string(*c)};
+}
+
+// The channel of /channel/empty and /channel/*pause, or 404 CHANNEL_NOT_FOUND (null).
+std::shared_ptr<Channel> existing_channel(const ChannelRequest& r, Response& resp) {
+  auto channel = r.topic->find_channel(r.channel);
+  if (!channel) http::v1_error(resp, 404, "CHANNEL_NOT_FOUND");
+  return channel;
 }
 
 spdlog::level::level_enum spdlog_level(int go_level) {
@@ -179,7 +235,7 @@ void NsqdHttpApi::info(Request&, Response& resp) {
   w.begin_object();
   w.key("version").string(NSQ_COMPAT_VERSION);
   w.key("broadcast_address").string(o.broadcast_address);
-  w.key("hostname").string(os_hostname());
+  w.key("hostname").string(util::os_hostname());
   w.key("http_port").number(http_port_.load());
   w.key("tcp_port").number(tcp_port_.load());
   w.key("start_time").number(nsqd_.start_time_ns() / 1'000'000'000);
@@ -198,12 +254,10 @@ void NsqdHttpApi::pub(Request& req, Response& resp) {
   // looks at `defer`); a body that fails to read is its io.ReadAll error.
   if (req.body_incomplete) return http::v1_error(resp, 500, "INTERNAL_ERROR");
   if (req.body.empty()) return http::v1_error(resp, 400, "MSG_EMPTY");
-  auto q = query_or_fail(req, resp);
-  if (!q) return;
-  auto name = q->get("topic");
-  if (!name) return http::v1_error(resp, 400, "MISSING_ARG_TOPIC");
-  if (!protocol::is_valid_topic_name(*name)) return http::v1_error(resp, 400, "INVALID_TOPIC");
-  auto topic = nsqd_.get_topic(std::string(*name));
+  auto r = topic_request(req, resp, TopicName::kValidated);
+  if (!r) return;
+  const QueryParams* q = &r->query;
+  auto topic = nsqd_.get_topic(r->topic);
   if (!topic) return http::v1_error(resp, 503, "EXITING");
 
   int64_t defer_ns = 0;
@@ -224,12 +278,10 @@ void NsqdHttpApi::pub(Request& req, Response& resp) {
 }
 
 void NsqdHttpApi::mpub(Request& req, Response& resp) {
-  auto q = query_or_fail(req, resp);
-  if (!q) return;
-  auto name = q->get("topic");
-  if (!name) return http::v1_error(resp, 400, "MISSING_ARG_TOPIC");
-  if (!protocol::is_valid_topic_name(*name)) return http::v1_error(resp, 400, "INVALID_TOPIC");
-  auto topic = nsqd_.get_topic(std::string(*name));
+  auto r = topic_request(req, resp, TopicName::kValidated);
+  if (!r) return;
+  const QueryParams* q = &r->query;
+  auto topic = nsqd_.get_topic(r->topic);
   if (!topic) return http::v1_error(resp, 503, "EXITING");
 
   bool deprecated = false;
@@ -263,12 +315,9 @@ void NsqdHttpApi::mpub_too_big(Request& req, Response& resp) {
   // out too big while being read, after the reference already validated the topic (and
   // created it).
   if (!req.content_length) {
-    auto q = query_or_fail(req, resp);
-    if (!q) return;
-    auto name = q->get("topic");
-    if (!name) return http::v1_error(resp, 400, "MISSING_ARG_TOPIC");
-    if (!protocol::is_valid_topic_name(*name)) return http::v1_error(resp, 400, "INVALID_TOPIC");
-    if (!nsqd_.get_topic(std::string(*name))) return http::v1_error(resp, 503, "EXITING");
+    auto r = topic_request(req, resp, TopicName::kValidated);
+    if (!r) return;
+    if (!nsqd_.get_topic(r->topic)) return http::v1_error(resp, 503, "EXITING");
   }
   http::v1_error(resp, 413, "BODY_TOO_BIG");
 }
@@ -309,45 +358,35 @@ void NsqdHttpApi::metrics(Request&, Response& resp) {
 }
 
 void NsqdHttpApi::topic_create(Request& req, Response& resp) {
-  auto q = query_or_fail(req, resp);
-  if (!q) return;
-  auto name = q->get("topic");
-  if (!name) return http::v1_error(resp, 400, "MISSING_ARG_TOPIC");
-  if (!protocol::is_valid_topic_name(*name)) return http::v1_error(resp, 400, "INVALID_TOPIC");
-  if (!nsqd_.get_topic(std::string(*name))) return http::v1_error(resp, 503, "EXITING");
+  auto r = topic_request(req, resp, TopicName::kValidated);
+  if (!r) return;
+  if (!nsqd_.get_topic(r->topic)) return http::v1_error(resp, 503, "EXITING");
   http::v1_empty(resp);
 }
 
 void NsqdHttpApi::topic_delete(Request& req, Response& resp) {
-  auto q = query_or_fail(req, resp);
-  if (!q) return;
-  auto name = q->get("topic");
-  if (!name) return http::v1_error(resp, 400, "MISSING_ARG_TOPIC");
   // No name validation here in the reference: an invalid name is simply not found.
-  if (!nsqd_.delete_topic(std::string(*name))) {
+  auto r = topic_request(req, resp, TopicName::kAsGiven);
+  if (!r) return;
+  if (!nsqd_.delete_topic(r->topic)) {
     return http::v1_error(resp, 404, "TOPIC_NOT_FOUND");
   }
   http::v1_empty(resp);
 }
 
 void NsqdHttpApi::topic_empty(Request& req, Response& resp) {
-  auto q = query_or_fail(req, resp);
-  if (!q) return;
-  auto name = q->get("topic");
-  if (!name) return http::v1_error(resp, 400, "MISSING_ARG_TOPIC");
-  if (!protocol::is_valid_topic_name(*name)) return http::v1_error(resp, 400, "INVALID_TOPIC");
-  auto topic = nsqd_.find_topic(std::string(*name));
+  auto r = topic_request(req, resp, TopicName::kValidated);
+  if (!r) return;
+  auto topic = nsqd_.find_topic(r->topic);
   if (!topic) return http::v1_error(resp, 404, "TOPIC_NOT_FOUND");
   topic->empty();
   http::v1_empty(resp);
 }
 
 void NsqdHttpApi::topic_pause(Request& req, Response& resp, bool pause) {
-  auto q = query_or_fail(req, resp);
-  if (!q) return;
-  auto name = q->get("topic");
-  if (!name) return http::v1_error(resp, 400, "MISSING_ARG_TOPIC");
-  auto topic = nsqd_.find_topic(std::string(*name));
+  auto r = topic_request(req, resp, TopicName::kAsGiven);
+  if (!r) return;
+  auto topic = nsqd_.find_topic(r->topic);
   if (!topic) return http::v1_error(resp, 404, "TOPIC_NOT_FOUND");
   if (pause) {
     topic->pause();
@@ -359,65 +398,41 @@ void NsqdHttpApi::topic_pause(Request& req, Response& resp, bool pause) {
 }
 
 void NsqdHttpApi::channel_create(Request& req, Response& resp) {
-  auto q = query_or_fail(req, resp);
-  if (!q) return;
-  std::string topic_name, channel_name;
-  if (const char* err = topic_channel_args(*q, topic_name, channel_name)) {
-    return http::v1_error(resp, 400, err);
-  }
-  auto topic = nsqd_.find_topic(topic_name);
-  if (!topic) return http::v1_error(resp, 404, "TOPIC_NOT_FOUND");
-  topic->get_channel(channel_name);
+  auto r = channel_request(nsqd_, req, resp);
+  if (!r) return;
+  r->topic->get_channel(r->channel);
   http::v1_empty(resp);
 }
 
 void NsqdHttpApi::channel_delete(Request& req, Response& resp) {
-  auto q = query_or_fail(req, resp);
-  if (!q) return;
-  std::string topic_name, channel_name;
-  if (const char* err = topic_channel_args(*q, topic_name, channel_name)) {
-    return http::v1_error(resp, 400, err);
-  }
-  auto topic = nsqd_.find_topic(topic_name);
-  if (!topic) return http::v1_error(resp, 404, "TOPIC_NOT_FOUND");
-  if (!topic->delete_channel(channel_name)) {
+  auto r = channel_request(nsqd_, req, resp);
+  if (!r) return;
+  if (!r->topic->delete_channel(r->channel)) {
     return http::v1_error(resp, 404, "CHANNEL_NOT_FOUND");
   }
   http::v1_empty(resp);
 }
 
 void NsqdHttpApi::channel_empty(Request& req, Response& resp) {
-  auto q = query_or_fail(req, resp);
-  if (!q) return;
-  std::string topic_name, channel_name;
-  if (const char* err = topic_channel_args(*q, topic_name, channel_name)) {
-    return http::v1_error(resp, 400, err);
-  }
-  auto topic = nsqd_.find_topic(topic_name);
-  if (!topic) return http::v1_error(resp, 404, "TOPIC_NOT_FOUND");
-  auto channel = topic->find_channel(channel_name);
-  if (!channel) return http::v1_error(resp, 404, "CHANNEL_NOT_FOUND");
+  auto r = channel_request(nsqd_, req, resp);
+  if (!r) return;
+  auto channel = existing_channel(*r, resp);
+  if (!channel) return;
   channel->empty();
   http::v1_empty(resp);
 }
 
 void NsqdHttpApi::channel_pause(Request& req, Response& resp, bool pause) {
-  auto q = query_or_fail(req, resp);
-  if (!q) return;
-  std::string topic_name, channel_name;
-  if (const char* err = topic_channel_args(*q, topic_name, channel_name)) {
-    return http::v1_error(resp, 400, err);
-  }
-  auto topic = nsqd_.find_topic(topic_name);
-  if (!topic) return http::v1_error(resp, 404, "TOPIC_NOT_FOUND");
-  auto channel = topic->find_channel(channel_name);
-  if (!channel) return http::v1_error(resp, 404, "CHANNEL_NOT_FOUND");
+  auto r = channel_request(nsqd_, req, resp);
+  if (!r) return;
+  auto channel = existing_channel(*r, resp);
+  if (!channel) return;
   if (pause) {
     channel->pause();
   } else {
     channel->unpause();
   }
-  nsqd_.notify_paused(topic_name, channel_name);
+  nsqd_.notify_paused(r->topic->name(), r->channel);
   http::v1_empty(resp);
 }
 

@@ -29,51 +29,41 @@ int64_t steady_ms() {
       .count();
 }
 
-// Waits for `events` on `fd` until `deadline_ms`; false on timeout or error.
-bool wait_fd(int fd, short events, int64_t deadline_ms, std::string& error) {
+// Waits for `events` on `fd` until `deadline_ms`; an error on timeout or failure.
+util::Status wait_fd(int fd, short events, int64_t deadline_ms) {
   for (;;) {
     const int64_t left = deadline_ms - steady_ms();
-    if (left <= 0) {
-      error = "i/o timeout";
-      return false;
-    }
+    if (left <= 0) return util::fail("i/o timeout");
     pollfd p{fd, events, 0};
     const int rc = ::poll(&p, 1, static_cast<int>(left));
     if (rc < 0 && errno == EINTR) continue;
-    if (rc < 0) {
-      error = gocompat::go_errno_text(errno);
-      return false;
-    }
+    if (rc < 0) return util::fail(gocompat::go_errno_text(errno));
     if (rc == 0) continue;  // re-check the deadline
-    return true;
+    return {};
   }
 }
 
 // Non-blocking connect to one resolved address within the deadline.
-int connect_one(const addrinfo* ai, int64_t deadline_ms, std::string& error) {
+util::Result<int> connect_one(const addrinfo* ai, int64_t deadline_ms) {
   const int fd =
       ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-  if (fd < 0) {
-    error = gocompat::go_errno_text(errno);
-    return -1;
-  }
+  if (fd < 0) return util::fail(gocompat::go_errno_text(errno));
   if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
     if (errno != EINPROGRESS) {
-      error = gocompat::go_errno_text(errno);
+      auto error = util::fail(gocompat::go_errno_text(errno));
       ::close(fd);
-      return -1;
+      return error;
     }
-    if (!wait_fd(fd, POLLOUT, deadline_ms, error)) {
+    if (auto writable = wait_fd(fd, POLLOUT, deadline_ms); !writable) {
       ::close(fd);
-      return -1;
+      return util::fail(writable.error());
     }
     int so_error = 0;
     socklen_t len = sizeof(so_error);
     ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len);
     if (so_error != 0) {
-      error = gocompat::go_errno_text(so_error);
       ::close(fd);
-      return -1;
+      return util::fail(gocompat::go_errno_text(so_error));
     }
   }
   const int one = 1;
@@ -95,12 +85,11 @@ void LookupPeer::close() {
   fd_ = -1;
 }
 
-bool LookupPeer::connect(std::string& error) {
+util::Status LookupPeer::connect() {
   close();
   const auto hp = net::split_host_port(address_);
   if (!hp) {
-    error = "dial tcp: address " + address_ + ": missing port in address";
-    return false;
+    return util::fail("dial tcp: address " + address_ + ": missing port in address");
   }
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -109,23 +98,24 @@ bool LookupPeer::connect(std::string& error) {
   const std::string host = hp->host.empty() ? "127.0.0.1" : hp->host;
   const std::string port = std::to_string(hp->port);
   if (const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
-    error = "dial tcp: lookup " + host + ": " + ::gai_strerror(rc);
-    return false;
+    return util::fail("dial tcp: lookup " + host + ": " + ::gai_strerror(rc));
   }
   const int64_t deadline = steady_ms() + kConnectTimeoutMs;
   std::string why = "no address";
   for (const addrinfo* ai = res; ai != nullptr && fd_ < 0; ai = ai->ai_next) {
-    fd_ = connect_one(ai, deadline, why);
+    auto fd = connect_one(ai, deadline);
+    if (fd) {
+      fd_ = *fd;
+    } else {
+      why = fd.error();
+    }
   }
   ::freeaddrinfo(res);
-  if (fd_ < 0) {
-    error = "dial tcp " + address_ + ": connect: " + why;
-    return false;
-  }
-  return write_all(protocol::kMagicV1, error);
+  if (fd_ < 0) return util::fail("dial tcp " + address_ + ": connect: " + why);
+  return write_all(protocol::kMagicV1);
 }
 
-bool LookupPeer::write_all(std::string_view bytes, std::string& error) {
+util::Status LookupPeer::write_all(std::string_view bytes) {
   const int64_t deadline = steady_ms() + kIoTimeoutMs;
   while (!bytes.empty()) {
     const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
@@ -135,17 +125,20 @@ bool LookupPeer::write_all(std::string_view bytes, std::string& error) {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (!wait_fd(fd_, POLLOUT, deadline, error)) return close(), false;
+      if (auto writable = wait_fd(fd_, POLLOUT, deadline); !writable) {
+        close();
+        return writable;
+      }
       continue;
     }
-    error = "write: " + gocompat::go_errno_text(errno);
+    auto error = util::fail("write: " + gocompat::go_errno_text(errno));
     close();
-    return false;
+    return error;
   }
-  return true;
+  return {};
 }
 
-bool LookupPeer::read_exact(char* out, size_t n, std::string& error) {
+util::Status LookupPeer::read_exact(char* out, size_t n) {
   const int64_t deadline = steady_ms() + kIoTimeoutMs;
   while (n > 0) {
     const ssize_t got = ::recv(fd_, out, n, 0);
@@ -155,43 +148,43 @@ bool LookupPeer::read_exact(char* out, size_t n, std::string& error) {
       continue;
     }
     if (got == 0) {
-      error = "EOF";
       close();
-      return false;
+      return util::fail("EOF");
     }
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      if (!wait_fd(fd_, POLLIN, deadline, error)) return close(), false;
+      if (auto readable = wait_fd(fd_, POLLIN, deadline); !readable) {
+        close();
+        return readable;
+      }
       continue;
     }
-    error = "read: " + gocompat::go_errno_text(errno);
+    auto error = util::fail("read: " + gocompat::go_errno_text(errno));
     close();
-    return false;
+    return error;
   }
-  return true;
+  return {};
 }
 
-std::optional<std::string> LookupPeer::command(std::string_view bytes, std::string& error) {
-  if (fd_ < 0) {
-    error = "not connected";
-    return std::nullopt;
-  }
-  if (!write_all(bytes, error)) return std::nullopt;
+util::Result<std::string> LookupPeer::command(std::string_view bytes) {
+  if (fd_ < 0) return util::fail("not connected");
+  if (auto written = write_all(bytes); !written) return util::fail(written.error());
   char head[4];
-  if (!read_exact(head, sizeof(head), error)) return std::nullopt;
+  if (auto read = read_exact(head, sizeof(head)); !read) return util::fail(read.error());
   const auto r =
       protocol::read_lookup_response(std::string_view(head, sizeof(head)), max_body_size_);
   if (r.status == protocol::LookupResponse::Status::kError) {
-    error = r.error;
     close();
-    return std::nullopt;
+    return util::fail(r.error);
   }
   const uint32_t size = (static_cast<uint32_t>(static_cast<unsigned char>(head[0])) << 24) |
                         (static_cast<uint32_t>(static_cast<unsigned char>(head[1])) << 16) |
                         (static_cast<uint32_t>(static_cast<unsigned char>(head[2])) << 8) |
                         static_cast<uint32_t>(static_cast<unsigned char>(head[3]));
   std::string body(size, '\0');
-  if (size > 0 && !read_exact(body.data(), size, error)) return std::nullopt;
+  if (size > 0) {
+    if (auto read = read_exact(body.data(), size); !read) return util::fail(read.error());
+  }
   return body;
 }
 

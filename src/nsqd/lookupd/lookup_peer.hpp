@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/util/result.hpp"
+
 namespace nsq::nsqd {
 
 // What the lookupd said about itself in its IDENTIFY reply.
@@ -32,18 +34,18 @@ class LookupPeer {
   bool connected() const { return fd_ >= 0; }
   int fd() const { return fd_; }
 
-  // Resolves, connects (1 s timeout) and sends the magic; false + Go-like message.
-  bool connect(std::string& error);
-  // Writes `bytes` (one encoded command) and reads one reply; nullopt + error (and the
+  // Resolves, connects (1 s timeout) and sends the magic, or a Go-like message.
+  util::Status connect();
+  // Writes `bytes` (one encoded command) and reads one reply, or the error (and the
   // connection closed) on any failure.
-  std::optional<std::string> command(std::string_view bytes, std::string& error);
+  util::Result<std::string> command(std::string_view bytes);
   void close();
 
   LookupPeerInfo info;
 
  private:
-  bool write_all(std::string_view bytes, std::string& error);
-  bool read_exact(char* out, size_t n, std::string& error);
+  util::Status write_all(std::string_view bytes);
+  util::Status read_exact(char* out, size_t n);
 
   const std::string address_;
   const int64_t max_body_size_;

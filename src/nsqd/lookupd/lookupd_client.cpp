@@ -218,11 +218,11 @@ void LookupdClient::retry_later(PeerState& p) {
 
 bool LookupdClient::connect_peer(PeerState& p, bool announce, std::string& dial_error) {
   if (announce) log::info("LOOKUP connecting to {}", p.peer.address());
-  if (!p.peer.connect(dial_error)) {
+  if (auto connected = p.peer.connect(); !connected) {
+    dial_error = connected.error();
     retry_later(p);
     return false;
   }
-  std::string error;
   // go-nsq's Identify marshals a Go map: keys in sorted order.
   gocompat::JsonWriter w;
   w.begin_object();
@@ -234,9 +234,9 @@ bool LookupdClient::connect_peer(PeerState& p, bool announce, std::string& dial_
   w.end_object();
   std::string cmd;
   protocol::append_lookup_identify(cmd, w.str());
-  auto reply = p.peer.command(cmd, error);
+  auto reply = p.peer.command(cmd);
   if (!reply) {
-    failed(p, "IDENTIFY " + w.str(), error);
+    failed(p, "IDENTIFY " + w.str(), reply.error());
     return false;
   }
   const auto doc = util::parse_json_as_go(*reply);
@@ -273,8 +273,8 @@ bool LookupdClient::connect_peer(PeerState& p, bool announce, std::string& dial_
       protocol::append_lookup_register(reg, topic->name(), channel);
       const std::string text = command_text("REGISTER", topic->name(), channel);
       log::info("LOOKUPD({}): {}", p.peer.address(), text);
-      if (!p.peer.command(reg, error)) {
-        failed(p, text, error);
+      if (auto registered = p.peer.command(reg); !registered) {
+        failed(p, text, registered.error());
         return false;
       }
     }
@@ -289,15 +289,15 @@ void LookupdClient::send_to_all(std::vector<std::unique_ptr<PeerState>>& peers,
   const std::string cmd_text = label.substr(label.find(' ') + 1);
   for (auto& p : peers) {
     log::info("LOOKUPD({}): {}", p->peer.address(), label);
-    std::string error;
     if (!p->peer.connected()) {
       // As the reference's lazy Command(): dial now; a new connection registers everything.
+      std::string error;
       if (!connect_peer(*p, true, error) && !error.empty()) {
         log::error("LOOKUPD({}): {} - {}", p->peer.address(), cmd_text, error);
       }
       continue;
     }
-    if (!p->peer.command(command, error)) failed(*p, cmd_text, error);
+    if (auto reply = p->peer.command(command); !reply) failed(*p, cmd_text, reply.error());
   }
 }
 
@@ -353,14 +353,14 @@ void LookupdClient::run() {
     if (now >= next_ping) {
       for (auto& p : peers) {
         log::debug("LOOKUPD({}): sending heartbeat", p->peer.address());
-        std::string error;
         if (!p->peer.connected()) {
+          std::string error;
           if (!connect_peer(*p, true, error) && !error.empty()) {
             log::error("LOOKUPD({}): PING - {}", p->peer.address(), error);
           }
           continue;
         }
-        if (!p->peer.command(ping, error)) failed(*p, "PING", error);
+        if (auto reply = p->peer.command(ping); !reply) failed(*p, "PING", reply.error());
       }
       next_ping = now + kPingInterval;
     }

@@ -47,9 +47,8 @@ struct AuthAttempt : std::enable_shared_from_this<AuthAttempt> {
     http::async_request(ex, std::move(req),
                         [self = shared_from_this(), server, url](http::ClientResponse resp) {
                           if (resp.ok() && http::wants_https_retry(url, resp.status)) {
-                            std::string error;
-                            auto https = http::https_endpoint(url, resp.body, error);
-                            if (!https) return self->fail(server, error);
+                            auto https = http::https_endpoint(url, resp.body);
+                            if (!https) return self->fail(server, https.error());
                             return self->get(server, *https);
                           }
                           self->on_response(server, std::move(resp));
@@ -65,13 +64,12 @@ struct AuthAttempt : std::enable_shared_from_this<AuthAttempt> {
       fail(server, "got response " + std::to_string(resp.status) + " \"" + resp.body + "\"");
       return;
     }
-    std::string error;
-    auto state = parse_auth_response(resp.body, std::chrono::steady_clock::now(), error);
+    auto state = parse_auth_response(resp.body, std::chrono::steady_clock::now());
     if (!state) {
-      fail(server, error);
+      fail(server, state.error());
       return;
     }
-    done(std::move(state), "");
+    done(std::move(*state), "");
   }
 
   void fail(const std::string& server, const std::string& why) {

@@ -37,13 +37,11 @@ bool compile(const std::string& source, std::regex& out) {
 
 }  // namespace
 
-std::optional<AuthState> parse_auth_response(std::string_view body,
-                                             std::chrono::steady_clock::time_point now,
-                                             std::string& error) {
+util::Result<AuthState> parse_auth_response(std::string_view body,
+                                            std::chrono::steady_clock::time_point now) {
   nlohmann::json j = util::parse_json_as_go(body);
   if (j.is_discarded() || !j.is_object()) {
-    error = "failed to parse auth response JSON";
-    return std::nullopt;
+    return util::fail("failed to parse auth response JSON");
   }
   AuthState st;
   try {
@@ -69,20 +67,17 @@ std::optional<AuthState> parse_auth_response(std::string_view body,
             } else if (perm == "publish") {
               g.publish = true;
             } else {
-              error = "unknown permission " + perm;
-              return std::nullopt;
+              return util::fail("unknown permission " + perm);
             }
           }
         }
         if (!compile(g.topic, g.topic_re)) {
-          error = "unable to compile topic " + gocompat::go_quote(g.topic);
-          return std::nullopt;
+          return util::fail("unable to compile topic " + gocompat::go_quote(g.topic));
         }
         for (const auto& c : g.channels) {
           std::regex re;
           if (!compile(c, re)) {
-            error = "unable to compile channel " + gocompat::go_quote(c);
-            return std::nullopt;
+            return util::fail("unable to compile channel " + gocompat::go_quote(c));
           }
           g.channel_res.push_back(std::move(re));
         }
@@ -90,12 +85,10 @@ std::optional<AuthState> parse_auth_response(std::string_view body,
       }
     }
   } catch (const nlohmann::json::exception& e) {
-    error = std::string("failed to parse auth response JSON - ") + e.what();
-    return std::nullopt;
+    return util::fail(std::string("failed to parse auth response JSON - ") + e.what());
   }
   if (st.ttl_seconds <= 0) {
-    error = "invalid TTL " + std::to_string(st.ttl_seconds) + " (must be >0)";
-    return std::nullopt;
+    return util::fail("invalid TTL " + std::to_string(st.ttl_seconds) + " (must be >0)");
   }
   st.expires = now + std::chrono::seconds(st.ttl_seconds);
   return st;

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/util/result.hpp"
+
 namespace nsq::nsqd {
 
 struct AuthGrant {
@@ -40,9 +42,8 @@ struct AuthState {
 
 // Parses and validates an auth server reply as the reference does (unknown permission,
 // regex that does not compile, TTL <= 0 are errors); `expires` = now + TTL.
-std::optional<AuthState> parse_auth_response(std::string_view body,
-                                             std::chrono::steady_clock::time_point now,
-                                             std::string& error);
+util::Result<AuthState> parse_auth_response(std::string_view body,
+                                            std::chrono::steady_clock::time_point now);
 
 struct AuthQuery {
   std::string remote_ip;

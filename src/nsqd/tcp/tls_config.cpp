@@ -34,9 +34,8 @@ int min_version(const std::string& v) {
 
 }  // namespace
 
-std::shared_ptr<ssl::context> build_tls_context(const NsqdOptions& opts, std::string& error) {
-  error.clear();
-  if (opts.tls_cert.empty() && opts.tls_key.empty()) return nullptr;
+util::Result<std::shared_ptr<ssl::context>> build_tls_context(const NsqdOptions& opts) {
+  if (opts.tls_cert.empty() && opts.tls_key.empty()) return std::shared_ptr<ssl::context>();
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   boost::system::error_code ec;
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
@@ -56,11 +55,13 @@ std::shared_ptr<ssl::context> build_tls_context(const NsqdOptions& opts, std::st
                            "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:"
                            "TLS_AES_256_GCM_SHA384");
   // Go's tls.LoadX509KeyPair and os.ReadFile errors, word for word.
-  if (!net::load_key_pair(*ctx, opts.tls_cert, opts.tls_key, error)) return nullptr;
+  if (auto pair = net::load_key_pair(*ctx, opts.tls_cert, opts.tls_key); !pair) {
+    return util::fail(pair.error());
+  }
   if (!opts.tls_root_ca_file.empty()) {
-    const auto ca = net::load_root_cas(*ctx, opts.tls_root_ca_file, error);
-    if (ca == net::CaLoadError::kNoCertificates) error = "failed to append certificate to pool";
-    if (ca != net::CaLoadError::kNone) return nullptr;
+    const auto added = net::load_root_cas(*ctx, opts.tls_root_ca_file);
+    if (!added) return util::fail(added.error());
+    if (*added == 0) return util::fail("failed to append certificate to pool");
   }
   // The reference's switch maps any other policy (including none) to NoClientCert.
   if (opts.tls_client_auth_policy == "require") {
@@ -75,14 +76,15 @@ std::shared_ptr<ssl::context> build_tls_context(const NsqdOptions& opts, std::st
   return ctx;
 }
 
-std::shared_ptr<ssl::context> build_client_tls_context(const NsqdOptions& opts,
-                                                       std::string& error) {
+util::Result<std::shared_ptr<ssl::context>> build_client_tls_context(const NsqdOptions& opts) {
   net::ClientTlsOptions o;
   o.root_ca_file = opts.tls_root_ca_file;
   o.min_version = min_version(opts.tls_min_version);
   net::ClientTlsStage stage{};
-  auto ctx = net::build_client_tls_context(o, stage, error);
-  if (stage == net::ClientTlsStage::kAppendCa) error = "failed to append certificate to pool";
+  auto ctx = net::build_client_tls_context(o, stage);
+  if (!ctx && stage == net::ClientTlsStage::kAppendCa) {
+    return util::fail("failed to append certificate to pool");
+  }
   return ctx;
 }
 

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "common/util/result.hpp"
 #include "nsqd/options.hpp"
 
 namespace nsq::nsqd {
@@ -18,17 +19,15 @@ enum class TlsRequired { kNo, kExceptHttp, kYes };
 // a client-auth policy is set (nsqd.go New()).
 TlsRequired tls_required_mode(const NsqdOptions& opts);
 
-// Null (and `error` empty) when no certificate is configured; null with `error` set when
-// the files cannot be loaded. The error reads as the reference's "failed to build TLS config
-// - ..." detail.
-std::shared_ptr<boost::asio::ssl::context> build_tls_context(const NsqdOptions& opts,
-                                                             std::string& error);
+// Null when no certificate is configured; an error when the files cannot be loaded, which
+// reads as the reference's "failed to build TLS config - ..." detail.
+util::Result<std::shared_ptr<boost::asio::ssl::context>> build_tls_context(const NsqdOptions& opts);
 
 // The client side, as the reference's buildClientTLSConfig: what nsqd verifies an https://
-// -auth-http-address with (-tls-root-ca-file, else the system CAs; -tls-min-version). Null
-// with `error` set (the "failed to build client TLS config - ..." detail) on a bad CA file.
-std::shared_ptr<boost::asio::ssl::context> build_client_tls_context(const NsqdOptions& opts,
-                                                                    std::string& error);
+// -auth-http-address with (-tls-root-ca-file, else the system CAs; -tls-min-version). An
+// error (the "failed to build client TLS config - ..." detail) on a bad CA file.
+util::Result<std::shared_ptr<boost::asio::ssl::context>> build_client_tls_context(
+    const NsqdOptions& opts);
 
 }  // namespace nsq::nsqd
 

@@ -14,29 +14,29 @@ TEST(HttpsRedirect, OnlyA403FromPlainHttpIsRetried) {
 }
 
 TEST(HttpsRedirect, KeepsHostPathAndQueryAndTakesThePort) {
-  std::string error;
   auto u = https_endpoint("http://127.0.0.1:4151/stats?format=json",
-                          R"({"message": "TLS_REQUIRED", "https_port": 4152})", error);
-  ASSERT_TRUE(u) << error;
+                          R"({"message": "TLS_REQUIRED", "https_port": 4152})");
+  ASSERT_TRUE(u) << u.error();
   EXPECT_EQ(*u, "https://127.0.0.1:4152/stats?format=json");
-  u = https_endpoint("http://[::1]:4151/info", R"({"https_port": 9})", error);
-  ASSERT_TRUE(u) << error;
+  u = https_endpoint("http://[::1]:4151/info", R"({"https_port": 9})");
+  ASSERT_TRUE(u) << u.error();
   EXPECT_EQ(*u, "https://[::1]:9/info");
 }
 
 TEST(HttpsRedirect, MissingPortIsGoZeroValue) {
-  std::string error;
-  auto u = https_endpoint("http://h:1/x", R"({"message": "FORBIDDEN"})", error);
-  ASSERT_TRUE(u) << error;
+  auto u = https_endpoint("http://h:1/x", R"({"message": "FORBIDDEN"})");
+  ASSERT_TRUE(u) << u.error();
   EXPECT_EQ(*u, "https://h:0/x");
 }
 
 TEST(HttpsRedirect, NonJsonBodyIsAnError) {
-  std::string error;
-  EXPECT_FALSE(https_endpoint("http://h:1/x", "forbidden", error));
-  EXPECT_FALSE(error.empty());
-  EXPECT_FALSE(https_endpoint("http://h:1/x", R"({"https_port": "1"})", error));
-  EXPECT_NE(error.find("cannot unmarshal string"), std::string::npos);
+  auto u = https_endpoint("http://h:1/x", "forbidden");
+  ASSERT_FALSE(u);
+  EXPECT_EQ(u.error(), "invalid JSON in 403 response forbidden");
+  u = https_endpoint("http://h:1/x", R"({"https_port": "1"})");
+  ASSERT_FALSE(u);
+  EXPECT_EQ(u.error(),
+            "json: cannot unmarshal string into Go struct field .https_port of type int");
 }
 
 }  // namespace

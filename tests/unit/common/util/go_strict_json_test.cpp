@@ -28,11 +28,12 @@ TEST(GoStrictJson, ValidDocumentsParse) {
 }
 
 TEST(GoStrictJson, AuthServerAnswersWithTrailingBytesAreRefused) {
-  std::string error;
   const std::string ok = R"({"ttl":60,"authorizations":[]})";
-  EXPECT_TRUE(nsqd::parse_auth_response(ok, std::chrono::steady_clock::now(), error)) << error;
-  EXPECT_FALSE(nsqd::parse_auth_response(ok + "\0junk"s, std::chrono::steady_clock::now(), error));
-  EXPECT_EQ(error, "failed to parse auth response JSON");
+  const auto good = nsqd::parse_auth_response(ok, std::chrono::steady_clock::now());
+  EXPECT_TRUE(good) << good.error();
+  const auto bad = nsqd::parse_auth_response(ok + "\0junk"s, std::chrono::steady_clock::now());
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error(), "failed to parse auth response JSON");
 }
 
 }  // namespace

@@ -9,17 +9,15 @@ namespace {
 const auto kNow = std::chrono::steady_clock::time_point(std::chrono::seconds(1000));
 
 AuthState parse_ok(std::string_view body) {
-  std::string error;
-  auto st = parse_auth_response(body, kNow, error);
-  EXPECT_TRUE(st.has_value()) << error;
+  auto st = parse_auth_response(body, kNow);
+  EXPECT_TRUE(st) << st.error();
   return st ? *st : AuthState{};
 }
 
 std::string parse_error(std::string_view body) {
-  std::string error;
-  auto st = parse_auth_response(body, kNow, error);
-  EXPECT_FALSE(st.has_value());
-  return error;
+  auto st = parse_auth_response(body, kNow);
+  EXPECT_FALSE(st);
+  return st ? std::string() : st.error();
 }
 
 }  // namespace

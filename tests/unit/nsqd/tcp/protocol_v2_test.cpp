@@ -279,12 +279,11 @@ class ProtocolV2AuthTest : public ProtocolV2Test {
   }
 
   static AuthState grants_publish_on(const std::string& topic) {
-    std::string error;
     auto state =
         parse_auth_response(R"({"ttl":3600,"identity":"alice","authorizations":[{"topic":"^)" +
                                 topic + R"($","channels":[".*"],"permissions":["publish"]}]})",
-                            std::chrono::steady_clock::now(), error);
-    EXPECT_TRUE(state) << error;
+                            std::chrono::steady_clock::now());
+    EXPECT_TRUE(state) << state.error();
     return *state;
   }
 };
