@@ -79,7 +79,12 @@ int main(int argc, char** argv) {
   nsq::nsqd::NsqdServer server(opts);
   server.nsqd().set_tls_context(std::move(*tls_context));
   server.nsqd().set_client_tls_context(std::move(*client_tls_context));
-  if (auto started = server.start(); !started) return fail_startup(started.error());
+  if (auto started = server.start(); !started) {
+    // Out at once, as the reference's FATAL: unwinding `server` would close its (not yet
+    // loaded) topic set and overwrite nsqd.dat with no topics at all.
+    fail_startup(started.error());
+    nsq::daemon::exit_now(1);
+  }
 
   // The reference logs nothing on the signal itself: its shutdown lines follow.
   shutdown_signals.wait("");

@@ -1,5 +1,7 @@
 #include "common/daemon/startup.hpp"
 
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "common/log/logger.hpp"
@@ -33,6 +35,12 @@ void ShutdownSignals::wait(const std::string& stopping_line) {
     if (!ec && !stopping_line.empty()) log::info("{}", stopping_line);
   });
   ctx_.run();
+}
+
+void exit_now(int code) {
+  log::logger().flush();
+  std::fflush(nullptr);
+  std::_Exit(code);
 }
 
 }  // namespace nsq::daemon

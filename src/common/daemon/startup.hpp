@@ -39,4 +39,9 @@ class ShutdownSignals {
   boost::asio::signal_set signals_;
 };
 
+// Ends the process at once after a FATAL line, as Go's os.Exit: no destructors run. Unwinding
+// a half-started daemon would close (and persist) state it never loaded, and glibc's exit()
+// hangs destroying a static condition variable a helper thread still waits on.
+[[noreturn]] void exit_now(int code);
+
 }  // namespace nsq::daemon
