@@ -61,6 +61,13 @@ export const config = Object.freeze({
   isAdmin: raw.is_admin !== false,
   userAgent: raw.user_agent || `nsqadmin/v${raw.version || 'unknown'}`,
   configured: Object.keys(raw).length > 0,
+  // Graphite history charts (-graphite-url; graphite.js), as the reference's AppState.
+  graphEnabled: raw.graph_enabled === true,
+  graphiteURL: typeof raw.graphite_url === 'string' ? raw.graphite_url.replace(/\/$/, '') : '',
+  statsdPrefix: raw.statsd_prefix || 'nsq.%s',
+  statsdCounterFormat: raw.statsd_counter_format ?? 'stats.counters.%s.count',
+  statsdGaugeFormat: raw.statsd_gauge_format ?? 'stats.gauges.%s',
+  statsdInterval: Number(raw.statsd_interval) > 0 ? Number(raw.statsd_interval) : 60,
 });
 
 /** URL of an application page: path('/topics/x') → '<base>/topics/x'. */

@@ -8,6 +8,7 @@ import { Page } from './page.js';
 import { card, label, notice } from './ui.js';
 import { currentRate, rates, record, values } from './series.js';
 import { sparkline } from './spark.js';
+import { graphiteSection } from './graphite.js';
 import {
   adminAction, channelAPI, e2eCells, e2eHeaders, e2eQuantiles, hostCell, isAdmin, pausedLabel, topicHref,
 } from './common.js';
@@ -102,6 +103,8 @@ export class ChannelPage extends Page {
         ${card('Delivery rate', html`${rate(r)}<span class="card-of"> msg/s</span>`, { sub: `${commafy(d.message_count)} messages`, chart: sparkline(rates(key), { w: 220, h: 34, stretch: true }), testid: 'card-rate' })}
         ${card('Consumers', commafy(d.client_count), { sub: `${commafy(d.requeue_count)} requeued · ${commafy(d.timeout_count)} timed out` })}
       </div>
+      ${graphiteSection(this.topic, this.channel, [['depth', 'Depth'], ['in_flight_count', 'In flight'],
+    ['deferred_count', 'Deferred'], ['message_count', 'Delivery rate (msg/s)']])}
 
       <section class="section">
         <h2 class="section-title">Channel message queue</h2>

@@ -8,6 +8,7 @@ import { Page } from './page.js';
 import { card, notice, label } from './ui.js';
 import { currentRate, rates, record, values } from './series.js';
 import { sparkline } from './spark.js';
+import { graphiteSection } from './graphite.js';
 import {
   adminAction, channelHref, e2eCells, e2eHeaders, e2eQuantiles, hostCell, isAdmin, pausedLabel, sum, topicAPI,
 } from './common.js';
@@ -105,6 +106,7 @@ export class TopicPage extends Page {
         ${card('Channel depth', compact(sum(channels, 'depth')), { sub: `${commafy(sum(channels, 'in_flight_count'))} in flight`, chart: sparkline(values(`topic:${t}`, 'channel_depth'), { w: 220, h: 34, kind: 'depth', stretch: true }) })}
         ${card('Channels', commafy(channels.length), { sub: `${commafy(clients)} consumer connection${clients === 1 ? '' : 's'} · ${nodes.length} nsqd` })}
       </div>
+      ${graphiteSection(t, '', [['depth', 'Depth'], ['message_count', 'Publish rate (msg/s)']])}
 
       <section class="section">
         <h2 class="section-title">Topic message queue</h2>

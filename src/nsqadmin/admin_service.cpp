@@ -4,6 +4,8 @@
 #include <chrono>
 #include <fstream>
 #include <initializer_list>
+#include <map>
+#include <optional>
 #include <sstream>
 
 #include "common/config/flag_set.hpp"
@@ -160,6 +162,24 @@ std::string content_type_for(std::string_view name) {
   if (ext == ".woff2") return "font/woff2";
   if (ext == ".ttf") return "font/ttf";
   return "";
+}
+
+// The reference UI's asset names (nsqadmin/static/build, served from its bindata under
+// /static/ and /fonts/), mapped to the file of ours that does the same job, so bookmarks and
+// links into the old UI keep working through a redirect (index.html exists in ours too). The
+// glyphicon fonts, vendor.js and main.js.map have no counterpart and answer 404 as any
+// unknown asset.
+std::optional<std::string_view> reference_asset_replacement(std::string_view name) {
+  static const std::map<std::string_view, std::string_view> kReplacements = {
+      {"main.js", "app.js"},
+      {"base.css", "app.css"},
+      {"bootstrap.min.css", "app.css"},
+      {"favicon.png", "favicon.svg"},
+      {"nsq_blue.png", "favicon.svg"},
+  };
+  auto it = kReplacements.find(name);
+  if (it == kReplacements.end()) return std::nullopt;
+  return it->second;
 }
 
 void write_string_list(gocompat::JsonWriter& w, const std::vector<std::string>& v,
@@ -380,6 +400,14 @@ void AdminService::static_asset(Request& req, Response& resp) {
     found = true;
   }
   if (!found) {
+    if (auto target = reference_asset_replacement(name)) {
+      const std::string location = bp("/static/" + std::string(*target));
+      resp.status = 301;
+      resp.set_header("Location", location);
+      resp.set_header("Content-Type", "text/html; charset=utf-8");
+      resp.body = "<a href=\"" + location + "\">Moved Permanently</a>.\n\n";
+      return;
+    }
     http::plain_text(resp, 404, "NOT_FOUND");
     return;
   }

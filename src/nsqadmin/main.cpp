@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   if (auto exit_code = nsq::daemon::parse_command_line("nsqadmin", flags, argc, argv, opts)) {
     return *exit_code;
   }
+  // Before any listener opens: a SIGTERM while starting still shuts down gracefully.
+  nsq::daemon::ShutdownSignals shutdown_signals;
 
   if (auto invalid = nsq::nsqadmin::validate_admin_options(opts); !invalid.empty()) {
     nsq::log::fatal("failed to instantiate nsqadmin - {}", invalid);
@@ -42,7 +44,7 @@ int main(int argc, char** argv) {
   pool.start();
   server.start_accepting();
 
-  nsq::daemon::wait_for_shutdown_signal("NSQADMIN: stopping");
+  shutdown_signals.wait("NSQADMIN: stopping");
   server.stop();
   pool.stop();
   return 0;

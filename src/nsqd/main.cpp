@@ -54,6 +54,8 @@ int main(int argc, char** argv) {
   if (auto exit_code = nsq::daemon::parse_command_line("nsqd", flags, argc, argv, opts)) {
     return *exit_code;
   }
+  // Before any listener opens: a SIGTERM while starting still shuts down gracefully.
+  nsq::daemon::ShutdownSignals shutdown_signals;
 
   if (auto locked = lock_data_path(opts.data_path); !locked) return fail_startup(locked.error());
   if (auto invalid = nsq::nsqd::validate_options(opts); !invalid.empty()) {
@@ -77,10 +79,15 @@ int main(int argc, char** argv) {
   nsq::nsqd::NsqdServer server(opts);
   server.nsqd().set_tls_context(std::move(*tls_context));
   server.nsqd().set_client_tls_context(std::move(*client_tls_context));
-  if (auto started = server.start(); !started) return fail_startup(started.error());
+  if (auto started = server.start(); !started) {
+    // Out at once, as the reference's FATAL: unwinding `server` would close its (not yet
+    // loaded) topic set and overwrite nsqd.dat with no topics at all.
+    fail_startup(started.error());
+    nsq::daemon::exit_now(1);
+  }
 
   // The reference logs nothing on the signal itself: its shutdown lines follow.
-  nsq::daemon::wait_for_shutdown_signal("");
+  shutdown_signals.wait("");
   server.stop();
   prefaulter.stop();
   return 0;

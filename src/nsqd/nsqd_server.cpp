@@ -1,9 +1,12 @@
 #include "nsqd/nsqd_server.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <future>
+#include <vector>
 
+#include "common/daemon/startup.hpp"
 #include "common/log/logger.hpp"
 #include "common/net/address.hpp"
 #include "common/util/hostname.hpp"
@@ -14,6 +17,13 @@ namespace nsq::nsqd {
 namespace {
 // The reference scans every 100 ms; we check every channel at this resolution.
 constexpr auto kTimerResolution = std::chrono::milliseconds(100);
+
+// -http-address may be a unix socket path, as the reference's (nsqd/nsqd.go).
+http::ServerOptions http_options() {
+  http::ServerOptions o;
+  o.allow_unix = true;
+  return o;
+}
 }  // namespace
 
 NsqdServer::NsqdServer(NsqdOptions opts)
@@ -22,7 +32,7 @@ NsqdServer::NsqdServer(NsqdOptions opts)
       tcp_(nsqd_, pool_),
       stats_(nsqd_, [this] { return tcp_.client_stats(); }),
       http_api_(nsqd_, stats_),
-      http_(pool_, http_api_),
+      http_(pool_, http_api_, http_options()),
       timer_loop_(pool_.at(0)),
       lookupd_(std::make_shared<LookupdClient>(nsqd_, nsqd_.options().lookupd_tcp_addresses,
                                                nsqd_.options().max_body_size)) {
@@ -62,14 +72,20 @@ util::Status NsqdServer::start() {
     https_ = std::make_unique<http::Server>(pool_, http_api_, std::move(https_opts));
     if (!https_->listen(opts.https_address, error)) return util::fail(std::move(error));
   }
-  const int tcp_port = tcp_.local_endpoint().port();
-  const int http_port = http_.listening() ? http_.local_endpoint().port() : 0;
+  // /info says -1 for a unix socket (nsqd/http.go); the broadcast ports only take a TCP
+  // listener's port (nsqd/nsqd.go), so lookupd and the statsd prefix see 0 then.
+  const auto tcp_ep = tcp_.acceptor().tcp_endpoint();
+  const int tcp_port = tcp_ep ? tcp_ep->port() : -1;
+  const auto http_ep = http_.acceptor().tcp_endpoint();
+  const int http_port = !http_.listening() ? 0 : http_ep ? http_ep->port() : -1;
   // The reference's RealHTTPSAddr(): port 0 without an HTTPS listener.
   const int https_port = https_ ? https_->local_endpoint().port() : 0;
   http_api_.set_ports(tcp_port, http_port, https_port);
+  const int listening_tcp_port = std::max(tcp_port, 0);
+  const int listening_http_port = std::max(http_port, 0);
   if (!opts.statsd_address.empty()) {
     const int64_t broadcast_http_port =
-        opts.broadcast_http_port != 0 ? opts.broadcast_http_port : http_port;
+        opts.broadcast_http_port != 0 ? opts.broadcast_http_port : listening_http_port;
     statsd_ = std::make_unique<StatsdPusher>(
         opts, stats_,
         expand_statsd_prefix(opts.statsd_prefix, opts.broadcast_address, broadcast_http_port));
@@ -78,12 +94,12 @@ util::Status NsqdServer::start() {
   // A bad nsqd.dat is fatal with the reference's own words (not "failed to instantiate").
   if (auto loaded = nsqd_.load_metadata(); !loaded) {
     log::fatal("failed to load metadata - {}", loaded.error());
-    std::exit(1);
+    daemon::exit_now(1);
   }
   // The reference rewrites the file right after loading it.
   if (auto persisted = nsqd_.persist_metadata(); !persisted) {
     log::fatal("failed to persist metadata - {}", persisted.error());
-    std::exit(1);
+    daemon::exit_now(1);
   }
   pool_.start();
   tcp_.start_accepting();
@@ -96,8 +112,8 @@ util::Status NsqdServer::start() {
   LookupdIdentity id;
   id.broadcast_address = o.broadcast_address;
   id.hostname = util::os_hostname();
-  id.tcp_port = o.broadcast_tcp_port > 0 ? o.broadcast_tcp_port : tcp_.local_endpoint().port();
-  id.http_port = o.broadcast_http_port > 0 ? o.broadcast_http_port : http_port;
+  id.tcp_port = o.broadcast_tcp_port > 0 ? o.broadcast_tcp_port : listening_tcp_port;
+  id.http_port = o.broadcast_http_port > 0 ? o.broadcast_http_port : listening_http_port;
   lookupd_->start(std::move(id));
   started_ = true;
   return {};
@@ -117,16 +133,20 @@ void NsqdServer::stop() {
   if (stopped_ || !started_) return;
   stopped_ = true;
   if (statsd_) statsd_->stop();
+  // The reference's Exit() order: TCP, HTTP, HTTPS listeners.
+  tcp_.stop();
   http_.stop();
   if (https_) https_->stop();
-  tcp_.stop();
-  // Let the loops run the posted closes, then cancel the timer loop on its own thread.
-  std::promise<void> done;
-  boost::asio::post(pool_.at(0), [this, &done] {
-    timer_loop_.cancel();
-    done.set_value();
-  });
-  done.get_future().wait();
+  // Let every loop run the closes posted to it (each connection logs its exit lines, as the
+  // reference's do before "NSQ: closing topics"), and cancel the timer loop on its own thread.
+  std::vector<std::promise<void>> drained(pool_.size());
+  for (size_t i = 0; i < pool_.size(); ++i) {
+    boost::asio::post(pool_.at(i), [this, i, &drained] {
+      if (i == 0) timer_loop_.cancel();
+      drained[i].set_value();
+    });
+  }
+  for (auto& d : drained) d.get_future().wait();
   pool_.stop();
   nsqd_.close_all();  // logs the metadata write and "NSQ: closing topics"
   log::info("NSQ: stopping subsystems");

@@ -31,7 +31,10 @@ class NsqdServer {
   void stop();
 
   Nsqd& nsqd() { return nsqd_; }
-  boost::asio::ip::tcp::endpoint tcp_endpoint() const { return tcp_.local_endpoint(); }
+  // Port 0 when listening on a unix socket.
+  boost::asio::ip::tcp::endpoint tcp_endpoint() const {
+    return tcp_.acceptor().tcp_endpoint().value_or(boost::asio::ip::tcp::endpoint{});
+  }
   boost::asio::ip::tcp::endpoint http_endpoint() const { return http_.local_endpoint(); }
   boost::asio::ip::tcp::endpoint https_endpoint() const {
     return https_ ? https_->local_endpoint() : boost::asio::ip::tcp::endpoint{};

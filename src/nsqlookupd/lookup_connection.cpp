@@ -15,7 +15,7 @@ namespace {
 constexpr size_t kReadChunk = 64 * 1024;
 }  // namespace
 
-LookupConnection::LookupConnection(Nsqlookupd& lookupd, asio::ip::tcp::socket socket, uint64_t id,
+LookupConnection::LookupConnection(Nsqlookupd& lookupd, net::StreamSocket socket, uint64_t id,
                                    std::string remote_address, CloseCallback on_close)
     : lookupd_(lookupd),
       socket_(std::move(socket)),
@@ -168,7 +168,7 @@ void LookupConnection::close() {
   if (magic_done_) log::info("PROTOCOL(V1): [{}] exiting ioloop", session_.remote_address());
   session_.close();
   boost::system::error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.shutdown(net::StreamSocket::shutdown_both, ignored);
   socket_.close(ignored);
   if (on_close_) on_close_(id_);
 }

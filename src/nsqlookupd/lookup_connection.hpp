@@ -10,13 +10,13 @@
 // operations; on close the session unregisters the peer everywhere and the server forgets it.
 #pragma once
 
-#include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "common/net/acceptor.hpp"
 #include "nsq/protocol/lookup_v1.hpp"
 #include "nsqlookupd/lookup_session.hpp"
 
@@ -26,7 +26,7 @@ class LookupConnection : public std::enable_shared_from_this<LookupConnection> {
  public:
   using CloseCallback = std::function<void(uint64_t id)>;
 
-  LookupConnection(Nsqlookupd& lookupd, boost::asio::ip::tcp::socket socket, uint64_t id,
+  LookupConnection(Nsqlookupd& lookupd, net::StreamSocket socket, uint64_t id,
                    std::string remote_address, CloseCallback on_close);
   ~LookupConnection();
 
@@ -47,7 +47,7 @@ class LookupConnection : public std::enable_shared_from_this<LookupConnection> {
   void fail(const protocol::ProtocolError& error);
 
   Nsqlookupd& lookupd_;
-  boost::asio::ip::tcp::socket socket_;
+  net::StreamSocket socket_;
   const uint64_t id_;
   CloseCallback on_close_;
   protocol::LookupV1Parser parser_;

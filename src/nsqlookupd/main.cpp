@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
   if (auto exit_code = nsq::daemon::parse_command_line("nsqlookupd", flags, argc, argv, opts)) {
     return *exit_code;
   }
+  // Before any listener opens: a SIGTERM while starting still shuts down gracefully.
+  nsq::daemon::ShutdownSignals shutdown_signals;
   nsq::log::info("nsqlookupd v{} (built w/gcc{})", NSQ_COMPAT_VERSION, __VERSION__);
 
   nsq::nsqlookupd::NsqlookupdServer server(opts);
@@ -22,7 +24,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  nsq::daemon::wait_for_shutdown_signal("");
+  shutdown_signals.wait("");
   server.stop();
   return 0;
 }

@@ -20,10 +20,11 @@ util::Status NsqlookupdServer::start() {
   std::string error;
   if (!tcp_.listen(lookupd_.options().tcp_address, error)) return util::fail(std::move(error));
   if (!http_.listen(lookupd_.options().http_address, error)) return util::fail(std::move(error));
-  lookupd_.set_ports(tcp_.local_endpoint().port(), http_.local_endpoint().port());
+  lookupd_.set_ports(tcp_.acceptor().tcp_endpoint()->port(), http_.local_endpoint().port());
   pool_.start();
-  tcp_.start_accepting();
+  // The reference logs its HTTP listener first.
   http_.start_accepting();
+  tcp_.start_accepting();
   started_ = true;
   return {};
 }

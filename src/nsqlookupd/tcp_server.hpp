@@ -1,18 +1,16 @@
-// LookupTcpServer: nsqlookupd's protocol V1 listener. Accepts on loop 0 of the IoPool and
-// pins every connection to the next loop; keeps a registry of live connections so stop()
-// can close them (their sessions then unregister their peers).
+// LookupTcpServer: nsqlookupd's protocol V1 listener. The shared net::Acceptor pins every
+// connection to the next loop of the IoPool; a registry of live connections lets stop() close
+// them (their sessions then unregister their peers). TCP only: the reference's nsqlookupd
+// refuses a unix socket path ("missing port in address").
 //
 // Owner: NsqlookupdServer. Threads: accept handler on loop 0; the registry has its own mutex.
 // listen()/start_accepting()/stop() are called from the owner's thread.
 #pragma once
 
-#include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
-#include <map>
-#include <memory>
-#include <mutex>
 #include <string>
 
+#include "common/net/acceptor.hpp"
 #include "common/net/io_pool.hpp"
 #include "nsqlookupd/lookup_connection.hpp"
 #include "nsqlookupd/nsqlookupd.hpp"
@@ -30,19 +28,14 @@ class LookupTcpServer {
   // Stops accepting and closes every connection.
   void stop();
 
-  boost::asio::ip::tcp::endpoint local_endpoint() const;
-  size_t connection_count() const;
+  const net::Acceptor& acceptor() const { return acceptor_; }
+  size_t connection_count() const { return conns_.size(); }
 
  private:
-  void do_accept();
-
   Nsqlookupd& lookupd_;
-  net::LoopRoundRobin loops_;  // the loop of each accepted connection
-  boost::asio::ip::tcp::acceptor acceptor_;
-  mutable std::mutex mu_;
-  std::map<uint64_t, std::weak_ptr<LookupConnection>> conns_;
-  uint64_t next_id_ = 0;
-  bool stopped_ = false;
+  net::Acceptor acceptor_;
+  net::ConnectionRegistry<LookupConnection> conns_;
+  uint64_t next_id_ = 0;  // only touched by the accept handler
 };
 
 }  // namespace nsq::nsqlookupd

@@ -394,6 +394,22 @@ describe('-base-path and compression', () => {
       if (p.includes('/config/')) assert.equal(a.text, b.text);
     });
   }
+  test('the reference UI\'s asset paths keep working: redirected to ours', async () => {
+    for (const name of ['index.html', 'main.js', 'base.css', 'bootstrap.min.css', 'favicon.png', 'nsq_blue.png']) {
+      const p = `/admin/static/${name}`;
+      const [a, b] = await Promise.all([call(oursBp.root, p), call(refBp.root, p)]);
+      assert.equal(b.status, 200, `ref ${p}`);
+      assert.equal(a.status, 200, `ours ${p} (after the redirect)`);
+    }
+    const moved = {
+      'main.js': '/admin/static/app.js', 'base.css': '/admin/static/app.css', 'favicon.png': '/admin/static/favicon.svg',
+    };
+    for (const [name, location] of Object.entries(moved)) {
+      const r = await fetch(`${oursBp.root}/admin/static/${name}`, { redirect: 'manual' });
+      assert.equal(r.status, 301, name);
+      assert.equal(r.headers.get('location'), location, name);
+    }
+  });
   test('gzip and deflate like the reference', async () => {
     for (const enc of ['gzip', 'deflate', 'br, deflate, gzip']) {
       const [a, b] = await Promise.all([ours, ref].map((x) => call(x.root, '/api/topics', { headers: { 'Accept-Encoding': enc } })));

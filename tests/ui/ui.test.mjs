@@ -4,6 +4,7 @@
 // as readable messages. Saves screenshots of the main pages to docs/screenshots/.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import path from 'node:path';
 import { lookupd, nsqd, REPO, sleep, startCluster, waitFor } from './lib/cluster.mjs';
 import { launch, newPage } from './lib/browser.mjs';
@@ -287,3 +288,60 @@ describe('ACL and base path in the browser', () => {
   });
 });
 
+
+describe('Graphite history charts (-graphite-url)', () => {
+  // A tiny Graphite: records every /render request and answers a 1x1 PNG.
+  const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+  let graphite;
+  const renders = [];
+  before(async () => {
+    graphite = http.createServer((req, res) => {
+      const u = new URL(req.url, 'http://x');
+      if (u.pathname === '/render') renders.push(u.searchParams);
+      res.writeHead(200, { 'Content-Type': 'image/png' });
+      res.end(PNG);
+    });
+    await new Promise((r) => graphite.listen(0, '127.0.0.1', r));
+    // A topic of its own: earlier tests delete and tombstone theirs.
+    await nsqd.createTopic(cluster.nsqd[0].http, 'ui-graphite');
+    await nsqd.createChannel(cluster.nsqd[0].http, 'ui-graphite', 'c');
+    await waitFor(async () => (await lookupd.lookup(cluster.lookupd.http, 'ui-graphite')).producers.length === 1,
+      { what: 'ui-graphite registered' });
+  });
+  after(() => new Promise((r) => graphite.close(r)));
+
+  test('topic and channel pages draw the reference\'s Graphite series; none without -graphite-url', async () => {
+    const url = `http://127.0.0.1:${graphite.address().port}`;
+    const admin = await startAdmin(OURS, [`-lookupd-http-address=${cluster.lookupd.http}`, `-graphite-url=${url}`,
+      '-statsd-prefix=nsq.%s', '-statsd-interval=10s'], cluster.dir);
+    const p2 = await newPage(ctx, { refresh: 0 });
+    try {
+      await p2.goto(`${admin.root}/topics/ui-graphite`);
+      const imgs = p2.locator('[data-testid="graphite-charts"] img');
+      await imgs.first().waitFor();
+      await waitFor(async () => renders.length >= 2, { what: 'topic charts requested from Graphite' });
+      const targets = () => renders.map((q) => q.get('target'));
+      assert.ok(targets().includes('summarize(sumSeries(stats.gauges.nsq.*.topic.ui-graphite.depth),"10sec","avg")'), targets().join('\n'));
+      assert.ok(targets().includes('summarize(scale(sumSeries(stats.counters.nsq.*.topic.ui-graphite.message_count.count),0.1),"10sec","avg")'), targets().join('\n'));
+      assert.equal(renders[0].get('from'), '-2h');
+      await waitFor(async () => p2.evaluate(() => [...document.querySelectorAll('[data-testid="graphite-charts"] img')]
+        .every((i) => i.complete && i.naturalWidth === 1)), { what: 'charts drawn' });
+
+      await p2.goto(`${admin.root}/topics/ui-graphite/c`);
+      await imgs.first().waitFor();
+      await waitFor(async () => targets().some((t) => t.includes('topic.ui-graphite.channel.c.in_flight_count')),
+        { what: 'channel charts requested from Graphite' });
+      assert.equal(await imgs.count(), 4);
+      // Our own sampled sparklines stay beside them.
+      assert.ok(await p2.locator('[data-testid="card-depth"] svg').count() > 0);
+      assert.deepEqual(p2.pageErrors, []);
+
+      await p2.goto(cluster.url('/topics/ui-graphite'));
+      await p2.locator('[data-testid="topic-nodes"]').waitFor();
+      assert.equal(await p2.locator('[data-testid="graphite-charts"]').count(), 0);
+    } finally {
+      await p2.close();
+      await admin.stop();
+    }
+  });
+});

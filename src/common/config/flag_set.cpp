@@ -21,6 +21,7 @@
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -93,6 +94,23 @@ std::string go_log_prefix() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y/%m/%d %H:%M:%S ", &local);
   return buf;
+}
+
+// lg.LogFatal's line, as the daemons' main.go report a config file they cannot load:
+// "[nsqd] 2006/01/02 15:04:05.000000 FATAL: ..." (log.Lmicroseconds, fixed daemon prefix).
+std::string go_fatal_line(const std::string& program, const std::string& message) {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t secs = std::chrono::system_clock::to_time_t(now);
+  const auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() %
+      1000000;
+  std::tm local{};
+  localtime_r(&secs, &local);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y/%m/%d %H:%M:%S", &local);
+  char frac[16];
+  std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(micros));
+  return "[" + program + "] " + stamp + frac + " FATAL: " + message;
 }
 
 // Go's %f, used by nsqd's FloatArray.String() (the usage default of a float list).
@@ -681,7 +699,9 @@ std::optional<ParseResult> FlagSet::Impl::load_config(const std::string& path) {
   const auto content = util::read_file_as_go(path);
   auto table = content ? parse_toml(*content, path) : util::fail(content.error());
   if (!table) {
-    std::cerr << "failed to load config file " << path << " - " << table.error() << "\n";
+    std::cerr << go_fatal_line(program,
+                               "failed to load config file " + path + " - " + table.error())
+              << "\n";
     return exit_with(1);
   }
   for (const Flag& flag : flags) {

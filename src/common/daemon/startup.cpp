@@ -1,7 +1,7 @@
 #include "common/daemon/startup.hpp"
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "common/log/logger.hpp"
@@ -28,13 +28,19 @@ std::optional<int> parse_command_line(const std::string& daemon_name, config::Fl
   return std::nullopt;
 }
 
-void wait_for_shutdown_signal(const std::string& stopping_line) {
-  boost::asio::io_context signals_ctx;
-  boost::asio::signal_set signals(signals_ctx, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int) {
+ShutdownSignals::ShutdownSignals() : signals_(ctx_, SIGINT, SIGTERM) {}
+
+void ShutdownSignals::wait(const std::string& stopping_line) {
+  signals_.async_wait([&](const boost::system::error_code& ec, int) {
     if (!ec && !stopping_line.empty()) log::info("{}", stopping_line);
   });
-  signals_ctx.run();
+  ctx_.run();
+}
+
+void exit_now(int code) {
+  log::logger().flush();
+  std::fflush(nullptr);
+  std::_Exit(code);
 }
 
 }  // namespace nsq::daemon

@@ -3,6 +3,8 @@
 // logging; and, at the end of main, wait for SIGINT/SIGTERM.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <optional>
 #include <string>
 
@@ -17,7 +19,29 @@ namespace nsq::daemon {
 std::optional<int> parse_command_line(const std::string& daemon_name, config::FlagSet& flags,
                                       int argc, char** argv, const DaemonOptions& common);
 
-// Blocks until SIGINT or SIGTERM arrives; logs `stopping_line` (if not empty) when it does.
-void wait_for_shutdown_signal(const std::string& stopping_line);
+// Catches SIGINT and SIGTERM from its construction on. A daemon creates it before it opens its
+// listeners, so a signal that arrives while it starts (a supervisor or a test stopping it as
+// soon as its port answers) still ends in the graceful shutdown instead of the default action
+// killing the process. (The reference's go-svc Run() registers only after Start() has opened
+// the listeners, and dies by SIGTERM in that window.)
+class ShutdownSignals {
+ public:
+  ShutdownSignals();
+  ShutdownSignals(const ShutdownSignals&) = delete;
+  ShutdownSignals& operator=(const ShutdownSignals&) = delete;
+
+  // Blocks until SIGINT or SIGTERM has arrived (returns at once if one came already); logs
+  // `stopping_line` (if not empty) when it does.
+  void wait(const std::string& stopping_line);
+
+ private:
+  boost::asio::io_context ctx_;
+  boost::asio::signal_set signals_;
+};
+
+// Ends the process at once after a FATAL line, as Go's os.Exit: no destructors run. Unwinding
+// a half-started daemon would close (and persist) state it never loaded, and glibc's exit()
+// hangs destroying a static condition variable a helper thread still waits on.
+[[noreturn]] void exit_now(int code);
 
 }  // namespace nsq::daemon

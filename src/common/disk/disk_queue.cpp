@@ -884,6 +884,8 @@ bool DiskQueue::delete_all(std::string& error) {
   std::lock_guard rl(read_mu_);
   std::lock_guard l(mu_);
   log::info("DISKQUEUE({}): deleting", name_);
+  // go-diskqueue's ioLoop says it ended; ours has no loop, the line marks the same point.
+  log::info("DISKQUEUE({}): closing ... ioLoop", name_);
   closed_ = true;
   reset_reader_locked();
   write_file_.reset();
@@ -910,6 +912,7 @@ bool DiskQueue::close(std::string& error) {
   std::lock_guard l(mu_);
   if (closed_) return true;
   log::info("DISKQUEUE({}): closing", name_);
+  log::info("DISKQUEUE({}): closing ... ioLoop", name_);  // go-diskqueue's ioLoop exit line
   closed_ = true;
   bool ok = true;
   if (write_file_) {

@@ -20,15 +20,14 @@
 
 #include "common/http/query.hpp"
 #include "common/log/logger.hpp"
-#include "common/net/address.hpp"
-#include "common/net/listener.hpp"
+#include "common/net/acceptor.hpp"
 
 namespace nsq::http {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
-using tcp = asio::ip::tcp;
+using Socket = net::StreamSocket;
 
 namespace {
 
@@ -86,10 +85,11 @@ struct detail::ServerShared {
   ServerShared(Service& s, ServerOptions o) : service(s), options(std::move(o)) {}
 };
 
-using TlsStream = asio::ssl::stream<tcp::socket>;
+using TlsStream = asio::ssl::stream<Socket>;
 
-// One connection over `Stream`: a tcp::socket (HTTP) or a TlsStream (HTTPS, handshaken before
-// the first read). Lives on its socket's loop; kept alive by its pending operations.
+// One connection over `Stream`: a plain socket (HTTP, TCP or unix) or a TlsStream (HTTPS,
+// handshaken before the first read). Lives on its socket's loop; kept alive by its pending
+// operations.
 template <class Stream>
 class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
@@ -108,10 +108,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void start() override {
     asio::post(socket_.get_executor(), [self = this->shared_from_this()] {
-      boost::system::error_code ec;
-      auto ep = self->tcp_socket().remote_endpoint(ec);
-      if (!ec) self->remote_ = net::endpoint_string(ep);
-      self->tcp_socket().set_option(tcp::no_delay(true), ec);
+      self->remote_ = net::peer_address(self->tcp_socket()).address;
+      boost::system::error_code ec;  // fails harmlessly on a unix socket
+      self->tcp_socket().set_option(asio::ip::tcp::no_delay(true), ec);
       if constexpr (kTls) {
         self->handshake();
       } else {
@@ -127,7 +126,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
  private:
   const ServerOptions& opts() const { return shared_->options; }
 
-  tcp::socket& tcp_socket() {
+  Socket& tcp_socket() {
     if constexpr (kTls) {
       return socket_.next_layer();
     } else {
@@ -140,7 +139,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   // connection; nothing is ever served in plain text on this listener.
   void handshake() {
     set_deadline(opts().read_timeout);
-    tcp_socket().async_wait(tcp::socket::wait_read,
+    tcp_socket().async_wait(Socket::wait_read,
                             [self = this->shared_from_this()](beast::error_code ec) {
                               if (self->closed_) return;
                               if (ec) return self->close();
@@ -375,7 +374,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void linger_and_close() {
     boost::system::error_code ignored;
-    tcp_socket().shutdown(tcp::socket::shutdown_send, ignored);
+    tcp_socket().shutdown(Socket::shutdown_send, ignored);
     set_deadline(std::chrono::duration_cast<std::chrono::nanoseconds>(kLingerTime));
     drain();
   }
@@ -393,7 +392,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (closed_) return;
     closed_ = true;
     boost::system::error_code ignored;
-    tcp_socket().shutdown(tcp::socket::shutdown_both, ignored);
+    tcp_socket().shutdown(Socket::shutdown_both, ignored);
     tcp_socket().close(ignored);
     timer_.cancel();
   }
@@ -417,57 +416,37 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 };
 
 Server::Server(net::IoPool& pool, Service& service, ServerOptions options)
-    : loops_(pool),
-      shared_(std::make_shared<detail::ServerShared>(service, std::move(options))),
-      acceptor_(pool.at(0)) {}
+    : shared_(std::make_shared<detail::ServerShared>(service, std::move(options))),
+      acceptor_(pool, shared_->options.name) {}
 
 Server::~Server() = default;
 
 bool Server::listen(const std::string& address, std::string& error) {
-  if (!net::open_listener(acceptor_, address, error)) return false;
-  listening_ = true;
-  return true;
+  return acceptor_.listen(address, shared_->options.allow_unix, error);
 }
 
-tcp::endpoint Server::local_endpoint() const {
-  boost::system::error_code ec;
-  auto ep = acceptor_.local_endpoint(ec);
-  return ec ? tcp::endpoint{} : ep;
+asio::ip::tcp::endpoint Server::local_endpoint() const {
+  return acceptor_.tcp_endpoint().value_or(asio::ip::tcp::endpoint{});
 }
 
 void Server::start_accepting() {
-  if (!listening_) return;
   // Logged once serving (nsqd: after nsqd.dat is loaded, in the reference's order).
-  log::info("{}: listening on {}", shared_->options.name,
-            net::endpoint_string(acceptor_.local_endpoint()));
-  asio::post(acceptor_.get_executor(), [this] { do_accept(); });
-}
-
-void Server::do_accept() {
-  acceptor_.async_accept(
-      loops_.next(), [this](const boost::system::error_code& ec, tcp::socket socket) {
-        if (ec) {
-          if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-          log::error("{}: accept error - {}", shared_->options.name, ec.message());
-          do_accept();
-          return;
-        }
-        std::shared_ptr<SessionBase> session;
-        {
-          std::lock_guard lock(shared_->mu);
-          if (shared_->stopped) return;
-          const uint64_t id = ++shared_->next_id;
-          if (const auto& tls = shared_->options.tls) {
-            session = std::make_shared<Session<TlsStream>>(shared_,
-                                                           TlsStream(std::move(socket), *tls), id);
-          } else {
-            session = std::make_shared<Session<tcp::socket>>(shared_, std::move(socket), id);
-          }
-          shared_->sessions.emplace(id, session);
-        }
-        session->start();
-        do_accept();
-      });
+  acceptor_.start([this](Socket socket) {
+    std::shared_ptr<SessionBase> session;
+    {
+      std::lock_guard lock(shared_->mu);
+      if (shared_->stopped) return;
+      const uint64_t id = ++shared_->next_id;
+      if (const auto& tls = shared_->options.tls) {
+        session =
+            std::make_shared<Session<TlsStream>>(shared_, TlsStream(std::move(socket), *tls), id);
+      } else {
+        session = std::make_shared<Session<Socket>>(shared_, std::move(socket), id);
+      }
+      shared_->sessions.emplace(id, session);
+    }
+    session->start();
+  });
 }
 
 void Server::stop() {
@@ -480,13 +459,7 @@ void Server::stop() {
       if (auto s = weak.lock()) live.push_back(std::move(s));
     }
   }
-  if (listening_) {
-    log::info("{}: closing {}", shared_->options.name, net::endpoint_string(local_endpoint()));
-    asio::post(acceptor_.get_executor(), [this] {
-      boost::system::error_code ignored;
-      acceptor_.close(ignored);
-    });
-  }
+  acceptor_.stop();
   for (auto& s : live) s->stop();
 }
 

@@ -26,6 +26,7 @@
 #include <string>
 
 #include "common/http/message.hpp"
+#include "common/net/acceptor.hpp"
 #include "common/net/io_pool.hpp"
 
 namespace nsq::http {
@@ -66,6 +67,9 @@ struct ServerOptions {
   // Set: every connection is TLS (HTTPS), handshaken with this context before any request
   // is read; requests carry `tls = true`. Shared with the TCP listener's TLS.
   std::shared_ptr<boost::asio::ssl::context> tls;
+  // A -http-address that is not host:port is a unix socket path (nsqd's HTTP API, as the
+  // reference); elsewhere the reference only listens on TCP.
+  bool allow_unix = false;
 };
 
 class Server {
@@ -81,16 +85,14 @@ class Server {
   // Stops accepting and closes every connection (idempotent).
   void stop();
 
+  // The bound TCP endpoint (port 0 on a unix socket or when not listening).
   boost::asio::ip::tcp::endpoint local_endpoint() const;
-  bool listening() const { return listening_; }
+  const net::Acceptor& acceptor() const { return acceptor_; }
+  bool listening() const { return acceptor_.listening(); }
 
  private:
-  void do_accept();
-
-  net::LoopRoundRobin loops_;  // the loop of each accepted connection
   std::shared_ptr<detail::ServerShared> shared_;
-  boost::asio::ip::tcp::acceptor acceptor_;
-  bool listening_ = false;
+  net::Acceptor acceptor_;
 };
 
 }  // namespace nsq::http

@@ -1,5 +1,6 @@
 #include "nsqd/http/http_api.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -507,8 +508,11 @@ void NsqdHttpApi::config(Request& req, Response& resp) {
   RuntimeOptionValues rt;
   rt.lookupd_addresses = nsqd_.lookupd_addresses();
   rt.log_level = log_level_.load();
-  rt.broadcast_tcp_port = o.broadcast_tcp_port != 0 ? o.broadcast_tcp_port : tcp_port_.load();
-  rt.broadcast_http_port = o.broadcast_http_port != 0 ? o.broadcast_http_port : http_port_.load();
+  // A unix socket (port -1 in /info) leaves the broadcast port at 0, as nsqd/nsqd.go.
+  rt.broadcast_tcp_port =
+      o.broadcast_tcp_port != 0 ? o.broadcast_tcp_port : std::max(tcp_port_.load(), 0);
+  rt.broadcast_http_port =
+      o.broadcast_http_port != 0 ? o.broadcast_http_port : std::max(http_port_.load(), 0);
   rt.statsd_prefix =
       expand_statsd_prefix(o.statsd_prefix, o.broadcast_address, rt.broadcast_http_port);
   auto value = option_value(o, rt, opt);

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "common/gocompat/go_errno.hpp"
 #include "common/net/address.hpp"
 #include "nsq/protocol/lookup_v1.hpp"
 
@@ -36,7 +37,7 @@ util::Status wait_fd(int fd, short events, int64_t deadline_ms) {
     pollfd p{fd, events, 0};
     const int rc = ::poll(&p, 1, static_cast<int>(left));
     if (rc < 0 && errno == EINTR) continue;
-    if (rc < 0) return util::fail(std::strerror(errno));
+    if (rc < 0) return util::fail(gocompat::go_errno_text(errno));
     if (rc == 0) continue;  // re-check the deadline
     return {};
   }
@@ -46,10 +47,10 @@ util::Status wait_fd(int fd, short events, int64_t deadline_ms) {
 util::Result<int> connect_one(const addrinfo* ai, int64_t deadline_ms) {
   const int fd =
       ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-  if (fd < 0) return util::fail(std::strerror(errno));
+  if (fd < 0) return util::fail(gocompat::go_errno_text(errno));
   if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
     if (errno != EINPROGRESS) {
-      auto error = util::fail(std::strerror(errno));
+      auto error = util::fail(gocompat::go_errno_text(errno));
       ::close(fd);
       return error;
     }
@@ -62,7 +63,7 @@ util::Result<int> connect_one(const addrinfo* ai, int64_t deadline_ms) {
     ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len);
     if (so_error != 0) {
       ::close(fd);
-      return util::fail(std::strerror(so_error));
+      return util::fail(gocompat::go_errno_text(so_error));
     }
   }
   const int one = 1;
@@ -88,8 +89,7 @@ util::Status LookupPeer::connect() {
   close();
   const auto hp = net::split_host_port(address_);
   if (!hp) {
-    return util::fail("dial tcp " + address_ + ": address " + address_ +
-                      ": missing port in address");
+    return util::fail("dial tcp: address " + address_ + ": missing port in address");
   }
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -131,7 +131,7 @@ util::Status LookupPeer::write_all(std::string_view bytes) {
       }
       continue;
     }
-    auto error = util::fail("write: " + std::string(std::strerror(errno)));
+    auto error = util::fail("write: " + gocompat::go_errno_text(errno));
     close();
     return error;
   }
@@ -159,7 +159,7 @@ util::Status LookupPeer::read_exact(char* out, size_t n) {
       }
       continue;
     }
-    auto error = util::fail("read: " + std::string(std::strerror(errno)));
+    auto error = util::fail("read: " + gocompat::go_errno_text(errno));
     close();
     return error;
   }

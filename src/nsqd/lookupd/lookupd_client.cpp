@@ -59,6 +59,7 @@ struct LookupdClient::PeerState {
   LookupPeer peer;
   Clock::time_point next_attempt{};  // when a disconnected peer is tried again
   Clock::duration backoff = kMinBackoff;
+  bool announced = false;  // the first dial logged "LOOKUP connecting to"
 };
 
 LookupdClient::LookupdClient(Nsqd& nsqd, std::vector<std::string> addresses, int64_t max_body_size)
@@ -206,14 +207,20 @@ void LookupdClient::sync_peers(std::vector<std::unique_ptr<PeerState>>& peers) {
 
 void LookupdClient::failed(PeerState& p, const std::string& what, const std::string& error) {
   log::error("LOOKUPD({}): {} - {}", p.peer.address(), what, error);
+  retry_later(p);
+}
+
+void LookupdClient::retry_later(PeerState& p) {
   p.peer.close();
   p.next_attempt = Clock::now() + p.backoff;
   p.backoff = std::min<Clock::duration>(p.backoff * 2, kMaxBackoff);
 }
 
-bool LookupdClient::connect_peer(PeerState& p) {
+bool LookupdClient::connect_peer(PeerState& p, bool announce, std::string& dial_error) {
+  if (announce) log::info("LOOKUP connecting to {}", p.peer.address());
   if (auto connected = p.peer.connect(); !connected) {
-    failed(p, "connect", connected.error());
+    dial_error = connected.error();
+    retry_later(p);
     return false;
   }
   // go-nsq's Identify marshals a Go map: keys in sorted order.
@@ -278,10 +285,19 @@ bool LookupdClient::connect_peer(PeerState& p) {
 
 void LookupdClient::send_to_all(std::vector<std::unique_ptr<PeerState>>& peers,
                                 const std::string& command, const std::string& label) {
+  // The reference's error lines name the command without its branch ("REGISTER t").
+  const std::string cmd_text = label.substr(label.find(' ') + 1);
   for (auto& p : peers) {
-    if (!p->peer.connected()) continue;  // it re-registers everything when it reconnects
     log::info("LOOKUPD({}): {}", p->peer.address(), label);
-    if (auto reply = p->peer.command(command); !reply) failed(*p, label, reply.error());
+    if (!p->peer.connected()) {
+      // As the reference's lazy Command(): dial now; a new connection registers everything.
+      std::string error;
+      if (!connect_peer(*p, true, error) && !error.empty()) {
+        log::error("LOOKUPD({}): {} - {}", p->peer.address(), cmd_text, error);
+      }
+      continue;
+    }
+    if (auto reply = p->peer.command(command); !reply) failed(*p, cmd_text, reply.error());
   }
 }
 
@@ -320,7 +336,13 @@ void LookupdClient::run() {
     sync_peers(peers);
     auto now = Clock::now();
     for (auto& p : peers) {
-      if (!p->peer.connected() && now >= p->next_attempt) connect_peer(*p);
+      if (p->peer.connected() || now < p->next_attempt) continue;
+      // A new peer is announced as the reference's first Command(nil), whose dial error it
+      // ignores; later retries (1 s..15 s backoff, faster than the reference's next ping)
+      // stay silent: the 15 s ping and each registration log the failure, as the reference.
+      std::string dial_error;
+      connect_peer(*p, !p->announced, dial_error);
+      p->announced = true;
     }
     for (const auto& e : events) {
       std::string label;
@@ -330,8 +352,14 @@ void LookupdClient::run() {
     now = Clock::now();
     if (now >= next_ping) {
       for (auto& p : peers) {
-        if (!p->peer.connected()) continue;
         log::debug("LOOKUPD({}): sending heartbeat", p->peer.address());
+        if (!p->peer.connected()) {
+          std::string error;
+          if (!connect_peer(*p, true, error) && !error.empty()) {
+            log::error("LOOKUPD({}): PING - {}", p->peer.address(), error);
+          }
+          continue;
+        }
         if (auto reply = p->peer.command(ping); !reply) failed(*p, "PING", reply.error());
       }
       next_ping = now + kPingInterval;

@@ -3,12 +3,14 @@
 //   * on every (re)connect: IDENTIFY (broadcast address, hostname, ports, version), then
 //     REGISTER every topic and channel that exists at that moment;
 //   * topic/channel creation and deletion (Nsqd registry events, queued by the observer) are
-//     sent as REGISTER/UNREGISTER to every connected peer, in the order they happened;
-//   * PING every 15 s, as the reference.
+//     sent as REGISTER/UNREGISTER to every peer, in the order they happened (a disconnected
+//     peer is dialled then, as the reference's lazy Command(), and registers everything);
+//   * PING every 15 s, as the reference (dialling a disconnected peer first).
 // Beyond the reference, a closed connection is noticed as soon as lookupd closes it (the
 // thread polls the idle sockets) and is re-established with a 1 s..15 s backoff, instead of
 // on the next-but-one ping; a lookupd that is down at start-up is retried the same way while
-// nsqd keeps serving.
+// nsqd keeps serving. Those extra retries are silent: failures are logged only where the
+// reference logs them (adding the peer, a registration, a ping), so the log reads the same.
 //
 // Threads: set_addresses()/addresses()/http_addresses()/the observer may be called from any
 // thread (short mutex); all network I/O happens on the client's own thread. Lifecycle: built
@@ -75,10 +77,15 @@ class LookupdClient : public std::enable_shared_from_this<LookupdClient> {
   void wake();
   void run();
   void sync_peers(std::vector<std::unique_ptr<PeerState>>& peers);
-  bool connect_peer(PeerState& peer);
+  // Dials, IDENTIFYs and registers everything. A failed dial is returned in `dial_error` for
+  // the caller to log at the reference's pace (background retries stay silent); failures
+  // after the dial are logged here. `announce`: log the reference's "LOOKUP connecting to".
+  bool connect_peer(PeerState& peer, bool announce, std::string& dial_error);
   void send_to_all(std::vector<std::unique_ptr<PeerState>>& peers, const std::string& command,
                    const std::string& label);
   void failed(PeerState& peer, const std::string& what, const std::string& error);
+  // Closes the peer and schedules the next dial (backoff), without logging.
+  void retry_later(PeerState& peer);
   void publish_http_addresses(const std::vector<std::unique_ptr<PeerState>>& peers);
 
   Nsqd& nsqd_;

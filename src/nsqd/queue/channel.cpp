@@ -498,6 +498,7 @@ void Channel::shutdown() {
     std::lock_guard lock(mu_);
     if (exiting_) return;
     exiting_ = true;
+    log::info("CHANNEL({}): closing", name_);
     if (backend_) {
       // The reference's order: memory queue, in-flight, deferred.
       mem = queue_.size();

@@ -370,6 +370,8 @@ void Topic::empty() {
 }
 
 void Topic::close() {
+  // The reference's messagePump goroutine ends first and says so (nsqd/topic.go).
+  log::info("TOPIC({}): closing ... messagePump", name_);
   std::vector<std::shared_ptr<Channel>> to_close;
   {
     std::lock_guard lock(mu_);
@@ -394,6 +396,8 @@ void Topic::shutdown() {
     to_flush.swap(channel_list_);
     channels_.clear();
   }
+  log::info("TOPIC({}): closing", name_);
+  log::info("TOPIC({}): closing ... messagePump", name_);
   if (backend_ && !pending.empty()) {
     log::info("TOPIC({}): flushing {} memory messages to backend", name_, pending.size());
     std::vector<MessageBackend::Outgoing> out;

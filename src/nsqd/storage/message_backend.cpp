@@ -285,6 +285,9 @@ void MessageBackend::empty() {
 }
 
 void MessageBackend::remove() {
+  // The reference empties a deleted topic's or channel's queue, then deletes it (the exit of
+  // nsqd/topic.go and channel.go); deleting covers both here, the line stays for operators.
+  log::info("DISKQUEUE({}): emptying", queue_->name());
   std::string error;
   if (!queue_->delete_all(error)) {
     log::error("DISKQUEUE({}) failed to delete - {}", queue_->name(), error);

@@ -7,8 +7,8 @@
 #include <cstring>
 #include <utility>
 
+#include "common/gocompat/go_errno.hpp"
 #include "common/log/logger.hpp"
-#include "common/net/address.hpp"
 #include "nsq/codec/deflate_stream.hpp"
 #include "nsq/codec/snappy_stream.hpp"
 #include "nsqd/tcp/auth_query.hpp"
@@ -39,14 +39,6 @@ ProtocolError fatal(std::string code, std::string message) {
   return ProtocolError{std::move(code), std::move(message), true};
 }
 
-// "host:port" and "host" of the peer ("" when the socket is already gone).
-std::pair<std::string, std::string> remote_of(const asio::ip::tcp::socket& socket) {
-  boost::system::error_code ec;
-  auto ep = socket.remote_endpoint(ec);
-  if (ec) return {};
-  return {net::endpoint_string(ep), ep.address().to_string()};
-}
-
 // The read buffer of the calling event loop. Only used between a read and the end of the
 // commands it completed (no handler of another connection runs in between): whatever is left
 // unparsed is copied into the connection's own buffer before returning to the loop.
@@ -72,15 +64,15 @@ int64_t unix_seconds() {
 
 }  // namespace
 
-ClientV2::ClientV2(Nsqd& nsqd, asio::ip::tcp::socket socket, int64_t id, CloseCallback on_close)
+ClientV2::ClientV2(Nsqd& nsqd, net::StreamSocket socket, int64_t id, CloseCallback on_close)
     : nsqd_(nsqd),
       opts_(nsqd.options()),
       socket_(std::move(socket)),
       timer_(socket_.get_executor()),
       id_(id),
       on_close_(std::move(on_close)),
-      remote_address_(remote_of(socket_).first),
-      remote_host_(remote_of(socket_).second),
+      remote_address_(net::peer_address(socket_).address),
+      remote_host_(net::peer_address(socket_).host),
       connect_ts_(unix_seconds()),
       protocol_(nsqd, *this, id, remote_host_) {}
 
@@ -293,7 +285,7 @@ void ClientV2::on_read_error(const boost::system::error_code& ec) {
     close_after_flush();
     return;
   }
-  close(eof ? "EOF" : "failed to read command - " + ec.message());
+  close(eof ? "EOF" : "failed to read command - " + read_error_text(ec));
 }
 
 bool ClientV2::decode_input(std::string_view wire) {
@@ -323,6 +315,7 @@ bool ClientV2::check_magic() {
   if (in_end_ - in_start_ < 4) return false;
   std::string_view magic(in_buf_.data() + in_start_, 4);
   in_start_ += 4;
+  log::info("CLIENT({}): desired protocol magic '{}'", remote_address_, magic);
   if (magic != protocol::kMagicV2) {
     log::error("client({}) bad protocol magic '{}'", remote_address_, magic);
     std::lock_guard lock(out_mu_);
@@ -459,6 +452,7 @@ void ClientV2::send_response(std::string_view data) {
 void ClientV2::send_error(const ProtocolError& err) {
   log::error("[{}] - {}", remote_address_, err.text());
   std::lock_guard lock(out_mu_);
+  if (err.fatal) fatal_error_ = err.text();
   protocol::append_frame(out_pending_, FrameType::kError, err.text());
   schedule_write_locked();
 }
@@ -657,8 +651,7 @@ void ClientV2::continue_upgrade() {
     // The reference gives the handshake 5 s.
     read_deadline_ns_ = steady_now_ns() + kTlsHandshakeTimeoutNs;
     arm_timer();
-    tls_ =
-        std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, *nsqd_.tls_context());
+    tls_ = std::make_unique<asio::ssl::stream<net::StreamSocket&>>(socket_, *nsqd_.tls_context());
     tls_handshaking_ = true;
     tls_->async_handshake(asio::ssl::stream_base::server,
                           [self = shared_from_this()](const boost::system::error_code& ec) {
@@ -699,9 +692,9 @@ void ClientV2::on_tls_handshake(const boost::system::error_code& ec) {
     // As the reference: the failure is reported in a plain error frame on the raw socket.
     std::string why = ec.message();
     if (tls_handshake_timed_out_) {
-      boost::system::error_code ignored;
-      why = "read tcp " + net::endpoint_string(socket_.local_endpoint(ignored)) + "->" +
-            remote_address_ + ": i/o timeout";
+      const bool unix_socket = net::peer_address(socket_).unix_socket;
+      why = std::string(unix_socket ? "read unix " : "read tcp ") + net::local_address(socket_) +
+            "->" + remote_address_ + ": i/o timeout";
     }
     tls_.reset();
     pending_upgrade_.reset();
@@ -742,12 +735,43 @@ void ClientV2::finish_upgrade() {
 
 // ---------------------------------------------------------------------------------------
 
+std::string ClientV2::read_error_text(const boost::system::error_code& ec) const {
+  // Go's net.OpError for a failed read: "read tcp LOCAL->REMOTE: read: connection reset by
+  // peer"; TLS and other library errors keep their own wording.
+  if (ec.category() != boost::system::system_category()) return ec.message();
+  const bool unix_socket = net::peer_address(socket_).unix_socket;
+  return std::string(unix_socket ? "read unix " : "read tcp ") + net::local_address(socket_) +
+         "->" + remote_address_ + ": read: " + gocompat::go_errno_text(ec.value());
+}
+
+void ClientV2::log_exit(const std::string& reason) {
+  // The reference's lines for the end of a connection: IOLoop's "exiting ioloop", tcp.go's
+  // "client(ADDR) - <err>" when the loop ended on an error rather than EOF, and the
+  // messagePump goroutine's "exiting messagePump".
+  std::string error = reason;
+  if (reason == "EOF") {
+    error.clear();
+  } else if (reason == "shutdown" || reason == "channel deleted") {
+    // The reference closes the connection under its read loop.
+    const bool unix_socket = net::peer_address(socket_).unix_socket;
+    error = std::string("failed to read command - read ") + (unix_socket ? "unix " : "tcp ") +
+            net::local_address(socket_) + "->" + remote_address_ +
+            ": use of closed network connection";
+  } else if (reason == "closing after error") {
+    std::lock_guard lock(out_mu_);
+    error = fatal_error_;
+  }
+  log::info("PROTOCOL(V2): [{}] exiting ioloop", remote_address_);
+  if (!error.empty()) log::error("client({}) - {}", remote_address_, error);
+  log::info("PROTOCOL(V2): [{}] exiting messagePump", remote_address_);
+}
+
 void ClientV2::close(const std::string& reason) {
   if (closed_.exchange(true)) return;
-  if (log_exit_) log::info("PROTOCOL(V2): [{}] exiting ioloop ({})", remote_address_, reason);
+  if (log_exit_) log_exit(reason);
   boost::system::error_code ignored;
   timer_.cancel();
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.shutdown(net::StreamSocket::shutdown_both, ignored);
   socket_.close(ignored);
   protocol_.detach();
   {

@@ -15,7 +15,6 @@
 
 #include <array>
 #include <atomic>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
@@ -26,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "common/net/acceptor.hpp"
 #include "nsq/codec/stream_codec.hpp"
 #include "nsqd/nsqd.hpp"
 #include "nsqd/queue/consumer.hpp"
@@ -41,7 +41,7 @@ class ClientV2 final : public Consumer,
  public:
   using CloseCallback = std::function<void(int64_t client_id)>;
 
-  ClientV2(Nsqd& nsqd, boost::asio::ip::tcp::socket socket, int64_t id, CloseCallback on_close);
+  ClientV2(Nsqd& nsqd, net::StreamSocket socket, int64_t id, CloseCallback on_close);
   ~ClientV2() override;
 
   // Starts reading; call once, from any thread.
@@ -120,6 +120,10 @@ class ClientV2 final : public Consumer,
   void continue_upgrade();
   void on_tls_handshake(const boost::system::error_code& ec);
   void finish_upgrade();
+  // The reference's log lines for the end of the connection (see client_v2.cpp).
+  void log_exit(const std::string& reason);
+  // A failed socket read in Go's words (for "failed to read command - ...").
+  std::string read_error_text(const boost::system::error_code& ec) const;
   // The compressed read path: decodes `wire` into in_buf_; false (connection closed) on
   // corrupt input.
   bool decode_input(std::string_view wire);
@@ -132,7 +136,7 @@ class ClientV2 final : public Consumer,
 
   Nsqd& nsqd_;
   const NsqdOptions& opts_;
-  boost::asio::ip::tcp::socket socket_;
+  net::StreamSocket socket_;
   boost::asio::steady_timer timer_;
   const int64_t id_;
   CloseCallback on_close_;
@@ -159,12 +163,13 @@ class ClientV2 final : public Consumer,
   bool timer_armed_ = false;
   bool auth_pending_ = false;  // an auth query is running: input paused
   bool log_exit_ = true;       // false: closed before the protocol started (no ioloop line)
+  std::string fatal_error_;    // the last fatal error sent (guarded by out_mu_), for the exit line
 
   std::atomic<bool> closed_{false};
 
   // Transport state, event-loop-only. Both are null on a plain connection, which keeps the
   // plain path a direct socket read/write.
-  std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;
+  std::unique_ptr<boost::asio::ssl::stream<net::StreamSocket&>> tls_;
   std::unique_ptr<codec::StreamCodec> codec_;
   std::vector<char> raw_in_;  // compressed bytes as read
   std::string decoded_in_;    // scratch: decoded bytes before they join in_buf_

@@ -173,11 +173,15 @@ void ProtocolV2::exec_identify(const protocol::Command& cmd) {
     fail(fatal("E_BAD_BODY", "IDENTIFY failed to decode JSON body"));
     return;
   }
+  // The reference's %+v of its identifyDataV2 struct, fields in its order.
   log::info(
-      "[{}] IDENTIFY: client_id={} hostname={} user_agent={} heartbeat_interval={} "
-      "msg_timeout={} feature_negotiation={}",
-      port_.remote_address(), req->client_id, req->hostname, req->user_agent,
-      req->heartbeat_interval, req->msg_timeout, req->feature_negotiation);
+      "[{}] IDENTIFY: {{ClientID:{} Hostname:{} HeartbeatInterval:{} OutputBufferSize:{} "
+      "OutputBufferTimeout:{} FeatureNegotiation:{} TLSv1:{} Deflate:{} DeflateLevel:{} "
+      "Snappy:{} SampleRate:{} UserAgent:{} MsgTimeout:{}}}",
+      port_.remote_address(), req->client_id, req->hostname, req->heartbeat_interval,
+      req->output_buffer_size, req->output_buffer_timeout, req->feature_negotiation, req->tls_v1,
+      req->deflate, req->deflate_level, req->snappy, req->sample_rate, req->user_agent,
+      req->msg_timeout);
   {
     std::lock_guard lock(meta_mu_);
     client_id_ = req->client_id;

@@ -1,15 +1,14 @@
-// TcpServer: nsqd's protocol V2 listener. Accepts on one loop and pins every new connection
-// to the next loop of the IoPool; keeps a registry of live clients for shutdown and stats.
-// Threads: accept handler on loop 0; registry behind its own mutex.
+// TcpServer: nsqd's protocol V2 listener on -tcp-address (host:port or a unix socket path).
+// The shared net::Acceptor pins every new connection to the next loop of the IoPool; a
+// registry of live clients serves shutdown and /stats.
+// Threads: accept handler on loop 0; the registry has its own mutex.
 #pragma once
 
-#include <boost/asio/ip/tcp.hpp>
-#include <map>
-#include <memory>
-#include <mutex>
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "common/net/acceptor.hpp"
 #include "common/net/io_pool.hpp"
 #include "nsqd/nsqd.hpp"
 #include "nsqd/tcp/client_v2.hpp"
@@ -27,20 +26,15 @@ class TcpServer {
   // Stops accepting and closes every client connection.
   void stop();
 
-  boost::asio::ip::tcp::endpoint local_endpoint() const;
+  const net::Acceptor& acceptor() const { return acceptor_; }
   // A snapshot of every live client, for /stats.
   std::vector<ClientStats> client_stats() const;
   size_t client_count() const;
 
  private:
-  void do_accept();
-
   Nsqd& nsqd_;
-  net::LoopRoundRobin loops_;  // the loop of each accepted connection
-  boost::asio::ip::tcp::acceptor acceptor_;
-  mutable std::mutex mu_;
-  std::map<int64_t, std::weak_ptr<ClientV2>> clients_;
-  bool stopped_ = false;
+  net::Acceptor acceptor_;
+  net::ConnectionRegistry<ClientV2, int64_t> clients_;
 };
 
 }  // namespace nsq::nsqd

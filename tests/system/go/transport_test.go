@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -247,6 +248,46 @@ func TestTLSClientCertificateRequired(t *testing.T) {
 		defer p.Stop()
 		if err := p.Publish(uniqueTopic(t), []byte("x")); err == nil {
 			t.Fatal("publish without a client certificate succeeded")
+		}
+	})
+}
+
+// A client that does not trust the server's CA must fail the upgrade with go-nsq's
+// verification error, and nothing it sent may be served in plain text instead.
+func TestTLSUnknownCAFailsWithoutPlainTextFallback(t *testing.T) {
+	certs := makeCerts(t)
+	forEachServer(t, func(t *testing.T, bin string) {
+		d := startNSQDBin(t, bin, "--tls-cert="+certs.cert, "--tls-key="+certs.key)
+		c := nsq.NewConfig()
+		c.TlsV1 = true
+		c.TlsConfig = &tls.Config{RootCAs: x509.NewCertPool(), ServerName: "127.0.0.1"}
+		p, err := nsq.NewProducer(d.TCPAddr, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.SetLogger(newTestLogger(t), nsq.LogLevelError)
+		defer p.Stop()
+		topic := uniqueTopic(t)
+		err = p.Publish(topic, []byte("x"))
+		if err == nil {
+			t.Fatal("publish with an untrusted server certificate succeeded")
+		}
+		if want := "certificate signed by unknown authority"; !strings.Contains(err.Error(), want) {
+			t.Fatalf("publish error = %q, want it to contain %q", err, want)
+		}
+		resp, err := http.Get("http://" + d.HTTPAddr + "/stats?format=json&topic=" + topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct {
+			Topics []json.RawMessage `json:"topics"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatal(err)
+		}
+		if len(body.Topics) != 0 {
+			t.Fatalf("topic %s exists after a failed TLS upgrade: %s", topic, body.Topics)
 		}
 	})
 }

@@ -85,13 +85,16 @@ def frame(frame_type, data):
 
 class Conn:
     def __init__(self, host, port, magic=True, timeout=5.0, rcvbuf=None):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        """port None: `host` is the path of a unix socket (-tcp-address=/path/nsqd.sock)."""
+        family = socket.AF_UNIX if port is None else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
         if rcvbuf is not None:
             # must be set before connect() to bound the advertised window
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout)
-        self.sock.connect((host, port))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.connect(host if port is None else (host, port))
+        if port is not None:
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = bytearray()
         self.default_timeout = timeout
         if magic:

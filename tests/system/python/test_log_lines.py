@@ -6,19 +6,21 @@ compiler in the banner) and compared step by step. Within a step the reference l
 several goroutines in no fixed order, so each step is compared as a multiset of lines.
 """
 import collections
+import os
 import re
+import socket
+import subprocess
 import time
 import urllib.request
 
 import pytest
 
-# Lines only the reference prints, from goroutines ours does not have (a disk queue's ioLoop,
-# a topic's messagePump) or from its Delete emptying a queue it then deletes anyway.
-REFERENCE_ONLY = [
-    re.compile(r"^INFO: DISKQUEUE\(.*\): closing \.\.\. ioLoop$"),
-    re.compile(r"^INFO: TOPIC\(.*\): closing \.\.\. messagePump$"),
-    re.compile(r"^INFO: DISKQUEUE\(.*\): emptying$"),
-]
+import nsqproto
+from conftest import NSQD_BIN, free_port
+
+# Lines only the reference prints: none left (its disk queues' ioLoop, its topics'
+# messagePump and the emptying of a deleted queue are logged by ours at the same points).
+REFERENCE_ONLY = []
 
 # Lines whose place depends on other threads (the metadata write runs asynchronously in both;
 # ours merges writes asked for while one runs, so a burst of changes logs fewer of them;
@@ -36,6 +38,11 @@ STEPS = [
     "/channel/create?topic=logs&channel=c",
     "/channel/delete?topic=logs&channel=c",
     "/topic/delete?topic=logs",
+    # Left for the shutdown: a topic and a channel closed (not deleted) with their queues.
+    "/topic/create?topic=kept",
+    "/channel/create?topic=kept&channel=k",
+    # After this one a client connects, IDENTIFYs, subscribes and leaves (client_session).
+    "/ping",
 ]
 
 
@@ -74,6 +81,25 @@ def persist_lines(n):
         return f.read().count("NSQ: persisting topic/channel metadata")
 
 
+def log_text(n):
+    with open(n.log_path, encoding="utf-8", errors="replace") as f:
+        return f.read()
+
+
+def client_session(n):
+    """A consumer's whole life: magic, IDENTIFY (every field the log line shows), SUB, EOF.
+    Waits for the last exit line, which the reference logs from another goroutine."""
+    with nsqproto.Conn(n.host, n.tcp_port) as c:
+        c.identify(client_id="logs-client", hostname="logs-host", user_agent="logs/1.0",
+                   heartbeat_interval=20000, output_buffer_size=8192,
+                   output_buffer_timeout=100, deflate=False, snappy=False, sample_rate=0,
+                   msg_timeout=30000)
+        c.sub("kept", "k")
+    deadline = time.monotonic() + 5
+    while "exiting messagePump" not in log_text(n) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def run_scenario(nsqd_factory, binary):
     n = nsqd_factory(binary=binary)
     for i, path in enumerate(["/ping"] + STEPS):
@@ -84,8 +110,10 @@ def run_scenario(nsqd_factory, binary):
         # Each change rewrites nsqd.dat in the background (ours merges changes that come
         # faster than a write): wait for this step's write, as an operator's pace would.
         deadline = time.monotonic() + 5
-        while persist_lines(n) < i + 1 and time.monotonic() < deadline:
+        while persist_lines(n) < min(i, 6) + 1 and time.monotonic() < deadline:
             time.sleep(0.01)
+        if i == len(STEPS):
+            client_session(n)
     problem = n.stop()
     n.proc = None  # stopped here: the factory's teardown has nothing left to stop
     assert problem is None, problem
@@ -106,3 +134,99 @@ def test_startup_lifecycle_and_shutdown_lines_match_the_reference(nsqd_factory, 
             i, sorted((o - r).elements()), sorted((r - o).elements()))
     # Shutdown ends as the reference's does.
     assert ours[-1] == ref[-1] == "INFO: NSQ: bye", (ours[-4:], ref[-4:])
+
+
+def test_client_lines_match_the_reference(nsqd_factory, ref_nsqd_bin):
+    """The lines of one consumer's life, word for word (the scenario above compares them in
+    place; this names what a difference would be)."""
+    for binary in (None, ref_nsqd_bin):
+        n = nsqd_factory(binary=binary)
+        client_session(n)
+        lines = [l for l in normalised_log(n) if "[ADDR]" in l or "CLIENT(ADDR)" in l]
+        assert lines[-4:] == [
+            "INFO: CLIENT(ADDR): desired protocol magic '  V2'",
+            "INFO: [ADDR] IDENTIFY: {ClientID:logs-client Hostname:logs-host "
+            "HeartbeatInterval:20000 OutputBufferSize:8192 OutputBufferTimeout:100 "
+            "FeatureNegotiation:true TLSv1:false Deflate:false DeflateLevel:0 Snappy:false "
+            "SampleRate:0 UserAgent:logs/1.0 MsgTimeout:30000}",
+            "INFO: PROTOCOL(V2): [ADDR] exiting ioloop",
+            "INFO: PROTOCOL(V2): [ADDR] exiting messagePump",
+        ], (binary, lines)
+
+
+def test_error_and_shutdown_exit_lines_match_the_reference(nsqd_factory, ref_nsqd_bin):
+    """A client closed for a bad command and one still connected at SIGTERM: the same exit
+    lines (tcp.go's "client(ADDR) - <error>" included) as the reference."""
+    logs = {}
+    for binary in (None, ref_nsqd_bin):
+        n = nsqd_factory(binary=binary)
+        consumer = nsqproto.Conn(n.host, n.tcp_port)
+        consumer.identify(client_id="stays")
+        consumer.sub("exits", "c")
+        with nsqproto.Conn(n.host, n.tcp_port) as bad:
+            bad.send(b"BOGUS\n")
+            bad.expect_error(b"E_INVALID invalid command BOGUS")
+            bad.expect_closed()
+        problem = n.stop()
+        n.proc = None
+        consumer.close()
+        assert problem is None, problem
+        logs[binary] = collections.Counter(
+            l for l in normalised_log(n) if "[ADDR]" in l or "client(ADDR)" in l)
+    ours, ref = logs[None], logs[ref_nsqd_bin]
+    assert ours == ref, (sorted((ours - ref).elements()), sorted((ref - ours).elements()))
+    assert ours["ERROR: client(ADDR) - failed to read command - read tcp ADDR->ADDR: use of "
+                "closed network connection"] == 1, ours
+
+
+def lookup_lines(n):
+    return [l for l in normalised_log(n) if "LOOKUP" in l and l != "INFO: LOOKUP: closing"]
+
+
+def test_unreachable_lookupd_lines_match_the_reference(nsqd_factory, ref_nsqd_bin):
+    """nsqlookupd down: the reference dials once when it adds the peer (error ignored), then on
+    each registration and each 15 s ping, and says "connection refused" (Go's errno text).
+    Ours retries sooner in the background but logs only at those same points."""
+    dead = free_port()  # nothing listens there
+    logs = {}
+    for binary in (None, ref_nsqd_bin):
+        n = nsqd_factory("--lookupd-tcp-address=127.0.0.1:%d" % dead, binary=binary)
+        time.sleep(1.5)  # ours retries after 1 s: that retry must stay silent
+        req = urllib.request.Request("http://%s:%d/topic/create?topic=lk" % (n.host,
+                                                                               n.http_port),
+                                     method="POST")
+        with urllib.request.urlopen(req, timeout=5) as r:
+            assert r.status == 200
+        deadline = time.monotonic() + 5
+        while "REGISTER lk - " not in log_text(n) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        logs[binary] = lookup_lines(n)
+    ours, ref = logs[None], logs[ref_nsqd_bin]
+    assert ours == ref, (ours, ref)
+    assert ours == [
+        "INFO: LOOKUP(ADDR): adding peer",
+        "INFO: LOOKUP connecting to ADDR",
+        "INFO: LOOKUPD(ADDR): topic REGISTER lk",
+        "INFO: LOOKUP connecting to ADDR",
+        "ERROR: LOOKUPD(ADDR): REGISTER lk - dial tcp ADDR: connect: connection refused",
+    ], ours
+
+
+@pytest.mark.parametrize("name", ["ours", "reference"])
+def test_config_file_errors_are_fatal_lines(tmp_path, ref_nsqd_bin, name):
+    binary = NSQD_BIN if name == "ours" else ref_nsqd_bin
+    missing = str(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("x = [\n")
+    fatal = re.compile(r"^\[nsqd\] \d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{6} FATAL: (.*)$")
+    for config, expected in ((missing, "failed to load config file %s - open %s: no such file "
+                                       "or directory" % (missing, missing)),
+                             (str(bad), "failed to load config file %s - toml: line 1" % bad)):
+        r = subprocess.run([binary, "-config=" + config], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=10,
+                           cwd=str(tmp_path))
+        out = r.stdout.decode(errors="replace").strip()
+        assert r.returncode == 1, out
+        m = fatal.match(out)
+        assert m, out
+        assert m.group(1).startswith(expected), out

@@ -393,3 +393,40 @@ def test_deflate_highly_compressible_mpub(start):
         assert plain == struct.pack(">ii", 6, 0) + b"OK"
     t = [t for t in stats(nsqd)["topics"] if t["topic_name"] == "t_bomb"][0]
     assert t["message_count"] == 5
+
+
+def topic_names(nsqd):
+    return [t["topic_name"] for t in stats(nsqd)["topics"]]
+
+
+def test_tls_unknown_ca_fails_without_plain_text_fallback(start, certs):
+    """A client that does not trust nsqd's certificate fails the handshake; commands sent in
+    plain text after asking for TLS are never served (ours and the reference alike)."""
+    nsqd = start(*tls_args(certs))
+    s, f, reply = raw_identify(nsqd, tls_v1=True)
+    with s:
+        assert reply["tls_v1"] is True
+        ctx = ssl.create_default_context()  # the system's CAs: not the test CA
+        with pytest.raises(ssl.SSLCertVerificationError, match="certificate verify failed"):
+            ctx.wrap_socket(s, server_hostname="127.0.0.1")
+    # pynsq with the wrong CA: its connection fails, nothing is published.
+    env = Env(nsqd)
+    wrong_ca = {"ca_certs": certs["client_cert"], "cert_reqs": ssl.CERT_REQUIRED}
+
+    async def body():
+        w = nsq.Writer([env.addr], tls_v1=True, tls_options=wrong_ca)
+        env.writers.append(w)
+        await asyncio.sleep(1.0)  # pynsq retries in the background; it must never connect
+        assert not w.conns
+
+    env.run(body)
+    # Plain commands after the TLS upgrade was agreed: refused, never executed.
+    s, f, reply = raw_identify(nsqd, tls_v1=True)
+    with s:
+        s.sendall(nsqproto.pub("t_plain_after_tls", b"x"))
+        try:
+            data = s.recv(4096)
+        except (ConnectionResetError, socket.timeout):
+            data = b""
+        assert b"OK" not in data, data
+    assert "t_plain_after_tls" not in topic_names(nsqd)

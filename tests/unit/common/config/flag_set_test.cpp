@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <initializer_list>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -562,17 +563,22 @@ TEST_F(FlagSetTest, ConfigBadValueForSetMethodFlags) {
 }
 
 TEST_F(FlagSetTest, ConfigFileProblems) {
+  // lg.LogFatal's line, as nsqd/main.go reports it: "[nsqd] <date> <time.micros> FATAL: ...".
+  const std::regex fatal(R"(\[nsqd\] \d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{6} FATAL: (.*)\n)");
+  std::smatch m;
   Outcome r = run(flags_, {"-config=/nonexistent/nsqd.toml"});
   EXPECT_TRUE(r.exited(1));
-  EXPECT_EQ(r.err,
+  ASSERT_TRUE(std::regex_match(r.err, m, fatal)) << r.err;
+  EXPECT_EQ(m[1].str(),
             "failed to load config file /nonexistent/nsqd.toml - open /nonexistent/nsqd.toml: no "
-            "such file or directory\n");
+            "such file or directory");
 
   const std::string path = write_config("x = = 1\n");
   const std::string arg = "-config=" + path;
   r = run(flags_, {arg.c_str()});
   EXPECT_TRUE(r.exited(1));
-  EXPECT_EQ(r.err.rfind("failed to load config file " + path + " - toml: line 1: ", 0), 0u)
+  ASSERT_TRUE(std::regex_match(r.err, m, fatal)) << r.err;
+  EXPECT_EQ(m[1].str().rfind("failed to load config file " + path + " - toml: line 1: ", 0), 0u)
       << r.err;
 }
 
