@@ -234,3 +234,127 @@ def test_every_ok_survives_kill9_in_the_log_and_offsets_continue(tmp_path):
         assert logged[-1] == b"after"
     finally:
         assert n.stop() is None
+
+
+def channel_stats(n, topic, channel):
+    """The channel's /stats JSON object and its nsq_channel_depth from /metrics."""
+    nsqhttp.wait_http(n)
+    stats = nsqhttp.request(n, "GET", "/stats?format=json").json()
+    found = None
+    for t in stats["topics"]:
+        if t["topic_name"] == topic:
+            for c in t["channels"]:
+                if c["channel_name"] == channel:
+                    found = c
+    metric = None
+    for line in nsqhttp.request(n, "GET", "/metrics").body.decode().splitlines():
+        if line.startswith("nsq_channel_depth{") and 'channel="%s"' % channel in line \
+                and 'topic="%s"' % topic in line:
+            metric = int(float(line.rsplit(" ", 1)[1]))
+    return found, metric
+
+
+def wait_journal_records(n, topic, channel, count, timeout=10):
+    """Polls the channel's ack journal (21-byte records) until it holds `count` records: the
+    commit cycle has written (and fsynced) the FINs and REQs sent before."""
+    path = os.path.join(n.data_path, topic + ".log", channel + ".acks")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(path) and os.path.getsize(path) >= 21 * count:
+            return
+        time.sleep(0.01)  # poll: the commit thread has no other outside sign
+    raise AssertionError("%s: fewer than %d records after %ds" % (path, count, timeout))
+
+
+def test_kill9_redelivers_every_unfinished_message_and_keeps_due_times(tmp_path):
+    """-durable across kill -9 (docs/persistence.md, "Durable mode"): every message that got
+    OK and was not FINed is delivered after the restart, in flight at the kill included;
+    deferred ones (REQ with a delay, DPUB) are not delivered before their due time; FINs the
+    commit cycle wrote are never redelivered, and only the FINs sent right before the kill
+    may be (the FIN window, counted); /stats and /metrics show the backlog at once."""
+    from conftest import Nsqd
+
+    data = tmp_path / "data"
+    data.mkdir()
+    n = Nsqd(data, ["--durable"]).start()
+    sub = nsqproto.Conn(n.host, n.tcp_port)
+    sub.sub("k", "c")
+    publisher = nsqproto.Conn(n.host, n.tcp_port)
+    acked = []
+    for i in range(200):
+        publisher.publish("k", b"p-%d" % i)
+        acked.append(b"p-%d" % i)
+    for b in range(10):
+        batch = [b"m-%d-%d" % (b, i) for i in range(10)]
+        publisher.send(mpub("k", batch))
+        publisher.expect_response(b"OK")
+        acked += batch
+    late = [b"late-%d" % i for i in range(5)]  # due in an hour: never seen in this test
+    for body in late:
+        publisher.send(dpub("k", 3600 * 1000, body))
+        publisher.expect_response(b"OK")
+
+    sub.send(cmd("RDY", 250))
+    got = [sub.expect_message() for _ in range(250)]
+    bodies = [m.body for m in got]
+    finned = bodies[:150]
+    for m in got[:150]:
+        sub.send(cmd("FIN", m.id))
+    requeued = bodies[150:160]
+    for m in got[150:160]:
+        sub.send(cmd("REQ", m.id, 5000))
+    requeued_at = time.time()
+    # START + 150 ACK + 10 DEFER are durable: none of those may be undone by the kill.
+    wait_journal_records(n, "k", "c", 1 + 150 + 10)
+    soon = [b"soon-%d" % i for i in range(5)]
+    for body in soon:
+        publisher.send(dpub("k", 5000, body))
+        publisher.expect_response(b"OK")
+    soon_at = time.time()
+    # The FIN window: FINs sent right before the kill, not yet written by a commit cycle.
+    window = bodies[160:210]
+    sub.send(b"".join(cmd("FIN", m.id) for m in got[160:210]))
+    in_flight = bodies[210:250]
+    n.kill9()
+    sub.close()
+    publisher.close()
+
+    n = Nsqd(data, ["--durable"]).start()
+    try:
+        stats, metric_depth = channel_stats(n, "k", "c")
+        assert stats is not None, "the channel is not back after the restart"
+        undelivered = [b for b in acked if b not in set(bodies)]
+        assert len(undelivered) == 50
+        must = set(in_flight) | set(undelivered)
+        # Right after the restart: the whole backlog, before any consumer came.
+        assert len(must) <= stats["depth"] <= len(must) + len(window), stats
+        assert metric_depth == stats["depth"]
+        assert stats["deferred_count"] == len(requeued) + len(soon) + len(late), stats
+
+        c = nsqproto.Conn(n.host, n.tcp_port)
+        c.sub("k", "c", rdy=1000)
+        now_got = [c.expect_message().body for _ in range(stats["depth"])]
+        c.expect_nothing(0.3)
+        assert len(set(now_got)) == len(now_got), "a message twice in one run"
+        assert must <= set(now_got), "acknowledged, un-FINed and lost: %r" % (
+            sorted(must - set(now_got))[:5],)
+        duplicates = set(now_got) - must
+        assert duplicates <= set(window), "a FIN the commit cycle had written was undone"
+        print("FIN window: %d of %d FINs sent right before kill -9 redelivered"
+              % (len(duplicates), len(window)))
+
+        # The deferred ones come at their due time, not before (and not the hour-long ones).
+        later = {}
+        while len(later) < len(requeued) + len(soon):
+            m = c.expect_message(timeout=10)
+            later[m.body] = time.time()
+            c.send(cmd("FIN", m.id))
+        assert set(later) == set(requeued) | set(soon)
+        for body in requeued:
+            assert later[body] >= requeued_at + 5.0 - 0.05, (body, later[body] - requeued_at)
+        for body in soon:
+            assert later[body] >= soon_at + 5.0 - 0.5, (body, later[body] - soon_at)
+        c.expect_nothing(0.2)
+        c.close()
+    finally:
+        assert n.stop() is None
