@@ -15,6 +15,7 @@
 
 #include "nsqd/queue/topic.hpp"
 #include "nsqd/storage/group_committer.hpp"
+#include "support/fake_consumer.hpp"
 #include "support/temp_dir.hpp"
 
 namespace nsq::nsqd {
@@ -22,25 +23,7 @@ namespace {
 
 constexpr int64_t kSecond = 1000LL * 1000 * 1000;
 
-class Taker : public Consumer {
- public:
-  explicit Taker(int64_t id) : id_(id) {}
-  int64_t consumer_id() const override { return id_; }
-  bool ready_for_message() const override { return in_flight < rdy; }
-  int64_t msg_timeout_ns() const override { return 60 * kSecond; }
-  int32_t sample_rate() const override { return 0; }
-  void deliver(const MessagePtr& msg, uint16_t) override {
-    ++in_flight;
-    got.push_back(msg);
-  }
-  void message_done(Outcome) override { --in_flight; }
-  void in_flight_reset() override { in_flight = 0; }
-
-  const int64_t id_;
-  int64_t rdy = 1000;
-  int64_t in_flight = 0;
-  std::vector<MessagePtr> got;
-};
+using test_support::FakeConsumer;
 
 class DurableTopicTest : public ::testing::Test {
  protected:
@@ -63,8 +46,8 @@ class DurableTopicTest : public ::testing::Test {
     ASSERT_EQ(f.wait_for(std::chrono::seconds(5)), std::future_status::ready);
     EXPECT_EQ(f.get(), "");
   }
-  static std::shared_ptr<Taker> take(Channel& ch, int64_t id) {
-    auto c = std::make_shared<Taker>(id);
+  static std::shared_ptr<FakeConsumer> take(Channel& ch, int64_t id) {
+    auto c = std::make_shared<FakeConsumer>(id, 1000);
     EXPECT_EQ(ch.add_consumer(c), Channel::AddResult::kOk);
     ch.consumer_ready(id);
     return c;

@@ -10,36 +10,14 @@
 #include <string_view>
 #include <vector>
 
+#include "support/fake_consumer.hpp"
+
 namespace nsq::nsqd {
 namespace {
 
 constexpr int64_t kSecond = 1000LL * 1000 * 1000;
 
-class FakeConsumer : public Consumer {
- public:
-  FakeConsumer(int64_t id, int64_t initial_rdy) : id_(id), rdy(initial_rdy) {}
-  int64_t consumer_id() const override { return id_; }
-  bool ready_for_message() const override { return rdy > 0 && in_flight < rdy; }
-  int64_t msg_timeout_ns() const override { return 60 * kSecond; }
-  int32_t sample_rate() const override { return 0; }
-  void deliver(const MessagePtr& msg, uint16_t) override {
-    ++in_flight;
-    got.push_back(msg);
-  }
-  void message_done(Outcome) override { --in_flight; }
-  void in_flight_reset() override { in_flight = 0; }
-
-  std::vector<std::string> bodies() const {
-    std::vector<std::string> out;
-    for (const auto& m : got) out.emplace_back(m->body());
-    return out;
-  }
-
-  const int64_t id_;
-  int64_t rdy;
-  int64_t in_flight = 0;
-  std::vector<MessagePtr> got;
-};
+using test_support::FakeConsumer;
 
 class TopicTest : public ::testing::Test {
  protected:
