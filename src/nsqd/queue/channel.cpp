@@ -95,12 +95,24 @@ bool Channel::attach_log(const std::shared_ptr<TopicLog>& log, uint64_t start_if
     if (records.empty()) break;
     for (auto& r : records) {
       at = r.offset + 1;
-      if (state.is_acked(r.offset)) continue;
+      const auto req = state.deferred.find(r.offset);
+      const bool held = r.due_ns != 0 || req != state.deferred.end();
+      if (state.is_acked(r.offset)) {
+        if (has_tail_locked()) tail_skip_.insert(r.offset);
+        continue;
+      }
+      ++message_count_;
+      const bool to_tail = !held && (has_tail_locked() ||
+                                     static_cast<int64_t>(queue_.size()) >= limits_.mem_queue_size);
+      if (to_tail) {
+        add_to_tail_locked(r.offset);
+        continue;
+      }
+      // Deferred ones (and DPUBs already due) stay in memory: the refill skips them.
+      if (held && has_tail_locked() && req != state.deferred.end()) tail_skip_.insert(r.offset);
       MessagePtr m = Message::create(r.id, r.timestamp_ns, r.body);
       m->set_log_offset(r.offset);
-      int64_t due = r.due_ns;
-      if (auto it = state.deferred.find(r.offset); it != state.deferred.end()) due = it->second;
-      ++message_count_;
+      const int64_t due = req != state.deferred.end() ? req->second : r.due_ns;
       if (due > wall) {
         defer_locked(Queued{std::move(m), 0}, steady + (due - wall));
         ++deferred;
@@ -110,9 +122,11 @@ bool Channel::attach_log(const std::shared_ptr<TopicLog>& log, uint64_t start_if
       }
     }
   }
-  if (queued + deferred > 0) {
-    log::info("CHANNEL({}): recovered {} messages and {} deferred from the topic log (floor {})",
-              name_, queued, deferred, state.floor);
+  if (queued + deferred + static_cast<size_t>(tail_count_) > 0) {
+    log::info(
+        "CHANNEL({}): recovered {} messages in memory, {} in the log and {} deferred from the "
+        "topic log (floor {})",
+        name_, queued, tail_count_, deferred, state.floor);
   }
   log_ = log;
   journal_ = std::move(journal);
@@ -138,6 +152,75 @@ std::optional<uint64_t> Channel::journal_floor() const {
   return journal_->durable_floor();
 }
 
+void Channel::add_to_tail_locked(uint64_t offset) {
+  if (!has_tail_locked()) tail_from_ = offset;
+  tail_end_ = offset + 1;
+  ++tail_count_;
+}
+
+size_t Channel::log_refill_target_locked() const {
+  if (!log_ || paused_ || exiting_ || !has_tail_locked()) return 0;
+  // Memory up to --mem-queue-size, or what the ready consumers can take now when that is
+  // more (--mem-queue-size=0 still delivers), at most kRefillBatch per read.
+  int64_t capacity = 0;
+  for (const auto& slot : consumers_) capacity += slot.consumer->ready_capacity();
+  const int64_t room = std::max(limits_.mem_queue_size, capacity);
+  const int64_t want =
+      std::min(room - static_cast<int64_t>(queue_.size()), static_cast<int64_t>(kRefillBatch));
+  return want > 0 ? static_cast<size_t>(want) : 0;
+}
+
+void Channel::refill_from_log() {
+  size_t want = 0;
+  uint64_t from = 0;
+  uint64_t end = 0;
+  uint64_t epoch = 0;
+  {
+    std::lock_guard lock(mu_);
+    want = log_refill_target_locked();
+    if (want == 0) {
+      refill_pending_ = false;
+      return;
+    }
+    from = tail_from_;
+    end = tail_end_;
+    epoch = epoch_;
+  }
+  // Read without the channel lock (a cold segment may take a while). Skipped offsets make a
+  // refill deliver fewer than `want`; the next dispatch asks for more.
+  thread_local std::vector<LogRecord> records;
+  records.clear();
+  std::string error;
+  const bool ok = log_->read(from, std::min<uint64_t>(want, end - from), records, error);
+  std::lock_guard lock(mu_);
+  refill_pending_ = false;
+  if (!ok || records.empty()) {
+    // The timer loop retries (process_timers); never a spin on a failing read.
+    if (!ok) log::error("CHANNEL({}): failed to read the topic log at {} - {}", name_, from, error);
+    return;
+  }
+  if (exiting_ || epoch != epoch_ || tail_from_ != from) return;  // emptied or deleted meanwhile
+  uint64_t next = from;
+  for (auto& r : records) {
+    if (r.offset >= end) break;
+    next = r.offset + 1;
+    // A DPUB went to the deferred heap when it was put; acked/deferred ones before a restart.
+    if (r.due_ns != 0 || tail_skip_.erase(r.offset) > 0) continue;
+    MessagePtr m = Message::create(r.id, r.timestamp_ns, r.body);
+    m->set_log_offset(r.offset);
+    queue_.push_back(Queued{std::move(m), 0});
+    --tail_count_;
+  }
+  records.clear();
+  tail_from_ = next;
+  tail_skip_.erase(tail_skip_.begin(), tail_skip_.lower_bound(tail_from_));
+  if (!has_tail_locked()) {
+    tail_count_ = 0;
+    tail_skip_.clear();
+  }
+  dispatch_locked(coarse_now_ns());
+}
+
 void Channel::record_locked(AckRecord type, const Message& msg, int64_t due_wall_ns) {
   if (!journal_ || msg.log_offset() == Message::kNoLogOffset) return;
   journal_->record(type, msg.log_offset(), due_wall_ns);
@@ -147,7 +230,7 @@ void Channel::record_locked(AckRecord type, const Message& msg, int64_t due_wall
 
 int64_t Channel::free_capacity() const {
   std::lock_guard lock(mu_);
-  // Durable: the whole backlog is in memory (the log keeps the copy that survives a crash).
+  // Durable: past --mem-queue-size the log tail takes them (put).
   if (ephemeral_ || backend_ || durable_) return INT64_MAX;
   return std::max<int64_t>(0, limits_.mem_queue_size - static_cast<int64_t>(queue_.size()));
 }
@@ -164,6 +247,10 @@ std::string Channel::put(std::span<const MessagePtr> msgs, int64_t defer_ns) {
       ++message_count_;
       if (defer_ns > 0) {
         defer_locked(Queued{m, 0}, now + defer_ns);
+      } else if (log_ && m->log_offset() != Message::kNoLogOffset &&
+                 (has_tail_locked() ||
+                  static_cast<int64_t>(queue_.size()) >= limits_.mem_queue_size)) {
+        add_to_tail_locked(m->log_offset());  // the log holds it; refill_from_log reads it
       } else if (!backend_ || static_cast<int64_t>(queue_.size()) < limits_.mem_queue_size) {
         enqueue_locked(Queued{m, 0});
       } else {
@@ -187,6 +274,7 @@ std::string Channel::put(std::span<const MessagePtr> msgs, int64_t defer_ns) {
 }
 
 size_t Channel::refill_target_locked() const {
+  if (durable_) return log_refill_target_locked();
   if (!backend_ || paused_ || exiting_ || !backend_->has_data()) return 0;
   // Only what the ready consumers can take now (at most kRefillBatch): what leaves the disk
   // queue is in memory only, and a crash would lose it once the read position is synced.
@@ -207,6 +295,10 @@ void Channel::maybe_refill_locked() {
 }
 
 void Channel::refill_from_backend() {
+  if (durable_) {
+    refill_from_log();
+    return;
+  }
   size_t want = 0;
   uint64_t epoch = 0;
   {
@@ -315,7 +407,7 @@ Consumer* Channel::next_ready_consumer_locked() {
 
 void Channel::dispatch_locked(int64_t now_ns) {
   dispatch_queue_locked(now_ns);
-  if (backend_) maybe_refill_locked();
+  if (backend_ || has_tail_locked()) maybe_refill_locked();
 }
 
 void Channel::dispatch_queue_locked(int64_t now_ns) {
@@ -421,7 +513,7 @@ bool Channel::process_timers(int64_t now_ns) {
   }
   if (any) {
     dispatch_locked(now_ns);
-  } else if (backend_) {
+  } else if (backend_ || has_tail_locked()) {
     maybe_refill_locked();  // retries a refill that found nothing to read
   }
   return any;
@@ -457,6 +549,9 @@ void Channel::drop_all_locked() {
   queue_.clear();
   in_flight_.clear();
   deferred_.clear();
+  tail_from_ = tail_end_;  // the log keeps them; a restart reads them back unless emptied
+  tail_count_ = 0;
+  tail_skip_.clear();
 }
 
 void Channel::empty() {
@@ -560,7 +655,8 @@ ChannelStats Channel::stats() const {
   std::lock_guard lock(mu_);
   ChannelStats s;
   s.name = name_;
-  s.backend_depth = backend_ ? backend_->depth() : 0;
+  // -durable: the log tail is the channel's "on disk" part, as a disk queue's depth.
+  s.backend_depth = backend_ ? backend_->depth() : tail_count_;
   s.depth = static_cast<int64_t>(queue_.size()) + s.backend_depth;
   s.in_flight_count = static_cast<int64_t>(in_flight_.size());
   s.deferred_count = static_cast<int64_t>(deferred_.size());

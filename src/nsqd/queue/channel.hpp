@@ -16,6 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -83,10 +84,12 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // --- durable mode (-durable; docs/persistence.md, "Durable mode") ---
   // The channel becomes a cursor over its topic's log: opens its ChannelJournal in the log's
   // directory (a new channel starts at `start_if_new`; one whose journal existed but never
-  // recorded its START, at the log's first offset) and queues every offset from its ack floor
-  // that is not acknowledged, deferred ones until their due time. The topic calls it under its
-  // lock, right after creating the channel, so no publish interleaves. False if the journal
-  // cannot be opened (the channel then works in memory only, logged).
+  // recorded its START, at the log's first offset) and takes back every offset from its ack
+  // floor that is not acknowledged: deferred ones (REQ delay, DPUB) into the deferred heap
+  // until their due time, the others into memory up to --mem-queue-size and past it into the
+  // log tail (see put). The topic calls it under its lock, right after creating the channel,
+  // so no publish interleaves. False if the journal cannot be opened (the channel then works
+  // in memory only, logged).
   bool attach_log(const std::shared_ptr<TopicLog>& log, uint64_t start_if_new);
   // Commit thread: writes the acknowledgements below `synced`; returns fsyncs made.
   int flush_journal(uint64_t synced);
@@ -131,7 +134,8 @@ class Channel : public std::enable_shared_from_this<Channel> {
   void shutdown();
   // fsyncs the disk queue if anything changed since its last sync (sync-timeout; disk worker).
   void sync_backend_if_dirty();
-  // Disk worker: moves messages from the disk queue into memory (see maybe_refill_locked).
+  // Disk worker: moves messages from the disk queue (-durable: the log tail) into memory (see
+  // maybe_refill_locked).
   void refill_from_backend();
   bool exiting() const;
 
@@ -196,6 +200,20 @@ class Channel : public std::enable_shared_from_this<Channel> {
   std::shared_ptr<TopicLog> log_;
   std::unique_ptr<ChannelJournal> journal_;
   void record_locked(AckRecord type, const Message& msg, int64_t due_wall_ns = 0);
+  // -durable memory bound: past --mem-queue-size a message is not kept in memory; it stays
+  // only in the log, in the channel's "log tail" [tail_from_, tail_end_), which
+  // refill_from_log reads back in order on the disk worker. Once a tail exists every later
+  // message joins it (order). Deferred messages (DPUB, REQ with a delay) stay in the deferred
+  // heap, so the refill skips DPUB records and the offsets in tail_skip_ (acknowledged or
+  // deferred before a restart).
+  uint64_t tail_from_ = 0;
+  uint64_t tail_end_ = 0;
+  int64_t tail_count_ = 0;  // messages of the tail still to read back (part of the depth)
+  std::set<uint64_t> tail_skip_;
+  bool has_tail_locked() const { return tail_from_ < tail_end_; }
+  void add_to_tail_locked(uint64_t offset);
+  size_t log_refill_target_locked() const;
+  void refill_from_log();
   bool refill_pending_ = false;
   uint64_t epoch_ = 0;  // bumped by empty(): a refill in progress drops what it read
 

@@ -358,3 +358,47 @@ def test_kill9_redelivers_every_unfinished_message_and_keeps_due_times(tmp_path)
         c.close()
     finally:
         assert n.stop() is None
+
+
+def test_past_mem_queue_size_a_channel_reads_its_backlog_back_from_the_log(tmp_path):
+    """--mem-queue-size bounds a durable channel's memory: the rest stays only in the log
+    (/stats backend_depth) and is read back in order as consumers take it, also after kill -9."""
+    from conftest import Nsqd
+
+    data = tmp_path / "data"
+    data.mkdir()
+    args = ["--durable", "--mem-queue-size=10"]
+    n = Nsqd(data, args).start()
+    c = nsqproto.Conn(n.host, n.tcp_port)
+    c.sub("b", "c")
+    sent = [b"%04d" % i for i in range(300)]
+    for k in range(0, 300, 50):
+        c.send(mpub("b", sent[k:k + 50]))
+        c.expect_response(b"OK")
+    stats, _ = channel_stats(n, "b", "c")
+    assert (stats["depth"], stats["backend_depth"]) == (300, 290), stats
+    c.send(cmd("RDY", 100))
+    first = [c.expect_message() for _ in range(100)]
+    assert [m.body for m in first] == sent[:100]  # in publish order across the refills
+    c.send(b"".join(cmd("FIN", m.id) for m in first))
+    wait_journal_records(n, "b", "c", 1 + 100)
+    n.kill9()
+    c.close()
+
+    n = Nsqd(data, args).start()
+    try:
+        stats, metric_depth = channel_stats(n, "b", "c")
+        assert (stats["depth"], stats["backend_depth"]) == (200, 190), stats
+        assert metric_depth == 200
+        c = nsqproto.Conn(n.host, n.tcp_port)
+        c.sub("b", "c", rdy=50)
+        got = []
+        for _ in range(200):
+            m = c.expect_message()
+            got.append(m.body)
+            c.send(cmd("FIN", m.id))
+        assert got == sent[100:]
+        c.expect_nothing(0.2)
+        c.close()
+    finally:
+        assert n.stop() is None

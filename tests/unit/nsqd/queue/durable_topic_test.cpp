@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "nsqd/queue/topic.hpp"
+#include "nsqd/storage/disk_worker.hpp"
 #include "nsqd/storage/group_committer.hpp"
 #include "support/fake_consumer.hpp"
 #include "support/temp_dir.hpp"
@@ -28,13 +29,16 @@ using test_support::FakeConsumer;
 class DurableTopicTest : public ::testing::Test {
  protected:
   // A fresh "process": its own commit thread over the same data directory.
-  std::shared_ptr<Topic> open_topic(int64_t segment_bytes = 64 * 1024 * 1024) {
+  std::shared_ptr<Topic> open_topic(int64_t segment_bytes = 64 * 1024 * 1024,
+                                    int64_t mem_queue_size = 10000) {
     committer_ = std::make_unique<GroupCommitter>();
     auto ctx = std::make_shared<DiskContext>();
     ctx->data_path = dir_.path();
     ctx->committer = committer_.get();
+    ctx->worker = &worker_;  // refills from the log tail
     ctx->log_segment_bytes = segment_bytes;
     ChannelLimits limits;
+    limits.mem_queue_size = mem_queue_size;
     limits.disk = ctx;
     return std::make_shared<Topic>("t", limits, guids_, [](Topic&) {});
   }
@@ -66,7 +70,16 @@ class DurableTopicTest : public ::testing::Test {
     committer_.reset();
   }
 
+  // Waits until the consumer holds `n` messages (refills run on the disk worker).
+  static void wait_got(const FakeConsumer& c, size_t n) {
+    for (int i = 0; i < 500 && c.got.size() < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_EQ(c.got.size(), n);
+  }
+
   test_support::TempDir dir_;
+  DiskWorker worker_{1};
   GuidFactory guids_{1};
   std::unique_ptr<GroupCommitter> committer_;
 };
@@ -159,6 +172,60 @@ TEST_F(DurableTopicTest, SegmentsAreTrimmedOnceEveryChannelHasPassedThem) {
   t = open_topic(1);
   EXPECT_EQ(t->get_channel("a")->stats().depth, 2);  // "5" and "6" (never FINed on a)
   EXPECT_EQ(t->get_channel("b")->stats().depth, 1);  // "6"
+}
+
+TEST_F(DurableTopicTest, PastTheMemoryBoundMessagesStayInTheLogAndComeBackInOrder) {
+  auto t = open_topic(64 * 1024 * 1024, /*mem_queue_size=*/3);
+  auto ch = t->get_channel("c");
+  pub_durably(*t, {"0", "1", "2", "3"});
+  pub_durably(*t, {"4"}, 3600 * kSecond);  // DPUB: the deferred heap, skipped by the refill
+  pub_durably(*t, {"5", "6"});
+  ChannelStats s = ch->stats();
+  EXPECT_EQ(s.depth, 6);
+  EXPECT_EQ(s.backend_depth, 3);  // 3, 5, 6: only in the log
+  EXPECT_EQ(s.deferred_count, 1);
+  auto c = take(*ch, 1);
+  wait_got(*c, 6);
+  EXPECT_EQ(c->bodies(), (std::vector<std::string>{"0", "1", "2", "3", "5", "6"}));
+  EXPECT_EQ(ch->stats().depth, 0);
+  pub_durably(*t, {"7"});  // no tail left: straight to memory
+  wait_got(*c, 7);
+}
+
+TEST_F(DurableTopicTest, ARecoveredBacklogKeepsOnlyTheMemoryBoundInMemory) {
+  auto t = open_topic(64 * 1024 * 1024, /*mem_queue_size=*/100);
+  auto ch = t->get_channel("c");
+  pub_durably(*t, {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"});
+  auto c = take(*ch, 1);
+  ASSERT_EQ(c->got.size(), 10u);
+  EXPECT_FALSE(ch->finish(1, c->got[5]->id()));
+  EXPECT_FALSE(ch->finish(1, c->got[7]->id()));
+  EXPECT_FALSE(ch->requeue(1, c->got[8]->id(), 3600 * kSecond));
+  crash(t);  // the commit thread's last cycle wrote the two ACKs and the DEFER
+
+  t = open_topic(64 * 1024 * 1024, /*mem_queue_size=*/3);
+  ch = t->get_channel("c");
+  ChannelStats s = ch->stats();
+  EXPECT_EQ(s.depth, 7);          // 0-4, 6, 9
+  EXPECT_EQ(s.backend_depth, 4);  // 3, 4, 6, 9 wait in the log
+  EXPECT_EQ(s.deferred_count, 1);
+  auto again = take(*ch, 2);
+  wait_got(*again, 7);
+  EXPECT_EQ(again->bodies(), (std::vector<std::string>{"0", "1", "2", "3", "4", "6", "9"}));
+  EXPECT_EQ(ch->stats().backend_depth, 0);
+}
+
+TEST_F(DurableTopicTest, MemQueueSizeZeroStillDeliversFromTheLog) {
+  auto t = open_topic(64 * 1024 * 1024, /*mem_queue_size=*/0);
+  auto ch = t->get_channel("c");
+  pub_durably(*t, {"a", "b", "c"});
+  EXPECT_EQ(ch->stats().backend_depth, 3);
+  auto c = take(*ch, 1);
+  wait_got(*c, 3);
+  EXPECT_EQ(c->bodies(), (std::vector<std::string>{"a", "b", "c"}));
+  ch->empty();
+  pub_durably(*t, {"d"});
+  wait_got(*c, 4);
 }
 
 }  // namespace
