@@ -67,8 +67,8 @@ void register_nsqd_flags(config::FlagSet& f, NsqdOptions& o) {
   f.add_duration("sync-timeout", &o.sync_timeout, "duration of time per diskqueue fsync");
   f.add_bool("durable", &o.durable,
              "answer PUB/MPUB/DPUB and /pub, /mpub only once the message is fsynced to the "
-             "topic's log (group commit); after a crash every un-FINed message is delivered "
-             "again. Keeps each channel's backlog in memory and does not take over the disk "
+             "topic's log (group commit); channels read it back past --mem-queue-size and "
+             "after a crash deliver every un-FINed message again. Does not take over the disk "
              "queues of a non-durable data dir (docs/persistence.md)");
   f.add_int("queue-scan-worker-pool-max", &o.queue_scan_worker_pool_max,
             "max concurrency for checking in-flight and deferred message timeouts");

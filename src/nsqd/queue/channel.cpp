@@ -48,6 +48,12 @@ Channel::Channel(std::string topic_name, std::string name, ChannelLimits limits,
       durable_(limits_.disk && limits_.disk->committer != nullptr && !ephemeral_) {
   // Ephemeral channels never touch the disk: past the memory bound they drop [compat].
   // Durable channels read the topic log instead of keeping a disk queue (attach_log).
+  if (durable_ && MessageBackend::left_behind(*limits_.disk, topic_name_ + ":" + name_)) {
+    log::warn(
+        "CHANNEL({}): -durable does not read the disk queue {}:{}.diskqueue.* left by a "
+        "run without it; its messages stay there until nsqd runs without -durable",
+        name_, topic_name_, name_);
+  }
   if (limits_.disk && !ephemeral_ && !durable_) {
     std::string error;
     // The reference names a channel's queue "<topic>:<channel>".

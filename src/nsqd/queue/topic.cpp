@@ -37,6 +37,12 @@ Topic::Topic(std::string name, ChannelLimits limits, GuidFactory& guids, EmptyCa
     } else {
       untaken_from_ = log_->start_offset();
     }
+    if (MessageBackend::left_behind(*limits_.disk, name_)) {
+      log::warn(
+          "TOPIC({}): -durable does not read the disk queue {}.diskqueue.* left by a run "
+          "without it; its messages stay there until nsqd runs without -durable",
+          name_, name_);
+    }
   } else if (limits_.disk && !ephemeral_) {
     std::string error;
     backend_ = MessageBackend::open(name_, limits_.disk, error);

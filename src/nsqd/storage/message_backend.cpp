@@ -4,6 +4,8 @@
 #include <charconv>
 #include <chrono>
 
+#include <unistd.h>
+
 #include "common/disk/atomic_file.hpp"
 #include "common/log/logger.hpp"
 #include "nsq/protocol/wire.hpp"
@@ -27,6 +29,11 @@ bool printable_id(std::string_view id) {
 }
 
 }  // namespace
+
+bool MessageBackend::left_behind(const DiskContext& ctx, const std::string& name) {
+  const std::string meta = disk::join_path(ctx.data_path, name + ".diskqueue.meta.dat");
+  return ::access(meta.c_str(), F_OK) == 0;
+}
 
 std::shared_ptr<MessageBackend> MessageBackend::open(const std::string& name,
                                                      std::shared_ptr<const DiskContext> ctx,
