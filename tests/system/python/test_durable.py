@@ -432,3 +432,39 @@ def test_durable_warns_about_disk_queues_it_does_not_read_and_leaves_them(tmp_pa
             assert sorted(c.expect_message().body for _ in range(2)) == [b"a", b"b"]
     finally:
         assert n.stop() is None
+
+
+def test_a_graceful_restart_repeats_no_fin_and_loses_nothing(tmp_path):
+    """SIGTERM writes every channel's pending FINs: after the restart exactly the un-FINed
+    messages (in flight at the stop included) are queued, none twice."""
+    from conftest import Nsqd
+
+    data = tmp_path / "data"
+    data.mkdir()
+    n = Nsqd(data, ["--durable", "--mem-queue-size=20"]).start()
+    c = nsqproto.Conn(n.host, n.tcp_port)
+    c.sub("g", "c")
+    sent = [b"%03d" % i for i in range(100)]
+    c.send(mpub("g", sent))
+    c.expect_response(b"OK")
+    c.send(cmd("RDY", 30))
+    got = [c.expect_message() for _ in range(30)]
+    c.send(b"".join(cmd("FIN", m.id) for m in got[:20]))  # 10 stay in flight
+    deadline = time.monotonic() + 5
+    while channel_stats(n, "g", "c")[0]["in_flight_count"] != 10:
+        assert time.monotonic() < deadline, "the FINs did not arrive"
+        time.sleep(0.01)  # poll: nothing answers a FIN
+    assert n.stop() is None
+    c.close()
+    n = Nsqd(data, ["--durable", "--mem-queue-size=20"]).start()
+    try:
+        stats, _ = channel_stats(n, "g", "c")
+        assert stats["depth"] == 80, stats
+        c = nsqproto.Conn(n.host, n.tcp_port)
+        c.sub("g", "c", rdy=100)
+        again = sorted(c.expect_message().body for _ in range(80))
+        c.expect_nothing(0.2)
+        assert again == sorted(sent[20:])
+        c.close()
+    finally:
+        assert n.stop() is None
