@@ -449,7 +449,7 @@ def test_a_graceful_restart_repeats_no_fin_and_loses_nothing(tmp_path):
     c.expect_response(b"OK")
     c.send(cmd("RDY", 30))
     got = [c.expect_message() for _ in range(30)]
-    c.send(b"".join(cmd("FIN", m.id) for m in got[:20]))  # 10 stay in flight
+    c.send(cmd("RDY", 0) + b"".join(cmd("FIN", m.id) for m in got[:20]))  # 10 stay in flight
     deadline = time.monotonic() + 5
     while channel_stats(n, "g", "c")[0]["in_flight_count"] != 10:
         assert time.monotonic() < deadline, "the FINs did not arrive"
