@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/disk/atomic_file.hpp"
 #include "common/gocompat/go_path.hpp"
 #include "common/log/logger.hpp"
 #include "nsq/protocol/names.hpp"
@@ -170,6 +171,10 @@ void Nsqd::sync_all_backends() {
 util::Status Nsqd::load_metadata() {
   std::vector<std::string> warnings;
   std::string error;
+  const std::string dat = metadata_file_path(opts_.data_path);
+  if (const size_t stale = disk::remove_stale_temp_files(dat); stale > 0) {
+    log::info("NSQ: removed {} temp file(s) of {} left by a crash", stale, dat);
+  }
   auto md = load_metadata_file(opts_.data_path, error, &warnings);
   for (const auto& w : warnings) log::warn("{}", w);
   if (!md) return util::fail(std::move(error));
