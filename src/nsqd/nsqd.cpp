@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/disk/atomic_file.hpp"
 #include "common/gocompat/go_path.hpp"
 #include "common/log/logger.hpp"
 #include "nsq/protocol/names.hpp"
@@ -43,6 +44,11 @@ std::shared_ptr<const DiskContext> Nsqd::make_disk_context() {
 
 Nsqd::~Nsqd() {
   close_all();
+  // The listed channels go with the topics, before the disk worker they may still post to.
+  timers_.take(timer_batch_);
+  timer_batch_.clear();
+  topic_retries_.take(retry_batch_);
+  retry_batch_.clear();
 }
 
 ChannelLimits Nsqd::channel_limits() const {
@@ -55,6 +61,8 @@ ChannelLimits Nsqd::channel_limits() const {
   std::sort(l.e2e_percentiles.begin(), l.e2e_percentiles.end(), std::greater<>());
   l.e2e_window_ns = opts_.e2e_processing_latency_window_time.count();
   l.disk = disk_ctx_;
+  l.timers = &timers_;
+  l.topic_retries = &topic_retries_;
   return l;
 }
 
@@ -136,12 +144,17 @@ std::vector<std::shared_ptr<Topic>> Nsqd::topics() const {
 }
 
 void Nsqd::process_timers(int64_t now_steady_ns) {
-  // Every channel is checked every tick: a heap-top comparison per channel is cheap, and
-  // timeouts fire within one tick instead of the reference's probabilistic sampling.
-  for (const auto& topic : topics()) {
-    for (const auto& channel : topic->channels()) channel->process_timers(now_steady_ns);
-    topic->pump_if_due();
+  // Every channel with a deadline is checked every tick, so timeouts fire within one tick
+  // instead of the reference's probabilistic sampling; channels without one are not visited.
+  timers_.take(timer_batch_);
+  for (auto& channel : timer_batch_) {
+    if (channel->run_timers(now_steady_ns)) timer_keep_.push_back(std::move(channel));
   }
+  timer_batch_.clear();
+  timers_.put_back(timer_keep_);
+  topic_retries_.take(retry_batch_);
+  for (const auto& topic : retry_batch_) topic->pump_if_due();
+  retry_batch_.clear();
   // --sync-timeout: every queue that changed since its last fsync gets one, on the disk worker.
   if (now_steady_ns - last_sync_ns_ >= opts_.sync_timeout.count()) {
     last_sync_ns_ = now_steady_ns;
@@ -161,6 +174,10 @@ void Nsqd::sync_all_backends() {
 util::Status Nsqd::load_metadata() {
   std::vector<std::string> warnings;
   std::string error;
+  const std::string dat = metadata_file_path(opts_.data_path);
+  if (const size_t stale = disk::remove_stale_temp_files(dat); stale > 0) {
+    log::info("NSQ: removed {} temp file(s) of {} left by a crash", stale, dat);
+  }
   auto md = load_metadata_file(opts_.data_path, error, &warnings);
   for (const auto& w : warnings) log::warn("{}", w);
   if (!md) return util::fail(std::move(error));

@@ -16,6 +16,7 @@
 #include "common/util/result.hpp"
 #include "nsqd/options.hpp"
 #include "nsqd/queue/guid.hpp"
+#include "nsqd/queue/timer_set.hpp"
 #include "nsqd/queue/topic.hpp"
 #include "nsqd/storage/disk_worker.hpp"
 #include "nsqd/storage/group_committer.hpp"
@@ -141,6 +142,11 @@ class Nsqd {
   DiskWorker disk_worker_;
   std::unique_ptr<GroupCommitter> committer_;  // -durable only
   std::shared_ptr<const DiskContext> disk_ctx_;
+  // What process_timers visits (timer_set.hpp); mutable: handed out by channel_limits().
+  mutable ChannelTimerSet timers_;
+  mutable TopicRetrySet topic_retries_;
+  std::vector<std::shared_ptr<Channel>> timer_batch_, timer_keep_;  // timer loop only
+  std::vector<std::shared_ptr<Topic>> retry_batch_;                 // timer loop only
   std::atomic<bool> loading_{false};
   std::atomic<bool> persist_pending_{false};
   std::atomic<bool> sync_pending_{false};

@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <filesystem>
 #include <random>
 
 namespace nsq::disk {
@@ -32,6 +34,32 @@ std::string fail_text(std::string_view op, const std::string& path, int err) {
 }
 
 }  // namespace
+
+size_t remove_stale_temp_files(const std::string& path, std::chrono::seconds min_age) {
+  namespace fs = std::filesystem;
+  const std::string dir = parent_dir(path);
+  const std::string prefix = fs::path(path).filename().string() + ".";
+  constexpr std::string_view kSuffix = ".tmp";
+  std::error_code ec;
+  size_t removed = 0;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() <= prefix.size() + kSuffix.size() || !name.starts_with(prefix) ||
+        !name.ends_with(kSuffix)) {
+      continue;
+    }
+    const std::string_view digits =
+        std::string_view(name).substr(prefix.size(), name.size() - prefix.size() - kSuffix.size());
+    if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      continue;
+    }
+    std::error_code rm;
+    const auto modified = fs::last_write_time(entry.path(), rm);
+    if (rm || fs::file_time_type::clock::now() - modified < min_age) continue;
+    if (fs::remove(entry.path(), rm)) ++removed;
+  }
+  return removed;
+}
 
 int64_t random_int63() {
   thread_local std::mt19937_64 rng{std::random_device{}()};

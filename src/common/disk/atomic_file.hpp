@@ -10,6 +10,7 @@
 // of the same path each land whole, last rename wins (callers serialise when order matters).
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,14 @@ namespace nsq::disk {
 // is removed and the target left untouched. `ops` = nullptr means the real syscalls.
 bool write_file_atomically(const std::string& path, std::string_view data, std::string& error,
                            FileOps* ops = nullptr);
+
+// Deletes the temp files ("<path>.<digits>.tmp") of writes of `path` that a crash cut short
+// between creating the temp file and the rename; the reference leaves them behind forever.
+// Only files last modified `min_age` ago or earlier: a write in progress (a queue of the same
+// name that is still closing) keeps its file; a fresh leftover goes at a later start. Called
+// by the owner of `path` before its first write. Returns how many it deleted.
+size_t remove_stale_temp_files(const std::string& path,
+                               std::chrono::seconds min_age = std::chrono::seconds(10));
 
 enum class ReadFileStatus { kOk, kNotFound, kError };
 

@@ -111,6 +111,9 @@ void DiskQueue::load_metadata() {
   std::string text;
   std::string error;
   const std::string meta = metadata_file_name();
+  if (const size_t stale = remove_stale_temp_files(meta); stale > 0) {
+    log::info("DISKQUEUE({}): removed {} temp file(s) of {} left by a crash", name_, stale, meta);
+  }
   bool have_metadata = false;
   switch (read_whole_file(meta, text, error, &ops_)) {
     case ReadFileStatus::kNotFound:

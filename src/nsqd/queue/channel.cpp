@@ -203,6 +203,7 @@ void Channel::refill_from_log() {
   if (!ok || records.empty()) {
     // The timer loop retries (process_timers); never a spin on a failing read.
     if (!ok) log::error("CHANNEL({}): failed to read the topic log at {} - {}", name_, from, error);
+    note_timer_work_locked();
     return;
   }
   if (exiting_ || epoch != epoch_ || tail_from_ != from) return;  // emptied or deleted meanwhile
@@ -324,7 +325,10 @@ void Channel::refill_from_backend() {
   refill_pending_ = false;
   // Nothing read although depth > 0 (a corrupt file was just set aside): the timer loop
   // retries, rather than spinning here.
-  if (got.empty()) return;
+  if (got.empty()) {
+    note_timer_work_locked();
+    return;
+  }
   if (exiting_ || epoch != epoch_) {  // deleted or emptied meanwhile
     got.clear();
     return;
@@ -350,6 +354,16 @@ void Channel::enqueue_locked(Queued item) {
 void Channel::defer_locked(Queued item, int64_t due_ns) {
   deferred_.push_back(DeferredEntry{due_ns, timer_seq_++, std::move(item)});
   std::push_heap(deferred_.begin(), deferred_.end(), std::greater<>());
+  note_timer_work_locked();
+}
+
+void Channel::note_timer_work_locked() {
+  if (timer_listed_ || limits_.timers == nullptr) return;
+  // Null only while the channel is not owned by a shared_ptr yet (its constructor).
+  if (auto self = weak_from_this().lock()) {
+    timer_listed_ = true;
+    limits_.timers->add(std::move(self));
+  }
 }
 
 Channel::AddResult Channel::add_consumer(const std::shared_ptr<Consumer>& consumer) {
@@ -435,6 +449,7 @@ void Channel::dispatch_queue_locked(int64_t now_ns) {
       queue_.push_front(std::move(item));
       return;
     }
+    note_timer_work_locked();  // its timeout is a deadline to watch
     consumer->deliver(item.msg, attempts);
   }
 }
@@ -501,6 +516,18 @@ std::optional<std::string> Channel::touch(int64_t consumer_id, const MessageId& 
 
 bool Channel::process_timers(int64_t now_ns) {
   std::lock_guard lock(mu_);
+  return process_timers_locked(now_ns);
+}
+
+bool Channel::run_timers(int64_t now_ns) {
+  std::lock_guard lock(mu_);
+  process_timers_locked(now_ns);
+  // A disk refill that found nothing lists the channel again from refill_from_backend.
+  timer_listed_ = !exiting_ && (in_flight_.size() > 0 || !deferred_.empty());
+  return timer_listed_;
+}
+
+bool Channel::process_timers_locked(int64_t now_ns) {
   if (exiting_) return false;
   bool any = false;
   in_flight_.pop_expired(now_ns, [&](InFlightQueue::Entry&& expired) {

@@ -25,6 +25,7 @@
 #include "nsqd/queue/e2e_latency.hpp"
 #include "nsqd/queue/in_flight_queue.hpp"
 #include "nsqd/queue/message.hpp"
+#include "nsqd/queue/timer_set.hpp"
 #include "nsqd/storage/channel_journal.hpp"
 #include "nsqd/storage/message_backend.hpp"
 #include "nsqd/storage/topic_log.hpp"
@@ -40,6 +41,10 @@ struct ChannelLimits {
   int64_t e2e_window_ns = 10LL * 60 * 1000 * 1000 * 1000;
   // Disk queues for durable topics and channels; null = memory only (unit tests).
   std::shared_ptr<const DiskContext> disk;
+  // The timer loop's sets (timer_set.hpp): channels with deadlines, topics whose disk pump
+  // must be retried. Null: whoever owns the channel or topic drives it itself (unit tests).
+  ChannelTimerSet* timers = nullptr;
+  TopicRetrySet* topic_retries = nullptr;
 };
 
 struct ChannelStats {
@@ -122,6 +127,10 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // Requeues timed-out in-flight messages and releases due deferred ones; returns true if
   // anything was due.
   bool process_timers(int64_t now_steady_ns);
+  // The timer loop (ChannelTimerSet): process_timers, then true if deadlines remain to watch
+  // (the channel stays listed); false once it has none (it is unlisted and lists itself again
+  // when it gets one).
+  bool run_timers(int64_t now_steady_ns);
   void pause();
   void unpause();
   bool paused() const;
@@ -174,6 +183,9 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // (mem-queue-size > 0) or a consumer is ready (mem-queue-size = 0).
   void maybe_refill_locked();
   size_t refill_target_locked() const;
+  bool process_timers_locked(int64_t now_ns);
+  // Lists the channel in limits_.timers (if it is not yet): it has a deadline to watch.
+  void note_timer_work_locked();
 
   const std::string topic_name_;
   const std::string name_;
@@ -190,6 +202,7 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // Min-heap (std::push_heap with std::greater) of deferred messages by due time.
   std::vector<DeferredEntry> deferred_;
   uint64_t timer_seq_ = 0;
+  bool timer_listed_ = false;  // in limits_.timers (ChannelTimerSet)
   std::vector<ConsumerSlot> consumers_;
   size_t next_consumer_ = 0;  // round-robin cursor
   std::minstd_rand sample_rng_{12345};

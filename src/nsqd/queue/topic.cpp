@@ -233,6 +233,7 @@ void Topic::maybe_pump_locked() {
 
 void Topic::pump_if_due() {
   std::lock_guard lock(mu_);
+  retry_listed_ = false;  // pump_backend lists the topic again if it still reads nothing
   maybe_pump_locked();
 }
 
@@ -248,7 +249,16 @@ void Topic::pump_backend() {
   backend_->read(kPumpBatch, got);
   std::lock_guard lock(mu_);
   pump_pending_ = false;
-  if (got.empty() || exiting_) return;
+  if (exiting_) return;
+  if (got.empty()) {
+    // Nothing read although the queue is not empty (a corrupt file was just set aside): the
+    // timer loop retries on its next tick, rather than spinning here.
+    if (!retry_listed_ && limits_.topic_retries != nullptr && backend_->has_data()) {
+      retry_listed_ = true;
+      limits_.topic_retries->add(shared_from_this());
+    }
+    return;
+  }
   if (channel_list_.empty() || paused_) {
     // The channels went away meanwhile: keep the messages in memory until they come back.
     for (auto& in : got) pending_.push_back(Pending{std::move(in.msg), in.defer_ns});

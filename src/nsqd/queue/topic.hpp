@@ -81,7 +81,8 @@ class Topic : public std::enable_shared_from_this<Topic> {
   // flushes its own), syncs and closes.
   void shutdown();
   bool exiting() const;
-  // Timer loop: starts draining the disk queue into the channels if that is due.
+  // Timer loop (TopicRetrySet): starts draining the disk queue into the channels if that is
+  // due; a topic whose last pump read nothing lists itself for this retry.
   void pump_if_due();
   // Disk worker: fsyncs this topic's and its channels' disk queues if they changed.
   void sync_backends_if_dirty();
@@ -135,6 +136,7 @@ class Topic : public std::enable_shared_from_this<Topic> {
   // channels exist every publish is taken, so it follows the log end.
   uint64_t untaken_from_ = 0;
   bool commit_hook_set_ = false;
+  bool retry_listed_ = false;  // in limits_.topic_retries
 };
 
 // Wall clock in nanoseconds since the Unix epoch: the message timestamp.

@@ -670,5 +670,51 @@ TEST_F(ChannelTest, MessageIsSharedNotCopied) {
   EXPECT_EQ(protocol::id_view(a->last_id()), "0000000000000005");
 }
 
+// The timer loop visits only listed channels (ChannelTimerSet): a channel lists itself once
+// when it gets an in-flight or deferred message and leaves when it has neither.
+TEST_F(ChannelTest, ListedForTheTimerLoopOnlyWhileItHasDeadlines) {
+  ChannelTimerSet timers;
+  ChannelLimits limits;
+  limits.timers = &timers;
+  auto ch = std::make_shared<Channel>("topic", "ch", limits, [](Channel&) {});
+  std::vector<std::shared_ptr<Channel>> listed;
+  auto run_tick = [&](int64_t now) {  // what Nsqd::process_timers does
+    std::vector<std::shared_ptr<Channel>> keep;
+    timers.take(listed);
+    for (auto& c : listed) {
+      if (c->run_timers(now)) keep.push_back(c);
+    }
+    timers.put_back(keep);
+  };
+  put(*ch, 0, 2);
+  EXPECT_EQ(timers.size(), 0u);  // queued only: nothing to time
+  auto a = consumer(*ch, 1, 1, kSecond);
+  ch->consumer_ready(1);
+  EXPECT_EQ(timers.size(), 1u);
+  a->rdy = 2;
+  ch->consumer_ready(1);
+  EXPECT_EQ(timers.size(), 1u);  // two in flight, listed once
+  run_tick(coarse_now_ns());
+  EXPECT_EQ(timers.size(), 1u);  // still in flight
+  // Timed out, requeued and delivered again within one tick: still listed.
+  run_tick(coarse_now_ns() + 2 * kSecond);
+  ASSERT_EQ(a->deliveries.size(), 4u);
+  EXPECT_EQ(timers.size(), 1u);
+  EXPECT_EQ(ch->finish(1, a->deliveries[2].msg->id()), std::nullopt);
+  EXPECT_EQ(ch->requeue(1, a->deliveries[3].msg->id(), kSecond), std::nullopt);
+  run_tick(coarse_now_ns());
+  EXPECT_EQ(timers.size(), 1u);  // deferred
+  run_tick(coarse_now_ns() + 2 * kSecond);
+  ASSERT_EQ(a->deliveries.size(), 5u);  // due, delivered again
+  EXPECT_EQ(ch->finish(1, a->last_id()), std::nullopt);
+  run_tick(coarse_now_ns());
+  EXPECT_EQ(timers.size(), 0u);  // nothing in flight or deferred: unlisted
+  put(*ch, 10, 1);
+  EXPECT_EQ(timers.size(), 1u);  // listed again by the next delivery
+  ch->close();
+  run_tick(coarse_now_ns());
+  EXPECT_EQ(timers.size(), 0u);  // a closed channel leaves the set
+}
+
 }  // namespace
 }  // namespace nsq::nsqd
