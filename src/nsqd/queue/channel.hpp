@@ -82,8 +82,9 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // reference does).
   int64_t free_capacity() const;
   // Queues copies of `msgs` (or defers them by `defer_ns`) and delivers what it can. What
-  // does not fit in memory goes to the disk queue in one write; returns "" or the write error
-  // (nothing of `msgs` past the memory queue was stored then).
+  // does not fit in memory goes to the disk queue in one write (-durable: stays only in the
+  // topic log, the channel's log tail); returns "" or the write error (nothing of `msgs` past
+  // the memory queue was stored then).
   std::string put(std::span<const MessagePtr> msgs, int64_t defer_ns);
 
   // --- durable mode (-durable; docs/persistence.md, "Durable mode") ---
