@@ -2,7 +2,7 @@
 """Side-by-side micro-benchmark of nsqlookupd (ours vs the reference), < 30 s in total:
   * register: one V1 connection pipelines N REGISTER commands (topic + channel);
   * lookup:   M sequential GET /lookup?topic= over one keep-alive HTTP connection.
-Usage: bench/compare_nsqlookupd.py [ours] [reference]  (defaults: build/ and /work/refbin/)
+Usage: bench/compare_nsqlookupd.py [ours] [reference]  (defaults: build/ and .deps/reference-bin/)
 Reports wall time per operation; the client is Python, so these are latency figures for one
 client, not server capacity.
 """
@@ -17,7 +17,7 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OURS = sys.argv[1] if len(sys.argv) > 1 else os.path.join(REPO, "build/src/nsqlookupd/nsqlookupd")
-REF = sys.argv[2] if len(sys.argv) > 2 else "/work/refbin/nsqlookupd"
+REF = sys.argv[2] if len(sys.argv) > 2 else os.path.join(REPO, ".deps/reference-bin/nsqlookupd")
 N_REGISTER, N_LOOKUP = 20000, 5000
 
 

@@ -7,7 +7,7 @@ report (RSS after - RSS before) / N in bytes per queued message, plus the ratio 
 A second table does the same with --channels channels, where a message stored once and shared
 (ours) differs most from one copy per channel (the reference).
 
-    bench/rss_per_message.py --ref /work/refbin/nsqd [--count 200000] [--size 100]
+    bench/rss_per_message.py [--ref .deps/reference-bin/nsqd] [--count 200000] [--size 100]
 
 Python standard library only; reuses the helpers of bench/compare_nsqd.py. Runs < 1 minute.
 """
@@ -69,7 +69,7 @@ def measure(binary: str, count: int, size: int, channels: int) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ours", default=str(cn.DEFAULT_OURS))
-    ap.add_argument("--ref", default="/work/refbin/nsqd")
+    ap.add_argument("--ref", default=str(cn.DEFAULT_REF_DIR / "nsqd"))
     ap.add_argument("--count", type=int, default=200_000)
     ap.add_argument("--size", type=int, default=100)
     ap.add_argument("--channels", type=int, default=3)

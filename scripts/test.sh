@@ -75,9 +75,12 @@ if [[ -z "${NSQ_SKIP_SANITIZERS:-}" ]]; then
   step "unit tests (asan+ubsan)" build-asan/tests/unit/nsq_unit_tests --gtest_brief=1
   # The bad-input and HTTP suites against the instrumented server: malformed frames and
   # requests must not touch memory they do not own.
-  step "system tests: bad input vs asan+ubsan nsqd" \
-    env NSQD_BIN="$REPO/build-asan/src/nsqd/nsqd" tests/system/python/run.sh -q \
-    tests/system/python/test_bad_input.py tests/system/python/test_http_api.py
+  # ... and the 10 s soak (REQ, TOUCH, timeouts, disconnects, pause, empty, delete, lookupd
+  # restarts): every message accounted for, no leak or error at nsqd's exit.
+  step "system tests: bad input and soak vs asan+ubsan nsqd" \
+    env NSQD_BIN="$REPO/build-asan/src/nsqd/nsqd" NSQD_SANITIZED=1 tests/system/python/run.sh -q \
+    tests/system/python/test_bad_input.py tests/system/python/test_http_api.py \
+    tests/system/python/test_soak.py
   step "system tests: lookupd vs asan+ubsan nsqd and nsqlookupd" \
     env NSQD_BIN="$REPO/build-asan/src/nsqd/nsqd" \
     NSQLOOKUPD_BIN="$REPO/build-asan/src/nsqlookupd/nsqlookupd" tests/system/python/run.sh -q \

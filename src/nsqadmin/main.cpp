@@ -36,9 +36,8 @@ int main(int argc, char** argv) {
   nsq::http::ServerOptions sopts;
   sopts.name = "HTTP";
   nsq::http::Server server(pool, service, sopts);
-  std::string error;
-  if (!server.listen(opts.http_address, error)) {
-    nsq::log::fatal("failed to instantiate nsqadmin - {}", error);
+  if (auto listening = server.listen(opts.http_address); !listening) {
+    nsq::log::fatal("failed to instantiate nsqadmin - {}", listening.error());
     return 1;
   }
   pool.start();

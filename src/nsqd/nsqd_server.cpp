@@ -56,12 +56,10 @@ NsqdServer::~NsqdServer() {
 
 util::Status NsqdServer::start() {
   const auto& opts = nsqd_.options();
-  // The listeners still report through an out-parameter (tcp_server.*, http::Server).
-  std::string error;
-  if (!tcp_.listen(opts.tcp_address, error)) return util::fail(std::move(error));
+  if (auto listening = tcp_.listen(opts.tcp_address); !listening) return listening;
   // -http-address="" disables the HTTP API, as in the reference.
-  if (!opts.http_address.empty() && !http_.listen(opts.http_address, error)) {
-    return util::fail(std::move(error));
+  if (!opts.http_address.empty()) {
+    if (auto listening = http_.listen(opts.http_address); !listening) return listening;
   }
   // As the reference: -https-address (default 0.0.0.0:4152) is only served when a TLS
   // certificate is configured, with the TCP listener's context and the same API.
@@ -70,7 +68,7 @@ util::Status NsqdServer::start() {
     https_opts.name = "HTTPS";
     https_opts.tls = nsqd_.tls_context();
     https_ = std::make_unique<http::Server>(pool_, http_api_, std::move(https_opts));
-    if (!https_->listen(opts.https_address, error)) return util::fail(std::move(error));
+    if (auto listening = https_->listen(opts.https_address); !listening) return listening;
   }
   // /info says -1 for a unix socket (nsqd/http.go); the broadcast ports only take a TCP
   // listener's port (nsqd/nsqd.go), so lookupd and the statsd prefix see 0 then.

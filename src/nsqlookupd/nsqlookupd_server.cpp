@@ -16,10 +16,8 @@ NsqlookupdServer::~NsqlookupdServer() {
 }
 
 util::Status NsqlookupdServer::start() {
-  // The listeners still report through an out-parameter (tcp_server.*, http::Server).
-  std::string error;
-  if (!tcp_.listen(lookupd_.options().tcp_address, error)) return util::fail(std::move(error));
-  if (!http_.listen(lookupd_.options().http_address, error)) return util::fail(std::move(error));
+  if (auto listening = tcp_.listen(lookupd_.options().tcp_address); !listening) return listening;
+  if (auto listening = http_.listen(lookupd_.options().http_address); !listening) return listening;
   lookupd_.set_ports(tcp_.acceptor().tcp_endpoint()->port(), http_.local_endpoint().port());
   pool_.start();
   // The reference logs its HTTP listener first.

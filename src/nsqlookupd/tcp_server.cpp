@@ -7,8 +7,8 @@ LookupTcpServer::LookupTcpServer(Nsqlookupd& lookupd, net::IoPool& pool)
 
 LookupTcpServer::~LookupTcpServer() = default;
 
-bool LookupTcpServer::listen(const std::string& address, std::string& error) {
-  return acceptor_.listen(address, /*allow_unix=*/false, error);
+util::Status LookupTcpServer::listen(const std::string& address) {
+  return acceptor_.listen(address, /*allow_unix=*/false);
 }
 
 void LookupTcpServer::start_accepting() {

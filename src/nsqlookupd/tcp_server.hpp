@@ -23,7 +23,7 @@ class LookupTcpServer {
   ~LookupTcpServer();
 
   // Binds and listens; on failure false with the reference-style message in `error`.
-  bool listen(const std::string& address, std::string& error);
+  util::Status listen(const std::string& address);
   void start_accepting();
   // Stops accepting and closes every connection.
   void stop();

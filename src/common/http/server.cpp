@@ -421,8 +421,8 @@ Server::Server(net::IoPool& pool, Service& service, ServerOptions options)
 
 Server::~Server() = default;
 
-bool Server::listen(const std::string& address, std::string& error) {
-  return acceptor_.listen(address, shared_->options.allow_unix, error);
+util::Status Server::listen(const std::string& address) {
+  return acceptor_.listen(address, shared_->options.allow_unix);
 }
 
 asio::ip::tcp::endpoint Server::local_endpoint() const {

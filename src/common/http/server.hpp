@@ -80,7 +80,7 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Binds and listens; false with a reference-style message on failure.
-  bool listen(const std::string& address, std::string& error);
+  util::Status listen(const std::string& address);
   void start_accepting();
   // Stops accepting and closes every connection (idempotent).
   void stop();

@@ -69,23 +69,18 @@ Acceptor::Acceptor(IoPool& pool, std::string name)
 
 Acceptor::~Acceptor() = default;
 
-bool Acceptor::listen(const std::string& address, bool allow_unix, std::string& error) {
+util::Status Acceptor::listen(const std::string& address, bool allow_unix) {
   const bool unix_socket = allow_unix && is_unix_address(address);
   generic_endpoint ep;
   if (unix_socket) {
     if (address.size() >= sizeof(sockaddr_un::sun_path)) {
-      error =
-          "listen (" + address + ") failed - listen unix " + address + ": bind: invalid argument";
-      return false;
+      return util::fail("listen (" + address + ") failed - listen unix " + address +
+                        ": bind: invalid argument");
     }
     ep = generic_endpoint(asio::local::stream_protocol::endpoint(address));
   } else {
-    std::string resolve_error;
-    auto tcp = resolve_listen_endpoint(address, resolve_error);
-    if (!tcp) {
-      error = "listen (" + address + ") failed - listen tcp: " + resolve_error;
-      return false;
-    }
+    auto tcp = resolve_listen_endpoint(address);
+    if (!tcp) return util::fail("listen (" + address + ") failed - listen tcp: " + tcp.error());
     ep = generic_endpoint(*tcp);
   }
   boost::system::error_code ec;
@@ -95,11 +90,11 @@ bool Acceptor::listen(const std::string& address, bool allow_unix, std::string& 
   if (!ec) acceptor_.bind(ep, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    error = "listen (" + address + ") failed - listen " + (unix_socket ? "unix " : "tcp ") +
-            address + ": bind: " + gocompat::go_errno_text(ec.value());
     boost::system::error_code ignored;
     acceptor_.close(ignored);
-    return false;
+    return util::fail("listen (" + address + ") failed - listen " +
+                      (unix_socket ? "unix " : "tcp ") + address +
+                      ": bind: " + gocompat::go_errno_text(ec.value()));
   }
   const auto local = acceptor_.local_endpoint(ec);
   if (unix_socket) {
@@ -110,7 +105,7 @@ bool Acceptor::listen(const std::string& address, bool allow_unix, std::string& 
     address_ = tcp_endpoint_ ? endpoint_string(*tcp_endpoint_) : address;
   }
   listening_ = true;
-  return true;
+  return {};
 }
 
 void Acceptor::start(OnAccept on_accept) {

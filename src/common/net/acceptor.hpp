@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "common/net/io_pool.hpp"
+#include "common/util/result.hpp"
 
 namespace nsq::net {
 
@@ -60,7 +61,7 @@ class Acceptor {
   // Binds and listens on `address`; a unix path only when `allow_unix` (otherwise such an
   // address fails as Go's TCP listen does: "missing port in address"). On failure false with
   // the reference's message ("listen (ADDR) failed - listen tcp ADDR: bind: ...").
-  bool listen(const std::string& address, bool allow_unix, std::string& error);
+  util::Status listen(const std::string& address, bool allow_unix);
   bool listening() const { return listening_; }
   // Logs "NAME: listening on ADDR" and starts accepting; every socket goes to `on_accept` on
   // the acceptor's loop (the socket's own executor is the loop it is pinned to).

@@ -31,13 +31,9 @@ std::optional<HostPort> split_host_port(std::string_view address) {
   return hp;
 }
 
-std::optional<boost::asio::ip::tcp::endpoint> resolve_listen_endpoint(std::string_view address,
-                                                                      std::string& error) {
+util::Result<boost::asio::ip::tcp::endpoint> resolve_listen_endpoint(std::string_view address) {
   auto hp = split_host_port(address);
-  if (!hp) {
-    error = "address " + std::string(address) + ": missing port in address";
-    return std::nullopt;
-  }
+  if (!hp) return util::fail("address " + std::string(address) + ": missing port in address");
   namespace ip = boost::asio::ip;
   if (hp->host.empty()) return ip::tcp::endpoint(ip::address_v4::any(), hp->port);
   boost::system::error_code ec;
@@ -47,8 +43,7 @@ std::optional<boost::asio::ip::tcp::endpoint> resolve_listen_endpoint(std::strin
   ip::tcp::resolver resolver(ctx);
   auto results = resolver.resolve(hp->host, std::to_string(hp->port), ec);
   if (ec || results.empty()) {
-    error = "lookup " + hp->host + ": " + (ec ? ec.message() : "no such host");
-    return std::nullopt;
+    return util::fail("lookup " + hp->host + ": " + (ec ? ec.message() : "no such host"));
   }
   return results.begin()->endpoint();
 }

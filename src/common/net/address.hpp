@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/util/result.hpp"
+
 namespace nsq::net {
 
 struct HostPort {
@@ -17,8 +19,7 @@ struct HostPort {
 
 std::optional<HostPort> split_host_port(std::string_view address);
 // Resolves a listen address to an endpoint (numeric hosts, "localhost", or "" = 0.0.0.0).
-std::optional<boost::asio::ip::tcp::endpoint> resolve_listen_endpoint(std::string_view address,
-                                                                      std::string& error);
+util::Result<boost::asio::ip::tcp::endpoint> resolve_listen_endpoint(std::string_view address);
 // "host:port" for logs and stats, with brackets for IPv6.
 std::string endpoint_string(const boost::asio::ip::tcp::endpoint& ep);
 

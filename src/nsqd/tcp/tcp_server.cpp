@@ -6,8 +6,8 @@ TcpServer::TcpServer(Nsqd& nsqd, net::IoPool& pool) : nsqd_(nsqd), acceptor_(poo
 
 TcpServer::~TcpServer() = default;
 
-bool TcpServer::listen(const std::string& address, std::string& error) {
-  return acceptor_.listen(address, /*allow_unix=*/true, error);
+util::Status TcpServer::listen(const std::string& address) {
+  return acceptor_.listen(address, /*allow_unix=*/true);
 }
 
 void TcpServer::start_accepting() {
@@ -25,7 +25,9 @@ void TcpServer::stop() {
   for (auto& c : clients_.close_all()) c->stop();
 }
 
-size_t TcpServer::client_count() const { return clients_.size(); }
+size_t TcpServer::client_count() const {
+  return clients_.size();
+}
 
 std::vector<ClientStats> TcpServer::client_stats() const {
   // Outside the registry's lock: a client's stats() takes its own locks.

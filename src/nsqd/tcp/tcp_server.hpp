@@ -21,7 +21,7 @@ class TcpServer {
   ~TcpServer();
 
   // Binds and listens; on failure returns false with the reference-style message in `error`.
-  bool listen(const std::string& address, std::string& error);
+  util::Status listen(const std::string& address);
   void start_accepting();
   // Stops accepting and closes every client connection.
   void stop();

@@ -57,8 +57,8 @@ TEST(Acceptor, ServesAUnixSocketAndRemovesItsFileOnStop) {
   IoPool pool(1);
   Acceptor acceptor(pool, "TCP");
   const auto path = temp_socket_path("serve.sock");
-  std::string error;
-  ASSERT_TRUE(acceptor.listen(path, /*allow_unix=*/true, error)) << error;
+  const auto listening = acceptor.listen(path, /*allow_unix=*/true);
+  ASSERT_TRUE(listening) << listening.error();
   EXPECT_EQ(acceptor.address(), path);
   EXPECT_FALSE(acceptor.tcp_endpoint());
   std::promise<PeerAddress> peer;
@@ -86,29 +86,30 @@ TEST(Acceptor, AStaleSocketFileFailsAsTheReference) {
   IoPool pool(1);
   {
     Acceptor first(pool, "TCP");
-    std::string error;
-    ASSERT_TRUE(first.listen(path, true, error)) << error;
+    const auto listening = first.listen(path, true);
+    ASSERT_TRUE(listening) << listening.error();
     // Never stopped: the file stays behind as after a crash.
   }
   Acceptor second(pool, "TCP");
-  std::string error;
-  EXPECT_FALSE(second.listen(path, true, error));
-  EXPECT_EQ(error, "listen (" + path + ") failed - listen unix " + path +
-                       ": bind: address already in use");
+  const auto in_use = second.listen(path, true);
+  ASSERT_FALSE(in_use);
+  EXPECT_EQ(in_use.error(), "listen (" + path + ") failed - listen unix " + path +
+                                ": bind: address already in use");
   ::unlink(path.c_str());
 
   const std::string missing = "/nonexistent-dir-for-nsq/x.sock";
-  EXPECT_FALSE(second.listen(missing, true, error));
-  EXPECT_EQ(error, "listen (" + missing + ") failed - listen unix " + missing +
-                       ": bind: no such file or directory");
+  const auto no_dir = second.listen(missing, true);
+  ASSERT_FALSE(no_dir);
+  EXPECT_EQ(no_dir.error(), "listen (" + missing + ") failed - listen unix " + missing +
+                                ": bind: no such file or directory");
 }
 
 TEST(Acceptor, WithoutUnixAPathIsAMissingPort) {
   IoPool pool(1);
   Acceptor acceptor(pool, "TCP");
-  std::string error;
-  EXPECT_FALSE(acceptor.listen("/tmp/x.sock", /*allow_unix=*/false, error));
-  EXPECT_EQ(error,
+  const auto listening = acceptor.listen("/tmp/x.sock", /*allow_unix=*/false);
+  ASSERT_FALSE(listening);
+  EXPECT_EQ(listening.error(),
             "listen (/tmp/x.sock) failed - listen tcp: address /tmp/x.sock: missing port in "
             "address");
 }
@@ -116,8 +117,8 @@ TEST(Acceptor, WithoutUnixAPathIsAMissingPort) {
 TEST(Acceptor, TcpReportsItsEndpointAndPeer) {
   IoPool pool(1);
   Acceptor acceptor(pool, "TCP");
-  std::string error;
-  ASSERT_TRUE(acceptor.listen("127.0.0.1:0", true, error)) << error;
+  const auto listening = acceptor.listen("127.0.0.1:0", true);
+  ASSERT_TRUE(listening) << listening.error();
   ASSERT_TRUE(acceptor.tcp_endpoint());
   const auto ep = *acceptor.tcp_endpoint();
   EXPECT_NE(ep.port(), 0);
