@@ -112,9 +112,10 @@ void check(const nsq::fuzz::HttpOutcome& out) {
 }  // namespace
 
 NSQ_FUZZ_TARGET(nsqadmin_http) {
+  // The logger first: statics are destroyed in reverse order, and the services log to the end.
+  nsq::fuzz::LogLevelGuard log_level;
   static const FuzzAdmins fixture;
   if (fixture.admins.empty()) return 0;
-  nsq::fuzz::LogLevelGuard log_level;
   const auto wires = nsq::fuzz::wire_requests(nsq::fuzz::as_view(data, size), 1);
   if (wires.empty()) return 0;
   for (const auto& a : fixture.admins) {

@@ -51,9 +51,10 @@ struct FuzzNsqd {
 }  // namespace
 
 NSQ_FUZZ_TARGET(nsqd_http) {
+  // The logger first: statics are destroyed in reverse order, and Nsqd logs while it closes.
+  nsq::fuzz::LogLevelGuard log_level;
   static FuzzNsqd fixture;
   if (fixture.data.path().empty()) return 0;
-  nsq::fuzz::LogLevelGuard log_level;
   nsq::nsqd::NsqdHttpApi api(*fixture.nsqd, *fixture.stats);
   api.set_ports(4150, 4151, 0);
 

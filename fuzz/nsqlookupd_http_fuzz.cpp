@@ -44,12 +44,12 @@ void clear(lookupd::RegistrationDB& db) {
 }  // namespace
 
 NSQ_FUZZ_TARGET(nsqlookupd_http) {
+  nsq::fuzz::LogLevelGuard log_level;  // first: the logger must outlive the statics below
   static lookupd::Nsqlookupd daemon{[] {
     lookupd::NsqlookupdOptions o;
     o.broadcast_address = "fuzz-lookupd";
     return o;
   }()};
-  nsq::fuzz::LogLevelGuard log_level;
   daemon.set_ports(4160, 4161);
   register_fixture_producer(daemon.db());
   lookupd::LookupHttpService api(daemon);
