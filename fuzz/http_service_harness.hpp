@@ -18,10 +18,10 @@
 
 #include <algorithm>
 #include <boost/asio/buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <cctype>
 #include <cstdio>
 #include <exception>
 #include <future>
@@ -54,17 +54,6 @@ struct HttpOutcome {
 
 namespace harness_detail {
 
-inline bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 inline std::string_view next_line(std::string_view& in) {
   const size_t nl = in.find('\n');
   std::string_view line = in.substr(0, nl);
@@ -76,7 +65,8 @@ inline std::string_view next_line(std::string_view& in) {
 inline bool has_header(const std::vector<std::string_view>& headers, std::string_view name) {
   for (auto h : headers) {
     const size_t colon = h.find(':');
-    if (colon != std::string_view::npos && iequals(h.substr(0, colon), name)) return true;
+    if (colon != std::string_view::npos && boost::beast::iequals(h.substr(0, colon), name))
+      return true;
   }
   return false;
 }

@@ -1,6 +1,6 @@
 #include "common/http/request_head.hpp"
 
-#include <cctype>
+#include <boost/beast/core/string.hpp>
 #include <string>
 
 #include "common/http/query.hpp"
@@ -17,17 +17,6 @@ constexpr std::string_view kMissingHost =
 constexpr std::string_view kUnsupportedTransferEncoding =
     "HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain; charset=utf-8\r\n"
     "Connection: close\r\n\r\nUnsupported transfer encoding";
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 // Splits the request-target into the decoded path and the raw query (origin-form, or the
 // absolute-form some proxies send).
@@ -69,7 +58,7 @@ std::string_view accept_request_head(const bhttp::request_header<>& head,
     return kMissingHost;
   }
   if (auto te = head.find(bhttp::field::transfer_encoding);
-      te != head.end() && !iequals(te->value(), "chunked")) {
+      te != head.end() && !boost::beast::iequals(te->value(), "chunked")) {
     return kUnsupportedTransferEncoding;
   }
   return {};

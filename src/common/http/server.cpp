@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -41,17 +42,6 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // dropping) it for a moment so that closing does not reset the connection before the peer
 // has read the answer (net/http does the same).
 constexpr auto kLingerTime = std::chrono::milliseconds(500);
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -244,7 +234,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     parser_->body_limit(limit);
     set_deadline(opts().read_timeout);
-    if (req_.version >= 11 && iequals(req_.header("Expect"), "100-continue")) {
+    if (req_.version >= 11 && boost::beast::iequals(req_.header("Expect"), "100-continue")) {
       asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
                         [self = this->shared_from_this()](beast::error_code wec, size_t) {
                           if (wec) return self->close();
