@@ -8,15 +8,13 @@
 // Invariants: open never fails; the depth is never negative; every record read has a length
 // within the limits; draining ends (at most one record per 5 bytes of input) with depth 0; a
 // record put afterwards is read back unchanged; close succeeds.
-#include <unistd.h>
-
 #include <cstdio>
-#include <filesystem>
 #include <string>
 
 #include "common/disk/disk_queue.hpp"
 #include "common/log/logger.hpp"
 #include "fuzz/fuzz_target.hpp"
+#include "fuzz/scratch_dir.hpp"
 
 namespace {
 
@@ -26,22 +24,6 @@ void write_file(const std::string& path, std::string_view data) {
     std::fclose(f);
   }
 }
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "nsq-dq-fuzz-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // The real calls without fsync: durability is not what is fuzzed, and fsyncs would cut the
 // executions per second a hundredfold.
@@ -93,7 +75,7 @@ NSQ_FUZZ_TARGET(disk_queue_files) {
   const std::string_view f0 = rest.substr(0, f0_len);
   const std::string_view f1 = rest.substr(f0_len);
 
-  ScratchDir dir;
+  nsq::fuzz::ScratchDir dir("nsq-dq-fuzz-");
   if (dir.path().empty()) return 0;
   const std::string base = dir.path() + "/q.diskqueue.";
   if (which & 1) write_file(base + "meta.dat", meta);

@@ -24,7 +24,8 @@ ninja -C "$dir" -j "$jobs" nsq_fuzzers
 declare -A MAX_LEN=([v2_parser]=4096 [lookup_v1]=2048 [stream_codec]=8192 [message_codec]=512
                     [identify]=2048 [metadata]=2048 [http_mpub_body]=1024 [go_json]=1024
                     [go_values]=128 [query]=512 [flag_set]=1024 [nsqadmin_stats]=4096 [v2_differential]=4096
-                    [disk_queue_files]=2048)
+                    [disk_queue_files]=2048 [nsqd_http]=2048 [nsqlookupd_http]=1024
+                    [nsqadmin_http]=1024)
 
 targets=("$@")
 if ((${#targets[@]} == 0)); then

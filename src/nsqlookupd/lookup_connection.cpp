@@ -17,8 +17,7 @@ constexpr size_t kReadChunk = 64 * 1024;
 
 LookupConnection::LookupConnection(Nsqlookupd& lookupd, net::StreamSocket socket, uint64_t id,
                                    std::string remote_address, CloseCallback on_close)
-    : lookupd_(lookupd),
-      socket_(std::move(socket)),
+    : socket_(std::move(socket)),
       id_(id),
       on_close_(std::move(on_close)),
       parser_(protocol::LookupV1Limits{.max_line_length = 1 << 20,

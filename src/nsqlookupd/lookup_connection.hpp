@@ -46,7 +46,6 @@ class LookupConnection : public std::enable_shared_from_this<LookupConnection> {
   void close();
   void fail(const protocol::ProtocolError& error);
 
-  Nsqlookupd& lookupd_;
   net::StreamSocket socket_;
   const uint64_t id_;
   CloseCallback on_close_;

@@ -1,22 +1,11 @@
 #include "common/http/router.hpp"
 
 #include <algorithm>
-#include <cctype>
+#include <boost/beast/core/string.hpp>
 
 namespace nsq::http {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 std::vector<std::string_view> split_segments(std::string_view path, bool& trailing_slash) {
   std::vector<std::string_view> out;
@@ -64,7 +53,7 @@ bool Router::match_route(const Route& r, std::string_view path, bool fold_case, 
     const Segment& s = r.segments[i];
     if (s.param) {
       if (segs[i].empty()) return false;
-    } else if (fold_case ? !iequals(s.text, segs[i]) : s.text != segs[i]) {
+    } else if (fold_case ? !boost::beast::iequals(s.text, segs[i]) : s.text != segs[i]) {
       return false;
     }
   }

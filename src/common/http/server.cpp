@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -18,7 +19,7 @@
 #include <optional>
 #include <type_traits>
 
-#include "common/http/query.hpp"
+#include "common/http/request_head.hpp"
 #include "common/log/logger.hpp"
 #include "common/net/acceptor.hpp"
 
@@ -31,19 +32,9 @@ using Socket = net::StreamSocket;
 
 namespace {
 
-// What net/http writes, byte for byte, when a request cannot be parsed.
-constexpr std::string_view kBadRequest =
-    "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
-    "Connection: close\r\n\r\n400 Bad Request";
 constexpr std::string_view kHeaderTooLarge =
     "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; "
     "charset=utf-8\r\nConnection: close\r\n\r\n431 Request Header Fields Too Large";
-constexpr std::string_view kMissingHost =
-    "HTTP/1.1 400 Bad Request: missing required Host header\r\nContent-Type: text/plain; "
-    "charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request: missing required Host header";
-constexpr std::string_view kUnsupportedTransferEncoding =
-    "HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain; charset=utf-8\r\n"
-    "Connection: close\r\n\r\nUnsupported transfer encoding";
 constexpr std::string_view kHttpToHttps =
     "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -51,17 +42,6 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // dropping) it for a moment so that closing does not reset the connection before the peer
 // has read the answer (net/http does the same).
 constexpr auto kLingerTime = std::chrono::milliseconds(500);
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -226,33 +206,18 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       } else if (ec == bhttp::error::header_limit) {
         write_raw_and_close(kHeaderTooLarge);
       } else {
-        write_raw_and_close(kBadRequest);
+        write_raw_and_close(kRawBadRequest);
       }
       return;
     }
     const auto& msg = parser_->get();
     req_ = Request{};
-    req_.method = msg.method();
-    req_.method_text = std::string(msg.method_string());
-    req_.target = std::string(msg.target());
-    req_.version = msg.version();
-    req_.headers = &msg.base();
     req_.remote_address = remote_;
     req_.tls = kTls;
-    if (auto len = parser_->content_length()) req_.content_length = *len;
-    if (!split_target()) {
-      write_raw_and_close(kBadRequest);
-      return;
-    }
-    // net/http's request checks that Beast leaves to the application.
-    if (req_.version >= 11 && msg.find(bhttp::field::host) == msg.end() &&
-        msg.method() != bhttp::verb::connect) {
-      write_raw_and_close(kMissingHost);
-      return;
-    }
-    if (auto te = msg.find(bhttp::field::transfer_encoding);
-        te != msg.end() && !iequals(te->value(), "chunked")) {
-      write_raw_and_close(kUnsupportedTransferEncoding);
+    std::optional<uint64_t> content_length;
+    if (auto len = parser_->content_length()) content_length = *len;
+    if (auto refusal = accept_request_head(msg.base(), content_length, req_); !refusal.empty()) {
+      write_raw_and_close(refusal);
       return;
     }
     keep_alive_ = msg.keep_alive();
@@ -269,7 +234,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     parser_->body_limit(limit);
     set_deadline(opts().read_timeout);
-    if (req_.version >= 11 && iequals(req_.header("Expect"), "100-continue")) {
+    if (req_.version >= 11 && boost::beast::iequals(req_.header("Expect"), "100-continue")) {
       asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
                         [self = this->shared_from_this()](beast::error_code wec, size_t) {
                           if (wec) return self->close();
@@ -278,29 +243,6 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       return;
     }
     read_body();
-  }
-
-  // Splits the request-target into the decoded path and the raw query (origin-form, or the
-  // absolute-form some proxies send).
-  bool split_target() {
-    std::string_view t = req_.target;
-    if (t == "*") {
-      req_.path = "*";
-      return true;
-    }
-    if (t.starts_with("http://") || t.starts_with("https://")) {
-      t.remove_prefix(t.find("//") + 2);
-      const size_t slash = t.find_first_of("/?");
-      t = slash == std::string_view::npos ? std::string_view("/") : t.substr(slash);
-      if (t.starts_with("?")) return false;
-    }
-    if (t.empty() || t.front() != '/') return false;
-    const size_t q = t.find('?');
-    if (q != std::string_view::npos) {
-      req_.raw_query = std::string(t.substr(q + 1));
-      t = t.substr(0, q);
-    }
-    return path_unescape(t, req_.path);
   }
 
   void read_body() {
@@ -315,7 +257,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                         }
                         if (ec) {
                           if (!self->shared_->service.handles_incomplete_body(self->req_)) {
-                            return self->write_raw_and_close(kBadRequest);
+                            return self->write_raw_and_close(kRawBadRequest);
                           }
                           self->req_.body_incomplete = true;
                           self->keep_alive_ = false;  // the stream is out of sync
