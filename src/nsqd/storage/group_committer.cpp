@@ -49,10 +49,11 @@ void GroupCommitter::run() {
       if (pending_.empty()) return;  // stopping, nothing left
       batch.swap(pending_);
     }
-    // Everything requested while this cycle fsyncs lands in pending_ for the next one.
+    // Everything requested while this cycle fsyncs lands in pending_ for the next one. The log
+    // counts its own fsyncs before it answers its publishers.
     uint64_t fsyncs = 0;
     for (const auto& log : batch) {
-      fsyncs += static_cast<uint64_t>(log->sync());
+      log->sync(&fsyncs_);
       AfterSync hook;
       {
         std::lock_guard lock(mu_);

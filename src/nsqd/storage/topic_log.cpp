@@ -389,7 +389,7 @@ void TopicLog::fail_locked(const std::string& error, std::vector<Waiter>& to_fai
   waiters_.clear();
 }
 
-int TopicLog::sync() {
+int TopicLog::sync(std::atomic<uint64_t>* fsync_count) {
   std::lock_guard sync_lock(sync_mu_);
   std::vector<disk::FileHandlePtr> files;
   bool dir = false;
@@ -445,6 +445,7 @@ int TopicLog::sync() {
       }
     }
   }
+  if (fsync_count != nullptr) fsync_count->fetch_add(fsyncs, std::memory_order_relaxed);
   for (auto& w : done) w.callback(error);
   return fsyncs;
 }

@@ -24,6 +24,7 @@
 // thread; append/read/trim take a short mutex and never fsync; sync() fsyncs outside it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -89,8 +90,10 @@ class TopicLog {
                  DurableCallback on_durable = nullptr);
 
   // The commit thread: fsyncs whatever append() wrote, then completes the callbacks it covers.
-  // Returns the number of fsync calls made (0 when nothing was dirty).
-  int sync();
+  // Returns the number of fsync calls made (0 when nothing was dirty), and adds it to
+  // `*fsync_count` (if given) BEFORE the callbacks run, so a publisher that got its OK reads a
+  // count that includes its fsync (/metrics).
+  int sync(std::atomic<uint64_t>* fsync_count = nullptr);
 
   // Appends `max_records` records at most, starting at `from` (clamped to start_offset()),
   // up to what was appended so far (synced or not). False with `error` on an I/O error.
