@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 
 #include "common/gocompat/go_int.hpp"
 
@@ -184,6 +185,23 @@ void E2eAggregate::add(const E2eAggregate* o) {
   // The reference then sorts by a key that does not exist: the order is left as is.
 }
 
+namespace {
+
+// (to - from) seconds in nanoseconds, saturating at the int64 bounds as Go's time.Time.Sub
+// does: an nsqd that reports an absurd connect_ts must not overflow (found by the
+// nsqadmin_stats fuzz target).
+int64_t seconds_between_as_ns(int64_t from, int64_t to) {
+  int64_t seconds = 0;
+  int64_t ns = 0;
+  if (__builtin_sub_overflow(to, from, &seconds) ||
+      __builtin_mul_overflow(seconds, int64_t{1000000000}, &ns)) {
+    return to >= from ? INT64_MAX : INT64_MIN;
+  }
+  return ns;
+}
+
+}  // namespace
+
 ClientPtr ClientStats::from_nsqd(const json& j, int64_t now_unix) {
   auto c = std::make_shared<ClientStats>();
   c->node = get_str(j, "node");
@@ -193,7 +211,7 @@ ClientPtr ClientStats::from_nsqd(const json& j, int64_t now_unix) {
   c->hostname = get_str(j, "hostname");
   c->user_agent = get_str(j, "user_agent");
   c->connect_ts = get_int(j, "connect_ts");
-  c->connected_ns = (now_unix - c->connect_ts) * 1000000000LL;
+  c->connected_ns = seconds_between_as_ns(c->connect_ts, now_unix);
   c->in_flight_count = get_int(j, "in_flight_count");
   c->ready_count = get_int(j, "ready_count");
   c->finish_count = get_int(j, "finish_count");

@@ -131,5 +131,17 @@ TEST(ClusterTypes, LookupdProducerTopicsAndTombstones) {
   EXPECT_FALSE(SemVer::parse("junk") < SemVer{});
 }
 
+// Go's time.Time.Sub saturates; an absurd connect_ts from an nsqd must not overflow (the
+// nsqadmin_stats fuzz target found the signed overflow).
+TEST(ClientStatsTest, ConnectedDurationSaturatesAsGo) {
+  EXPECT_EQ(ClientStats::from_nsqd(json{{"connect_ts", 90}}, 100)->connected_ns, 10000000000LL);
+  EXPECT_EQ(ClientStats::from_nsqd(json{{"connect_ts", 110}}, 100)->connected_ns, -10000000000LL);
+  EXPECT_EQ(ClientStats::from_nsqd(json{{"connect_ts", -6700000000000000000LL}}, 100)->connected_ns,
+            INT64_MAX);
+  EXPECT_EQ(ClientStats::from_nsqd(json{{"connect_ts", 6700000000000000000LL}}, 100)->connected_ns,
+            INT64_MIN);
+  EXPECT_EQ(ClientStats::from_nsqd(json{{"connect_ts", INT64_MIN}}, 100)->connected_ns, INT64_MAX);
+}
+
 }  // namespace
 }  // namespace nsq::nsqadmin
