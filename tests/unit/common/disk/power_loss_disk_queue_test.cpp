@@ -32,6 +32,8 @@ int64_t seq_of(const std::string& payload) {
   return std::stoll(payload.substr(4));
 }
 
+constexpr int kRounds = 6;
+
 TEST(PowerLossDiskQueueTest, EverySyncedPutSurvivesEachPowerLoss) {
   TempDir dir;
   PowerLossFileOps ops(dir.path());
@@ -47,7 +49,7 @@ TEST(PowerLossDiskQueueTest, EverySyncedPutSurvivesEachPowerLoss) {
   std::set<int64_t> consumed;  // this round (a read can beat its put's sync)
   int64_t next_seq = 0;
   int64_t checked = 0;
-  for (int round = 0; round < 8; ++round) {
+  for (int round = 0; round < kRounds; ++round) {
     std::string error;
     auto q = DiskQueue::open("q", dir.path(), options, error);
     ASSERT_NE(q, nullptr) << error;
@@ -83,7 +85,7 @@ TEST(PowerLossDiskQueueTest, EverySyncedPutSurvivesEachPowerLoss) {
         if (q->try_schedule_sync()) q->sync(e);
       }
     });
-    const int target = 20 + static_cast<int>(rng() % 200);
+    const int target = 10 + static_cast<int>(rng() % 40);
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (synced_puts.load() < target && std::chrono::steady_clock::now() < give_up) {
       std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -120,7 +122,7 @@ TEST(PowerLossDiskQueueTest, EverySyncedPutSurvivesEachPowerLoss) {
     q.reset();
     if (HasFailure()) return;
   }
-  std::printf("disk queue power loss: 8 rounds, %lld synced records checked\n",
+  std::printf("disk queue power loss: %d rounds, %lld synced records checked\n", kRounds,
               static_cast<long long>(checked));
 }
 

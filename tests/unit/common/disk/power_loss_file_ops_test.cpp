@@ -23,6 +23,16 @@ void write_at(disk::FileOps& ops, int fd, const std::string& bytes, off_t at) {
   ASSERT_EQ(ops.pwritev(fd, &iov, 1, at), static_cast<ssize_t>(bytes.size()));
 }
 
+// Creates (or opens) `path`, writes `bytes` at 0 and fsyncs it: contents durable, name not.
+void write_synced(disk::FileOps& ops, const std::string& path, const std::string& bytes,
+                  int flags = O_RDWR | O_CREAT) {
+  const int fd = ops.open(path, flags, 0600);
+  ASSERT_GE(fd, 0) << path;
+  write_at(ops, fd, bytes, 0);
+  ASSERT_EQ(ops.fsync(fd), 0);
+  ops.close(fd);
+}
+
 int fsync_dir(disk::FileOps& ops, const std::string& dir) {
   const int fd = ops.open(dir, O_RDONLY | O_DIRECTORY, 0);
   if (fd < 0) return fd;
@@ -52,11 +62,7 @@ TEST(PowerLossFileOpsTest, ANewFileNeedsItsDirectoryFsyncToExist) {
   TempDir dir;
   PowerLossFileOps ops(dir.path());
   for (const char* name : {"kept", "gone"}) {
-    const int fd = ops.open(dir.path() + "/" + name, O_RDWR | O_CREAT, 0600);
-    ASSERT_GE(fd, 0);
-    write_at(ops, fd, "data", 0);
-    ASSERT_EQ(ops.fsync(fd), 0);  // contents durable; the name is not yet
-    ops.close(fd);
+    write_synced(ops, dir.path() + "/" + name, "data");  // the name is not durable yet
     if (std::string(name) == "kept") {
       ASSERT_EQ(fsync_dir(ops, dir.path()), 0);
     }
@@ -71,11 +77,7 @@ TEST(PowerLossFileOpsTest, ARenameOrUnlinkWithoutADirectoryFsyncIsUndone) {
   spit(dir.path() + "/meta", "v1");
   spit(dir.path() + "/old", "keep me");
   PowerLossFileOps ops(dir.path());
-  const int fd = ops.open(dir.path() + "/meta.tmp", O_WRONLY | O_CREAT | O_EXCL, 0600);
-  ASSERT_GE(fd, 0);
-  write_at(ops, fd, "v2", 0);
-  ASSERT_EQ(ops.fsync(fd), 0);
-  ops.close(fd);
+  write_synced(ops, dir.path() + "/meta.tmp", "v2", O_WRONLY | O_CREAT | O_EXCL);
   ASSERT_EQ(ops.rename(dir.path() + "/meta.tmp", dir.path() + "/meta"), 0);
   ASSERT_EQ(ops.unlink(dir.path() + "/old"), 0);
   EXPECT_EQ(slurp(dir.path() + "/meta"), "v2");
@@ -85,10 +87,7 @@ TEST(PowerLossFileOpsTest, ARenameOrUnlinkWithoutADirectoryFsyncIsUndone) {
   EXPECT_FALSE(fs::exists(dir.path() + "/meta.tmp"));  // its entry was never durable
 
   // The same with the directory fsync: the rename and the unlink stick.
-  const int fd2 = ops.open(dir.path() + "/meta.tmp", O_WRONLY | O_CREAT | O_EXCL, 0600);
-  write_at(ops, fd2, "v3", 0);
-  ASSERT_EQ(ops.fsync(fd2), 0);
-  ops.close(fd2);
+  write_synced(ops, dir.path() + "/meta.tmp", "v3", O_WRONLY | O_CREAT | O_EXCL);
   ASSERT_EQ(ops.rename(dir.path() + "/meta.tmp", dir.path() + "/meta"), 0);
   ASSERT_EQ(ops.unlink(dir.path() + "/old"), 0);
   ASSERT_EQ(fsync_dir(ops, dir.path()), 0);
@@ -103,10 +102,7 @@ TEST(PowerLossFileOpsTest, ASubdirectoryMadeOutsideFileOpsNeedsItsParentFsynced)
   PowerLossFileOps ops(dir.path());
   fs::create_directories(dir.path() + "/a");
   fs::create_directories(dir.path() + "/b");
-  const int fd = ops.open(dir.path() + "/a/f", O_RDWR | O_CREAT, 0600);
-  write_at(ops, fd, "x", 0);
-  ASSERT_EQ(ops.fsync(fd), 0);
-  ops.close(fd);
+  write_synced(ops, dir.path() + "/a/f", "x");
   ASSERT_EQ(fsync_dir(ops, dir.path() + "/a"), 0);
   ASSERT_EQ(fsync_dir(ops, dir.path()), 0);   // a and b are entries of the root now
   fs::create_directories(dir.path() + "/c");  // after the root's fsync: lost

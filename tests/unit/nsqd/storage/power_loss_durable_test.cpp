@@ -295,65 +295,62 @@ TEST_F(PowerLossDurableTest, SegmentRollsTrimsAndCheckpointsKeepEveryOkedMessage
   run_rounds(42);
 }
 
-}  // namespace
-}  // namespace nsq::nsqd
+// A topic log past its first commit cycle (its directory's entries durable) and a channel
+// journal created after it, as Channel::attach_log creates one.
+class PowerLossJournalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    log_ = TopicLog::open({.dir = dir_, .ops = &ops_}, error);
+    ASSERT_NE(log_, nullptr) << error;
+    ASSERT_GT(log_->sync(), 0);  // the first cycle: the log directory's entries are durable
+    journal_ = ChannelJournal::open(dir_, "later", error, &ops_);
+    ASSERT_NE(journal_, nullptr) << error;
+    EXPECT_FALSE(journal_->existed());
+    log_->directory_changed();  // as Channel::attach_log does for a new journal
+  }
+  void power_loss_and_reopen() {
+    journal_.reset();
+    log_.reset();
+    ops_.simulate_power_loss();
+    std::string error;
+    journal_ = ChannelJournal::open(dir_, "later", error, &ops_);
+    ASSERT_NE(journal_, nullptr) << error;
+  }
 
-namespace nsq::nsqd {
-namespace {
+  TempDir data_;
+  PowerLossFileOps ops_{data_.path()};
+  const std::string dir_ = data_.path() + "/t.log";
+  std::shared_ptr<TopicLog> log_;
+  std::unique_ptr<ChannelJournal> journal_;
+};
 
-// A channel made after its topic's first commit cycle (so after the log directory's last
-// fsync): a publish OKed after it, then the power goes before the commit thread wrote the
-// channel's START. The journal's name must have been made durable by that OK's cycle, and an
-// empty journal must count as an existing channel (start at the log's first offset), else the
-// channel restarts at the log end and loses the OKed message. Found by the test above.
-TEST(PowerLossJournalTest, AChannelMadeAfterTheFirstCycleKeepsMessagesOkedBeforeItsStart) {
-  TempDir data;
-  PowerLossFileOps ops(data.path());
-  const std::string dir = data.path() + "/t.log";
-  std::string error;
-  auto log = TopicLog::open({.dir = dir, .ops = &ops}, error);
-  ASSERT_NE(log, nullptr) << error;
-  ASSERT_GT(log->sync(), 0);  // the first cycle: the log directory's entries are durable
-  auto journal = ChannelJournal::open(dir, "later", error, &ops);
-  ASSERT_NE(journal, nullptr) << error;
-  EXPECT_FALSE(journal->existed());
-  log->directory_changed();  // as Channel::attach_log does for a new journal
-  journal->record(AckRecord::kStart, log->next_offset());
+// A channel made after its topic's first commit cycle: a publish OKed after it, then the power
+// goes before the commit thread wrote the channel's START. The journal's name must have been
+// made durable by that OK's cycle, and an empty journal must count as an existing channel
+// (start at the log's first offset), else the channel restarts at the log end and loses the
+// OKed message. Found by PowerLossDurableTest.
+TEST_F(PowerLossJournalTest, AChannelMadeAfterTheFirstCycleKeepsMessagesOkedBeforeItsStart) {
+  journal_->record(AckRecord::kStart, log_->next_offset());
   const LogAppend item{protocol::message_id_from_guid(1), 1, 0, "m"};
+  std::string error;
   std::string result = "no OK";
-  ASSERT_EQ(log->append(std::span(&item, 1), error, [&](const std::string& e) { result = e; }), 0);
-  log->sync();
+  ASSERT_EQ(log_->append(std::span(&item, 1), error, [&](const std::string& e) { result = e; }), 0);
+  log_->sync();
   ASSERT_EQ(result, "");  // OK sent; the START is still only in memory
-  journal.reset();
-  log.reset();
-  ops.simulate_power_loss();
-  journal = ChannelJournal::open(dir, "later", error, &ops);
-  ASSERT_NE(journal, nullptr) << error;
-  EXPECT_TRUE(journal->existed());  // so the channel starts at the log's first offset: 0
-  EXPECT_FALSE(journal->durable_state().is_acked(0));
+  power_loss_and_reopen();
+  EXPECT_TRUE(journal_->existed());  // so the channel starts at the log's first offset: 0
+  EXPECT_FALSE(journal_->durable_state().is_acked(0));
 }
 
 // Once a flush returned, a new journal's records survive a power loss.
-TEST(PowerLossJournalTest, AFlushedNewJournalSurvivesAPowerLoss) {
-  TempDir data;
-  PowerLossFileOps ops(data.path());
-  const std::string dir = data.path() + "/t.log";
+TEST_F(PowerLossJournalTest, AFlushedNewJournalSurvivesAPowerLoss) {
+  journal_->record(AckRecord::kStart, 0);
+  log_->sync();
   std::string error;
-  auto log = TopicLog::open({.dir = dir, .ops = &ops}, error);
-  ASSERT_NE(log, nullptr) << error;
-  ASSERT_GT(log->sync(), 0);
-  auto journal = ChannelJournal::open(dir, "later", error, &ops);
-  ASSERT_NE(journal, nullptr) << error;
-  log->directory_changed();
-  journal->record(AckRecord::kStart, 0);
-  log->sync();
-  ASSERT_GE(journal->flush(log->synced_offset(), error), 0) << error;
-  journal.reset();
-  log.reset();
-  ops.simulate_power_loss();
-  journal = ChannelJournal::open(dir, "later", error, &ops);
-  ASSERT_NE(journal, nullptr) << error;
-  EXPECT_TRUE(journal->durable_state().started);
+  ASSERT_GE(journal_->flush(log_->synced_offset(), error), 0) << error;
+  power_loss_and_reopen();
+  EXPECT_TRUE(journal_->durable_state().started);
 }
 
 }  // namespace
