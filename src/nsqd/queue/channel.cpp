@@ -75,6 +75,8 @@ bool Channel::attach_log(const std::shared_ptr<TopicLog>& log, uint64_t start_if
     log::error("CHANNEL({}): failed to open the ack journal - {}", name_, error);
     return false;
   }
+  // A new journal's name must be durable before any publish after this point gets its OK.
+  if (!journal->existed()) log->directory_changed();
   AckState state = journal->durable_state();
   if (!state.started) {
     // A journal that exists without its START lost it in a crash before the commit cycle

@@ -157,6 +157,10 @@ bool ChannelJournal::load(std::string& error) {
       }
       break;
   }
+  // An empty journal counts too: it was made before a crash that lost its START, and that
+  // channel may already have had messages acknowledged to their publishers.
+  int64_t probe = 0;
+  if (ops_.stat_size(journal_path_, probe) == 0) existed_ = true;
   fd_ = ops_.open(journal_path_, O_RDWR | O_CREAT, 0600);
   if (fd_ < 0) {
     error = "failed to open " + journal_path_ + ": " + disk::errno_text(-fd_);
@@ -167,7 +171,6 @@ bool ChannelJournal::load(std::string& error) {
     error = "failed to stat " + journal_path_ + ": " + disk::errno_text(-r);
     return false;
   }
-  if (file_size > 0) existed_ = true;
   std::string data(static_cast<size_t>(file_size), '\0');
   if (file_size > 0 && ops_.pread(fd_, data.data(), data.size(), 0) != file_size) {
     error = "failed to read " + journal_path_;

@@ -70,7 +70,9 @@ class ChannelJournal {
   // The durable ack floor: the topic log may drop every segment below it.
   uint64_t durable_floor() const;
   size_t buffered() const;
-  // The journal or checkpoint file was there before open(): the channel existed already.
+  // The journal (even empty) or checkpoint file was there before open(): the channel
+  // existed already. A new journal's name is durable only after a directory fsync: its
+  // creator calls TopicLog::directory_changed() so that happens before the next OK.
   bool existed() const { return existed_; }
   // Channel deletion: closes and unlinks both files; later records and flushes do nothing.
   void remove();

@@ -528,6 +528,11 @@ bool TopicLog::read(uint64_t from, size_t max_records, std::vector<LogRecord>& o
   return true;
 }
 
+void TopicLog::directory_changed() {
+  std::lock_guard lock(mu_);
+  dir_dirty_ = true;
+}
+
 void TopicLog::trim_below(uint64_t offset) {
   std::vector<std::string> paths;
   {

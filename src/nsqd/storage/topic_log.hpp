@@ -99,6 +99,10 @@ class TopicLog {
   // up to what was appended so far (synced or not). False with `error` on an I/O error.
   bool read(uint64_t from, size_t max_records, std::vector<LogRecord>& out, std::string& error);
 
+  // A file was created in the log directory (a new channel's journal): the next sync fsyncs
+  // the directory before it reports anything durable, so no OK for a later offset can outlive
+  // the file's name in a power loss.
+  void directory_changed();
   // Deletes whole segments that only hold offsets below `offset` (never the last segment).
   void trim_below(uint64_t offset);
   // The topic was deleted: fails every waiting append with "exiting", refuses later ones,
