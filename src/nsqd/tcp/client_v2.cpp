@@ -65,14 +65,20 @@ int64_t unix_seconds() {
 }  // namespace
 
 ClientV2::ClientV2(Nsqd& nsqd, net::StreamSocket socket, int64_t id, CloseCallback on_close)
+    : ClientV2(nsqd, std::move(socket), net::peer_address(socket), id, std::move(on_close)) {}
+
+// One getpeername per connection: the address and host both come from `peer`. `socket` is a
+// reference so that reading the peer above happens before anything moves it.
+ClientV2::ClientV2(Nsqd& nsqd, net::StreamSocket&& socket, net::PeerAddress peer, int64_t id,
+                   CloseCallback on_close)
     : nsqd_(nsqd),
       opts_(nsqd.options()),
       socket_(std::move(socket)),
       timer_(socket_.get_executor()),
       id_(id),
       on_close_(std::move(on_close)),
-      remote_address_(net::peer_address(socket_).address),
-      remote_host_(net::peer_address(socket_).host),
+      remote_address_(std::move(peer.address)),
+      remote_host_(std::move(peer.host)),
       connect_ts_(unix_seconds()),
       protocol_(nsqd, *this, id, remote_host_) {}
 

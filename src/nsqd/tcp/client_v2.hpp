@@ -63,6 +63,8 @@ class ClientV2 final : public Consumer,
   void disconnect() override;
 
  private:
+  ClientV2(Nsqd& nsqd, net::StreamSocket&& socket, net::PeerAddress peer, int64_t id,
+           CloseCallback on_close);
   // ClientPort (for protocol_)
   void send_response(std::string_view data) override;
   void send_error(const protocol::ProtocolError& err) override;
