@@ -19,7 +19,8 @@ import pytest
 
 import nsqproto
 from conftest import Nsqd, NSQD_BIN
-from nsqproto import FRAME_ERROR, FRAME_MESSAGE, cmd, mpub, pub
+from test_persistence import consume
+from nsqproto import FRAME_ERROR, mpub, pub
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -101,21 +102,7 @@ class Faulty:
         return None
 
     def drain(self, topic, channel, expected, timeout=15.0):
-        seen = set()
-        deadline = time.monotonic() + timeout
-        with nsqproto.Conn(self.n.host, self.n.tcp_port) as c:
-            c.sub(topic, channel, rdy=100)
-            while len(seen) < expected and time.monotonic() < deadline:
-                try:
-                    ftype, data = c.read_frame(timeout=max(0.1, deadline - time.monotonic()),
-                                               skip_heartbeats=True)
-                except nsqproto.Timeout:
-                    break
-                if ftype == FRAME_MESSAGE:
-                    m = nsqproto.parse_message(data)
-                    seen.add(m.body)
-                    c.send(cmd("FIN", m.id))
-        return seen
+        return consume(self.n, topic, channel, expected, timeout=timeout, rdy=100)[0]
 
     def stop(self):
         self.n.stop()
