@@ -82,9 +82,9 @@ NSQ_FUZZ_TARGET(disk_queue_files) {
   if (which & 2) write_file(base + "000000.dat", f0);
   if (which & 4) write_file(base + "000001.dat", f1);
 
-  std::string error;
-  auto q = nsq::disk::DiskQueue::open("q", dir.path(), o, error);
-  FUZZ_CHECK(q != nullptr);
+  auto opened = nsq::disk::DiskQueue::open("q", dir.path(), o);
+  FUZZ_CHECK(opened.ok());
+  auto& q = *opened;
   FUZZ_CHECK(q->depth() >= 0);
   const size_t max_records = size / 5 + 2;
   size_t records = 0;
@@ -100,10 +100,10 @@ NSQ_FUZZ_TARGET(disk_queue_files) {
   FUZZ_CHECK(q->depth() == 0);
 
   const std::string fresh(static_cast<size_t>(o.min_msg_size), 'z');
-  FUZZ_CHECK(q->put(fresh, error));
+  FUZZ_CHECK(q->put(fresh).ok());
   FUZZ_CHECK(q->depth() == 1);
   FUZZ_CHECK(q->read_next(msg) == nsq::disk::ReadResult::kOk && msg == fresh);
   FUZZ_CHECK(q->read_next(msg) == nsq::disk::ReadResult::kEmpty);
-  FUZZ_CHECK(q->close(error));
+  FUZZ_CHECK(q->close().ok());
   return 0;
 }

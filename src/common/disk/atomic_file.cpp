@@ -81,87 +81,69 @@ std::string join_path(const std::string& dir, std::string_view file) {
   return out;
 }
 
-bool write_file_atomically(const std::string& path, std::string_view data, std::string& error,
-                           FileOps* ops_in) {
+util::Status write_file_atomically(const std::string& path, std::string_view data,
+                                   FileOps* ops_in) {
   FileOps& ops = ops_in ? *ops_in : real_file_ops();
   std::string tmp = path + "." + std::to_string(random_int63()) + ".tmp";
 
   // O_EXCL: a random name that already exists belongs to someone else; never write into it.
   int fd = ops.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_EXCL, 0600);
-  if (fd < 0) {
-    error = fail_text("open", tmp, -fd);
-    return false;
-  }
+  if (fd < 0) return util::fail(fail_text("open", tmp, -fd));
   auto abandon = [&](std::string_view op, int err) {
-    error = fail_text(op, tmp, err);
     ops.close(fd);
     ops.unlink(tmp);
-    return false;
+    return util::fail(fail_text(op, tmp, err));
   };
   if (int r = write_all(ops, fd, data); r < 0) return abandon("write", -r);
   if (int r = ops.fsync(fd); r < 0) return abandon("sync", -r);
   if (int r = ops.close(fd); r < 0) {
     ops.unlink(tmp);
-    error = fail_text("close", tmp, -r);
-    return false;
+    return util::fail(fail_text("close", tmp, -r));
   }
   if (int r = ops.rename(tmp, path); r < 0) {
     ops.unlink(tmp);
-    error = "rename " + tmp + " " + path + ": " + errno_text(-r);
-    return false;
+    return util::fail("rename " + tmp + " " + path + ": " + errno_text(-r));
   }
   // Make the rename itself durable. The content is already in place, so a failure here is
   // reported but the file is not rolled back.
   std::string dir = parent_dir(path);
   int dfd = ops.open(dir, O_RDONLY | O_DIRECTORY, 0);
-  if (dfd < 0) {
-    error = fail_text("open", dir, -dfd);
-    return false;
-  }
+  if (dfd < 0) return util::fail(fail_text("open", dir, -dfd));
   int r = ops.fsync(dfd);
   ops.close(dfd);
-  if (r < 0) {
-    error = fail_text("sync", dir, -r);
-    return false;
-  }
-  return true;
+  if (r < 0) return util::fail(fail_text("sync", dir, -r));
+  return {};
 }
 
-ReadFileStatus read_whole_file(const std::string& path, std::string& out, std::string& error,
-                               FileOps* ops_in) {
+util::Result<std::optional<std::string>> read_whole_file(const std::string& path, FileOps* ops_in) {
   FileOps& ops = ops_in ? *ops_in : real_file_ops();
-  out.clear();
   int fd = ops.open(path, O_RDONLY, 0);
   if (fd < 0) {
-    if (fd == -ENOENT) return ReadFileStatus::kNotFound;
-    error = fail_text("open", path, -fd);
-    return ReadFileStatus::kError;
+    if (fd == -ENOENT) return std::optional<std::string>();
+    return util::fail(fail_text("open", path, -fd));
   }
   int64_t size = 0;
   if (int r = ops.fstat_size(fd, size); r < 0) {
     ops.close(fd);
-    error = fail_text("stat", path, -r);
-    return ReadFileStatus::kError;
+    return util::fail(fail_text("stat", path, -r));
   }
   // The size is a hint only: read until EOF so a file that grows or shrinks meanwhile is still
   // read consistently up to where the kernel says it ends.
-  out.resize(static_cast<size_t>(size) + 1);
+  std::string out(static_cast<size_t>(size) + 1, '\0');
   size_t got = 0;
   for (;;) {
     if (got == out.size()) out.resize(out.size() * 2);
     ssize_t n = ops.pread(fd, out.data() + got, out.size() - got, static_cast<off_t>(got));
     if (n < 0) {
       ops.close(fd);
-      out.clear();
-      error = fail_text("read", path, static_cast<int>(-n));
-      return ReadFileStatus::kError;
+      return util::fail(fail_text("read", path, static_cast<int>(-n)));
     }
     if (n == 0) break;
     got += static_cast<size_t>(n);
   }
   out.resize(got);
   ops.close(fd);
-  return ReadFileStatus::kOk;
+  return std::optional<std::string>(std::move(out));
 }
 
 }  // namespace nsq::disk

@@ -11,17 +11,19 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "common/disk/file_ops.hpp"
+#include "common/util/result.hpp"
 
 namespace nsq::disk {
 
-// Returns false and sets `error` (Go-style "<op> <path>: <reason>") on failure; the temp file
-// is removed and the target left untouched. `ops` = nullptr means the real syscalls.
-bool write_file_atomically(const std::string& path, std::string_view data, std::string& error,
-                           FileOps* ops = nullptr);
+// Fails with a Go-style "<op> <path>: <reason>"; the temp file is then removed and the target
+// left untouched. `ops` = nullptr means the real syscalls.
+util::Status write_file_atomically(const std::string& path, std::string_view data,
+                                   FileOps* ops = nullptr);
 
 // Deletes the temp files ("<path>.<digits>.tmp") of writes of `path` that a crash cut short
 // between creating the temp file and the rename; the reference leaves them behind forever.
@@ -31,12 +33,10 @@ bool write_file_atomically(const std::string& path, std::string_view data, std::
 size_t remove_stale_temp_files(const std::string& path,
                                std::chrono::seconds min_age = std::chrono::seconds(10));
 
-enum class ReadFileStatus { kOk, kNotFound, kError };
-
-// Reads the whole file into `out`. kNotFound is separate because a missing metadata file is a
-// fresh start, not an error.
-ReadFileStatus read_whole_file(const std::string& path, std::string& out, std::string& error,
-                               FileOps* ops = nullptr);
+// The whole file, or std::nullopt when it does not exist: a missing metadata file is a fresh
+// start, not an error. Fails with "<op> <path>: <reason>".
+util::Result<std::optional<std::string>> read_whole_file(const std::string& path,
+                                                         FileOps* ops = nullptr);
 
 // "<dir>" of "<dir>/<file>", "." for a bare file name.
 std::string parent_dir(const std::string& path);

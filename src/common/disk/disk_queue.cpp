@@ -59,16 +59,12 @@ DiskQueue::DiskQueue(std::string name, std::string data_path, const DiskQueueOpt
       opts_(options),
       ops_(options.file_ops ? *options.file_ops : real_file_ops()) {}
 
-std::unique_ptr<DiskQueue> DiskQueue::open(std::string name, std::string data_path,
-                                           const DiskQueueOptions& options, std::string& error) {
-  if (name.empty()) {
-    error = "diskqueue name must not be empty";
-    return nullptr;
-  }
+util::Result<std::unique_ptr<DiskQueue>> DiskQueue::open(std::string name, std::string data_path,
+                                                         const DiskQueueOptions& options) {
+  if (name.empty()) return util::fail("diskqueue name must not be empty");
   if (options.max_bytes_per_file <= 0 || options.min_msg_size < 0 ||
       options.max_msg_size < options.min_msg_size || options.sync_every <= 0) {
-    error = "invalid diskqueue options for " + name;
-    return nullptr;
+    return util::fail("invalid diskqueue options for " + name);
   }
   std::unique_ptr<DiskQueue> q(new DiskQueue(std::move(name), std::move(data_path), options));
   q->buf_cap_ = std::max<size_t>(options.read_buffer_size, 4096);
@@ -78,8 +74,9 @@ std::unique_ptr<DiskQueue> DiskQueue::open(std::string name, std::string data_pa
 }
 
 DiskQueue::~DiskQueue() {
-  std::string error;
-  if (!close(error)) log::error("DISKQUEUE({}) failed to close - {}", name_, error);
+  if (auto closed = close(); !closed) {
+    log::error("DISKQUEUE({}) failed to close - {}", name_, closed.error());
+  }
 }
 
 std::string DiskQueue::data_file_name(int64_t file_num) const {
@@ -108,32 +105,25 @@ void DiskQueue::load_metadata() {
   // Called before the queue is shared; locks only to keep the invariants uniform.
   std::lock_guard rl(read_mu_);
   std::lock_guard l(mu_);
-  std::string text;
-  std::string error;
   const std::string meta = metadata_file_name();
   if (const size_t stale = remove_stale_temp_files(meta); stale > 0) {
     log::info("DISKQUEUE({}): removed {} temp file(s) of {} left by a crash", name_, stale, meta);
   }
   bool have_metadata = false;
-  switch (read_whole_file(meta, text, error, &ops_)) {
-    case ReadFileStatus::kNotFound:
-      break;  // a new queue, or a crash before the first metadata write
-    case ReadFileStatus::kError:
-      log::error("DISKQUEUE({}) failed to retrieveMetaData - {}", name_, error);
-      break;
-    case ReadFileStatus::kOk: {
-      Positions p;
-      if (!parse_metadata_text(text, p) || !plausible(p)) {
-        log::error("DISKQUEUE({}) failed to retrieveMetaData - unparseable {}", name_, meta);
-        break;
-      }
+  const auto text = read_whole_file(meta, &ops_);
+  if (!text) {
+    log::error("DISKQUEUE({}) failed to retrieveMetaData - {}", name_, text.error());
+  } else if (*text) {  // std::nullopt: a new queue, or a crash before the first metadata write
+    Positions p;
+    if (!parse_metadata_text(**text, p) || !plausible(p)) {
+      log::error("DISKQUEUE({}) failed to retrieveMetaData - unparseable {}", name_, meta);
+    } else {
       depth_ = p.depth;
       read_file_num_ = p.read_file_num;
       read_pos_ = p.read_pos;
       write_file_num_ = p.write_file_num;
       write_pos_ = p.write_pos;
       have_metadata = true;
-      break;
     }
   }
   // Without usable metadata the reference starts at file 0 and overwrites whatever is there;
@@ -300,15 +290,13 @@ size_t DiskQueue::held() const {
   return held_.size();
 }
 
-bool DiskQueue::write_metadata(const Snapshot& snap, std::string& error) {
+util::Status DiskQueue::write_metadata(const Snapshot& snap) {
   std::lock_guard ml(meta_mu_);
   // A newer state is already on disk (a roll or empty() raced this sync): keep it.
-  if (snap.seq <= persisted_seq_) return true;
-  if (!write_file_atomically(metadata_file_name(), metadata_text(snap.pos), error, &ops_)) {
-    return false;
-  }
-  persisted_seq_ = snap.seq;
-  return true;
+  if (snap.seq <= persisted_seq_) return {};
+  auto written = write_file_atomically(metadata_file_name(), metadata_text(snap.pos), &ops_);
+  if (written) persisted_seq_ = snap.seq;
+  return written;
 }
 
 std::vector<int64_t> DiskQueue::take_deletable_locked(int64_t persisted_read_file_num) {
@@ -365,12 +353,12 @@ bool DiskQueue::try_schedule_sync() {
   return !sync_scheduled_.exchange(true, std::memory_order_acq_rel);
 }
 
-bool DiskQueue::sync(std::string& error) {
+util::Status DiskQueue::sync() {
   Snapshot snap;
   FileHandlePtr wf;
   {
     std::lock_guard l(mu_);
-    if (closed_) return true;
+    if (closed_) return {};
     snap = snapshot_locked();
     wf = write_file_;
     ops_since_sync_ = 0;
@@ -379,14 +367,15 @@ bool DiskQueue::sync(std::string& error) {
   }
   // The fsync covers every byte written before the snapshot, so the metadata below never
   // claims more than is durable. Puts continue meanwhile.
-  bool ok = true;
+  util::Status result;
   if (wf) {
     if (int r = ops_.fsync(wf->fd()); r < 0) {
-      error = "sync " + data_file_name(snap.pos.write_file_num) + ": " + errno_text(-r);
-      ok = false;
+      result =
+          util::fail("sync " + data_file_name(snap.pos.write_file_num) + ": " + errno_text(-r));
     }
   }
-  if (ok) ok = write_metadata(snap, error);
+  if (result) result = write_metadata(snap);
+  const bool ok = result.ok();
   std::vector<int64_t> doomed;
   {
     std::lock_guard l(mu_);
@@ -400,62 +389,55 @@ bool DiskQueue::sync(std::string& error) {
     std::lock_guard l(mu_);
     if (!closed_) retry_unlink_later_locked(failed);
   }
-  if (!ok) log::error("DISKQUEUE({}) failed to sync - {}", name_, error);
-  return ok;
+  if (!ok) log::error("DISKQUEUE({}) failed to sync - {}", name_, result.error());
+  return result;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-bool DiskQueue::put(std::string_view payload, std::string& error) {
+util::Status DiskQueue::put(std::string_view payload) {
   RecordView r{payload, {}};
-  return put_records(std::span<const RecordView>(&r, 1), error);
+  return put_records(std::span<const RecordView>(&r, 1));
 }
 
-bool DiskQueue::put_batch(std::span<const std::string_view> payloads, std::string& error) {
+util::Status DiskQueue::put_batch(std::span<const std::string_view> payloads) {
   // RecordView is two views; building them is cheap next to the write.
   std::vector<RecordView> recs;
   recs.reserve(payloads.size());
   for (auto p : payloads) recs.push_back(RecordView{p, {}});
-  return put_records(recs, error);
+  return put_records(recs);
 }
 
-bool DiskQueue::put_records(std::span<const RecordView> records, std::string& error) {
+util::Status DiskQueue::put_records(std::span<const RecordView> records) {
   for (const auto& r : records) {
     size_t len = r.head.size() + r.body.size();
     if (len < static_cast<size_t>(opts_.min_msg_size) ||
         len > static_cast<size_t>(opts_.max_msg_size)) {
-      error = "invalid message write size (" + std::to_string(len) +
-              ") minMsgSize=" + std::to_string(opts_.min_msg_size) +
-              " maxMsgSize=" + std::to_string(opts_.max_msg_size);
-      return false;
+      return util::fail("invalid message write size (" + std::to_string(len) +
+                        ") minMsgSize=" + std::to_string(opts_.min_msg_size) +
+                        " maxMsgSize=" + std::to_string(opts_.max_msg_size));
     }
   }
-  if (records.empty()) return true;
+  if (records.empty()) return {};
   std::lock_guard l(mu_);
-  if (closed_) {
-    error = "exiting";
-    return false;
-  }
-  return write_records_locked(records, error);
+  if (closed_) return util::fail("exiting");
+  return write_records_locked(records);
 }
 
-bool DiskQueue::ensure_write_file_locked(std::string& error) {
-  if (write_file_) return true;
+util::Status DiskQueue::ensure_write_file_locked() {
+  if (write_file_) return {};
   const std::string fn = data_file_name(write_file_num_);
   int fd = ops_.open(fn, O_RDWR | O_CREAT, 0600);
-  if (fd < 0) {
-    error = "open " + fn + ": " + errno_text(-fd);
-    return false;
-  }
+  if (fd < 0) return util::fail("open " + fn + ": " + errno_text(-fd));
   write_file_ = std::make_shared<FileHandle>(ops_, fd);
   log::info("DISKQUEUE({}): writeOne() opened {}", name_, fn);
-  return true;
+  return {};
 }
 
 // Writes iov_ at `offset` of the write file, looping over short writes and IOV_MAX.
-bool DiskQueue::write_segment_locked(int64_t offset, std::string& error) {
-  if (!ensure_write_file_locked(error)) return false;
+util::Status DiskQueue::write_segment_locked(int64_t offset) {
+  if (auto opened = ensure_write_file_locked(); !opened) return opened;
   size_t idx = 0;
   while (idx < iov_.size()) {
     int cnt = static_cast<int>(std::min<size_t>(iov_.size() - idx, IOV_MAX));
@@ -463,8 +445,7 @@ bool DiskQueue::write_segment_locked(int64_t offset, std::string& error) {
     if (n <= 0) {
       // 0 from a regular file means it accepted nothing: treat as out of space.
       int err = n < 0 ? static_cast<int>(-n) : ENOSPC;
-      error = "write " + data_file_name(write_file_num_) + ": " + errno_text(err);
-      return false;
+      return util::fail("write " + data_file_name(write_file_num_) + ": " + errno_text(err));
     }
     offset += n;
     auto left = static_cast<size_t>(n);
@@ -474,7 +455,7 @@ bool DiskQueue::write_segment_locked(int64_t offset, std::string& error) {
       iov_[idx].iov_len -= left;
     }
   }
-  return true;
+  return {};
 }
 
 // Starts the next file and syncs inline, as the reference does, so the metadata names the new
@@ -484,27 +465,25 @@ void DiskQueue::roll_write_file_locked() {
   FileHandlePtr old = std::move(write_file_);
   ++write_file_num_;
   write_pos_ = 0;
-  std::string error;
-  bool ok = true;
+  util::Status synced;
   if (old) {
     if (int r = ops_.fsync(old->fd()); r < 0) {
-      error = "sync " + data_file_name(write_file_num_ - 1) + ": " + errno_text(-r);
-      ok = false;
+      synced = util::fail("sync " + data_file_name(write_file_num_ - 1) + ": " + errno_text(-r));
     }
   }
   Snapshot snap = snapshot_locked();
-  if (ok) ok = write_metadata(snap, error);
-  if (ok) {
+  if (synced) synced = write_metadata(snap);
+  if (synced) {
     ops_since_sync_ = 0;
     force_sync_ = false;
     retry_unlink_later_locked(unlink_consumed(take_deletable_locked(snap.pos.read_file_num)));
   } else {
     force_sync_ = true;
-    log::error("DISKQUEUE({}) failed to sync - {}", name_, error);
+    log::error("DISKQUEUE({}) failed to sync - {}", name_, synced.error());
   }
 }
 
-bool DiskQueue::write_records_locked(std::span<const RecordView> records, std::string& error) {
+util::Status DiskQueue::write_records_locked(std::span<const RecordView> records) {
   const int64_t start_file = write_file_num_;
   const int64_t start_pos = write_pos_;
   const int64_t start_depth = depth_.load(std::memory_order_relaxed);
@@ -515,14 +494,14 @@ bool DiskQueue::write_records_locked(std::span<const RecordView> records, std::s
   int64_t pos = write_pos_;      // where the next record goes
   int64_t seg_records = 0;
 
-  auto flush = [&]() -> bool {
-    if (iov_.empty()) return true;
-    if (!write_segment_locked(seg_off, error)) return false;
+  auto flush = [&]() -> util::Status {
+    if (iov_.empty()) return {};
+    if (auto written = write_segment_locked(seg_off); !written) return written;
     write_pos_ = pos;
     depth_.fetch_add(seg_records, std::memory_order_relaxed);
     seg_records = 0;
     iov_.clear();
-    return true;
+    return {};
   };
 
   for (size_t i = 0; i < records.size(); ++i) {
@@ -530,9 +509,9 @@ bool DiskQueue::write_records_locked(std::span<const RecordView> records, std::s
     const size_t len = r.head.size() + r.body.size();
     const int64_t total = static_cast<int64_t>(kLenSize + len);
     if (pos > 0 && pos + total > opts_.max_bytes_per_file) {
-      if (!flush()) {
+      if (auto flushed = flush(); !flushed) {
         rollback_locked(start_file, start_pos, start_depth);
-        return false;
+        return flushed;
       }
       roll_write_file_locked();
       pos = 0;
@@ -546,12 +525,12 @@ bool DiskQueue::write_records_locked(std::span<const RecordView> records, std::s
     pos += total;
     ++seg_records;
   }
-  if (!flush()) {
+  if (auto flushed = flush(); !flushed) {
     rollback_locked(start_file, start_pos, start_depth);
-    return false;
+    return flushed;
   }
   ops_since_sync_ += static_cast<int64_t>(records.size());
-  return true;
+  return {};
 }
 
 // Undoes a failed put: files the batch rolled into are removed, the file it started in is cut
@@ -569,10 +548,9 @@ void DiskQueue::rollback_locked(int64_t file_num, int64_t pos, int64_t depth) {
   write_pos_ = pos;
   depth_.store(depth, std::memory_order_relaxed);
 
-  std::string error;
   // Without a roll and without an open file the write never started: nothing to cut back.
   if (!rolled && !write_file_) return;
-  if (ensure_write_file_locked(error)) {
+  if (auto reopened = ensure_write_file_locked(); reopened) {
     if (int r = ops_.ftruncate(write_file_->fd(), static_cast<off_t>(pos)); r < 0) {
       // The garbage past write_pos_ is never read (readers stop at write_pos_) and the next
       // write overwrites it; if the process dies first, startup sees the size mismatch.
@@ -580,14 +558,14 @@ void DiskQueue::rollback_locked(int64_t file_num, int64_t pos, int64_t depth) {
                  pos, errno_text(-r));
     }
   } else {
-    log::error("DISKQUEUE({}) failed to reopen for truncation - {}", name_, error);
+    log::error("DISKQUEUE({}) failed to reopen for truncation - {}", name_, reopened.error());
   }
   if (rolled) {
     // The roll's metadata names a file we just removed: record the restored state.
     Snapshot snap = snapshot_locked();
-    if (!write_metadata(snap, error)) {
+    if (auto written = write_metadata(snap); !written) {
       force_sync_ = true;
-      log::error("DISKQUEUE({}) failed to sync - {}", name_, error);
+      log::error("DISKQUEUE({}) failed to sync - {}", name_, written.error());
     }
   }
 }
@@ -604,17 +582,14 @@ void DiskQueue::reset_reader_locked() {
   buf_file_off_ = 0;
 }
 
-bool DiskQueue::ensure_read_file_locked(bool complete, std::string& error, bool& transient) {
-  transient = false;
+std::optional<DiskQueue::ReadFailure> DiskQueue::ensure_read_file_locked(bool complete) {
   if (!read_file_ || read_file_open_num_ != read_file_num_) {
     reset_reader_locked();
     const std::string fn = data_file_name(read_file_num_);
     int fd = ops_.open(fn, O_RDONLY, 0600);
     if (fd < 0) {
-      error = "open " + fn + ": " + errno_text(-fd);
       // A missing file is gone for good; anything else (EIO, EMFILE...) may pass.
-      transient = fd != -ENOENT;
-      return false;
+      return ReadFailure{"open " + fn + ": " + errno_text(-fd), fd != -ENOENT};
     }
     read_file_ = std::make_shared<FileHandle>(ops_, fd);
     read_file_open_num_ = read_file_num_;
@@ -625,26 +600,20 @@ bool DiskQueue::ensure_read_file_locked(bool complete, std::string& error, bool&
   if (complete && !read_file_complete_) {
     int64_t size = 0;
     if (int r = ops_.fstat_size(read_file_->fd(), size); r < 0) {
-      error = "stat " + data_file_name(read_file_num_) + ": " + errno_text(-r);
-      transient = true;
-      return false;
+      return ReadFailure{"stat " + data_file_name(read_file_num_) + ": " + errno_text(-r), true};
     }
     read_file_size_ = size;
     read_file_complete_ = true;
   }
-  return true;
+  return std::nullopt;
 }
 
 // Makes buf_ hold file bytes [pos, pos + need), reading in large chunks but never past `limit`.
-bool DiskQueue::fill_locked(int64_t pos, size_t need, int64_t limit, std::string& error,
-                            bool& transient) {
-  transient = false;
-  if (pos + static_cast<int64_t>(need) > limit) {
-    error = "unexpected EOF";
-    return false;
-  }
+std::optional<DiskQueue::ReadFailure> DiskQueue::fill_locked(int64_t pos, size_t need,
+                                                             int64_t limit) {
+  if (pos + static_cast<int64_t>(need) > limit) return ReadFailure{"unexpected EOF"};
   const int64_t buf_end = buf_file_off_ + static_cast<int64_t>(buf_len_);
-  if (pos >= buf_file_off_ && pos + static_cast<int64_t>(need) <= buf_end) return true;
+  if (pos >= buf_file_off_ && pos + static_cast<int64_t>(need) <= buf_end) return std::nullopt;
 
   // Keep what is already buffered from `pos` on, at the front.
   if (pos >= buf_file_off_ && pos < buf_end) {
@@ -668,17 +637,13 @@ bool DiskQueue::fill_locked(int64_t pos, size_t need, int64_t limit, std::string
         std::min<int64_t>(static_cast<int64_t>(buf_cap_ - buf_len_), limit - file_off));
     ssize_t n = ops_.pread(read_file_->fd(), buf_.get() + buf_len_, want, file_off);
     if (n < 0) {
-      error = "read " + data_file_name(read_file_num_) + ": " + errno_text(static_cast<int>(-n));
-      transient = true;
-      return false;
+      return ReadFailure{
+          "read " + data_file_name(read_file_num_) + ": " + errno_text(static_cast<int>(-n)), true};
     }
-    if (n == 0) {
-      error = "unexpected EOF";
-      return false;
-    }
+    if (n == 0) return ReadFailure{"unexpected EOF"};
     buf_len_ += static_cast<size_t>(n);
   }
-  return true;
+  return std::nullopt;
 }
 
 ReadResult DiskQueue::read_next(std::string& out) {
@@ -697,12 +662,10 @@ ReadResult DiskQueue::consume_impl(ConsumeFn fn, void* ctx) {
       complete = read_file_num_ < write_file_num_;
       limit = write_pos_;
     }
-    std::string why;
-    bool transient = false;
-    if (!ensure_read_file_locked(complete, why, transient)) {
-      if (transient) return io_error_locked(why);
+    if (auto failed = ensure_read_file_locked(complete)) {
+      if (failed->transient) return io_error_locked(failed->why);
       std::lock_guard l(mu_);
-      handle_read_error_locked(why);
+      handle_read_error_locked(failed->why);
       continue;
     }
     if (read_file_complete_) limit = read_file_size_;
@@ -713,10 +676,10 @@ ReadResult DiskQueue::consume_impl(ConsumeFn fn, void* ctx) {
       check_tail_corruption_locked();
       continue;
     }
-    if (!fill_locked(read_pos_, kLenSize, limit, why, transient)) {
-      if (transient) return io_error_locked(why);
+    if (auto failed = fill_locked(read_pos_, kLenSize, limit)) {
+      if (failed->transient) return io_error_locked(failed->why);
       std::lock_guard l(mu_);
-      handle_read_error_locked(why);
+      handle_read_error_locked(failed->why);
       continue;
     }
     const int32_t size = protocol::read_be32s(buf_.get() + (read_pos_ - buf_file_off_));
@@ -727,10 +690,10 @@ ReadResult DiskQueue::consume_impl(ConsumeFn fn, void* ctx) {
       continue;
     }
     const size_t total = kLenSize + static_cast<size_t>(size);
-    if (!fill_locked(read_pos_, total, limit, why, transient)) {
-      if (transient) return io_error_locked(why);
+    if (auto failed = fill_locked(read_pos_, total, limit)) {
+      if (failed->transient) return io_error_locked(failed->why);
       std::lock_guard l(mu_);
-      handle_read_error_locked(why);
+      handle_read_error_locked(failed->why);
       continue;
     }
     read_error_.clear();
@@ -860,13 +823,10 @@ void DiskQueue::skip_to_next_rw_file_locked() {
 // ---------------------------------------------------------------------------------------------
 // Empty, delete, close, introspection
 
-bool DiskQueue::empty(std::string& error) {
+util::Status DiskQueue::empty() {
   std::lock_guard rl(read_mu_);
   std::lock_guard l(mu_);
-  if (closed_) {
-    error = "exiting";
-    return false;
-  }
+  if (closed_) return util::fail("exiting");
   log::info("DISKQUEUE({}): emptying", name_);
   skip_to_next_rw_file_locked();
   ops_since_sync_ = 0;
@@ -874,16 +834,16 @@ bool DiskQueue::empty(std::string& error) {
   // Record the new positions now: without metadata a restart would begin at file 0 and never
   // find what is written to the new file number.
   Snapshot snap = snapshot_locked();
-  if (!write_metadata(snap, error)) {
+  auto written = write_metadata(snap);
+  if (!written) {
     force_sync_ = true;
     unlink_quietly(metadata_file_name(), "metadata file");
-    log::error("DISKQUEUE({}) failed to write metadata after empty - {}", name_, error);
-    return false;
+    log::error("DISKQUEUE({}) failed to write metadata after empty - {}", name_, written.error());
   }
-  return true;
+  return written;
 }
 
-bool DiskQueue::delete_all(std::string& error) {
+util::Status DiskQueue::delete_all() {
   std::lock_guard rl(read_mu_);
   std::lock_guard l(mu_);
   log::info("DISKQUEUE({}): deleting", name_);
@@ -892,13 +852,10 @@ bool DiskQueue::delete_all(std::string& error) {
   closed_ = true;
   reset_reader_locked();
   write_file_.reset();
-  bool ok = true;
+  util::Status result;  // the last failure, as before
   auto remove = [&](const std::string& path) {
     int r = ops_.unlink(path);
-    if (r < 0 && r != -ENOENT) {
-      error = "remove " + path + ": " + errno_text(-r);
-      ok = false;
-    }
+    if (r < 0 && r != -ENOENT) result = util::fail("remove " + path + ": " + errno_text(-r));
   };
   for (int64_t f : existing_data_files(read_file_num_, write_file_num_)) remove(data_file_name(f));
   for (int64_t f : consumed_files_) remove(data_file_name(f));
@@ -907,29 +864,28 @@ bool DiskQueue::delete_all(std::string& error) {
   remove(metadata_file_name());
   // No sync still in flight may bring the metadata file back.
   persisted_seq_ = INT64_MAX;
-  return ok;
+  return result;
 }
 
-bool DiskQueue::close(std::string& error) {
+util::Status DiskQueue::close() {
   std::lock_guard rl(read_mu_);
   std::lock_guard l(mu_);
-  if (closed_) return true;
+  if (closed_) return {};
   log::info("DISKQUEUE({}): closing", name_);
   log::info("DISKQUEUE({}): closing ... ioLoop", name_);  // go-diskqueue's ioLoop exit line
   closed_ = true;
-  bool ok = true;
+  util::Status result;
   if (write_file_) {
     if (int r = ops_.fsync(write_file_->fd()); r < 0) {
-      error = "sync " + data_file_name(write_file_num_) + ": " + errno_text(-r);
-      ok = false;
+      result = util::fail("sync " + data_file_name(write_file_num_) + ": " + errno_text(-r));
     }
   }
   Snapshot snap = snapshot_locked();
-  if (ok) ok = write_metadata(snap, error);
-  if (ok) unlink_consumed(take_deletable_locked(snap.pos.read_file_num));
+  if (result) result = write_metadata(snap);
+  if (result) unlink_consumed(take_deletable_locked(snap.pos.read_file_num));
   reset_reader_locked();
   write_file_.reset();
-  return ok;
+  return result;
 }
 
 DiskQueue::Positions DiskQueue::positions() const {

@@ -47,6 +47,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -54,6 +55,7 @@
 #include <vector>
 
 #include "common/disk/file_ops.hpp"
+#include "common/util/result.hpp"
 
 namespace nsq::disk {
 
@@ -93,18 +95,18 @@ class DiskQueue {
  public:
   // Opens (or creates) the queue. Never fails on bad or missing metadata or data files (that
   // is logged and recovered, as the reference does); fails only on invalid options.
-  static std::unique_ptr<DiskQueue> open(std::string name, std::string data_path,
-                                         const DiskQueueOptions& options, std::string& error);
+  static util::Result<std::unique_ptr<DiskQueue>> open(std::string name, std::string data_path,
+                                                       const DiskQueueOptions& options);
   ~DiskQueue();
   DiskQueue(const DiskQueue&) = delete;
   DiskQueue& operator=(const DiskQueue&) = delete;
 
-  // Appends records. All-or-nothing: on false nothing was added and `error` says why
+  // Appends records. All-or-nothing: on failure nothing was added and the error says why
   // ("exiting", "invalid message write size (...)", "write <file>: no space left on device").
   // A batch is written with as few pwritev calls as the file boundaries allow.
-  bool put(std::string_view payload, std::string& error);
-  bool put_batch(std::span<const std::string_view> payloads, std::string& error);
-  bool put_records(std::span<const RecordView> records, std::string& error);
+  util::Status put(std::string_view payload);
+  util::Status put_batch(std::span<const std::string_view> payloads);
+  util::Status put_records(std::span<const RecordView> records);
 
   // Hands the next record to `fn(std::string_view payload)` as a view into the read buffer,
   // valid only during the call (copy what you keep: that is the one copy). If `fn` returns
@@ -150,14 +152,14 @@ class DiskQueue {
 
   // fsyncs the write file and then writes the metadata file atomically. Does its I/O outside
   // the queue's locks. On failure the queue stays needs_sync(). No-op after close.
-  bool sync(std::string& error);
+  util::Status sync();
 
   // Deletes every data file, continues at the next file number with depth 0 (/topic/empty).
-  bool empty(std::string& error);
+  util::Status empty();
   // Closes and removes every data file and the metadata file (topic/channel deletion).
-  bool delete_all(std::string& error);
+  util::Status delete_all();
   // Syncs and closes; later calls return "exiting" (puts) or kClosed (reads). Idempotent.
-  bool close(std::string& error);
+  util::Status close();
 
   const std::string& name() const { return name_; }
   std::string data_file_name(int64_t file_num) const;
@@ -195,14 +197,21 @@ class DiskQueue {
   int64_t count_readable_records_locked();
   ReadResult consume_impl(ConsumeFn fn, void* ctx);
 
-  bool write_records_locked(std::span<const RecordView> records, std::string& error);
-  bool ensure_write_file_locked(std::string& error);
-  bool write_segment_locked(int64_t offset, std::string& error);
+  util::Status write_records_locked(std::span<const RecordView> records);
+  util::Status ensure_write_file_locked();
+  util::Status write_segment_locked(int64_t offset);
   void roll_write_file_locked();
   void rollback_locked(int64_t file_num, int64_t pos, int64_t depth);
 
-  bool ensure_read_file_locked(bool complete, std::string& error, bool& transient);
-  bool fill_locked(int64_t pos, size_t need, int64_t limit, std::string& error, bool& transient);
+  // Why a read stopped. A transient one (EIO, EMFILE...) leaves the file for a retry; any
+  // other (a missing file, a torn record) sets the file aside as ".bad".
+  struct ReadFailure {
+    std::string why;
+    bool transient = false;
+  };
+  // std::nullopt: the file is open (and, for `complete`, its size known) / the bytes are in buf_.
+  [[nodiscard]] std::optional<ReadFailure> ensure_read_file_locked(bool complete);
+  [[nodiscard]] std::optional<ReadFailure> fill_locked(int64_t pos, size_t need, int64_t limit);
   ReadResult io_error_locked(const std::string& why);
   void reset_reader_locked();
   void finish_read_file_locked();
@@ -211,7 +220,7 @@ class DiskQueue {
   void skip_to_next_rw_file_locked();
 
   Snapshot snapshot_locked();
-  bool write_metadata(const Snapshot& snap, std::string& error);
+  util::Status write_metadata(const Snapshot& snap);
   std::vector<int64_t> take_deletable_locked(int64_t persisted_read_file_num);
   bool unlink_quietly(const std::string& path, const char* what);
   std::vector<int64_t> unlink_consumed(const std::vector<int64_t>& files);  // returns failures

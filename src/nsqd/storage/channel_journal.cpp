@@ -141,21 +141,18 @@ std::unique_ptr<ChannelJournal> ChannelJournal::open(const std::string& dir,
 }
 
 bool ChannelJournal::load(std::string& error) {
-  std::string ckpt;
-  std::string read_error;
-  switch (disk::read_whole_file(checkpoint_path_, ckpt, read_error, &ops_)) {
-    case disk::ReadFileStatus::kNotFound:
-      break;
-    case disk::ReadFileStatus::kError:
-      error = read_error;
+  const auto ckpt = disk::read_whole_file(checkpoint_path_, &ops_);
+  if (!ckpt) {
+    error = ckpt.error();
+    return false;
+  }
+  if (*ckpt) {
+    existed_ = true;
+    std::string read_error;
+    if (!decode_checkpoint(**ckpt, durable_, read_error)) {
+      error = checkpoint_path_ + ": " + read_error;
       return false;
-    case disk::ReadFileStatus::kOk:
-      existed_ = true;
-      if (!decode_checkpoint(ckpt, durable_, read_error)) {
-        error = checkpoint_path_ + ": " + read_error;
-        return false;
-      }
-      break;
+    }
   }
   // An empty journal counts too: it was made before a crash that lost its START, and that
   // channel may already have had messages acknowledged to their publishers.
@@ -278,7 +275,10 @@ int ChannelJournal::flush(uint64_t synced, std::string& error) {
 
 bool ChannelJournal::compact(std::string& error) {
   const std::string ckpt = encode_checkpoint(durable_state());
-  if (!disk::write_file_atomically(checkpoint_path_, ckpt, error, &ops_)) return false;
+  if (auto written = disk::write_file_atomically(checkpoint_path_, ckpt, &ops_); !written) {
+    error = written.error();
+    return false;
+  }
   // The checkpoint holds everything now; a crash before the truncation only replays records
   // the checkpoint already contains (idempotent).
   if (ops_.ftruncate(fd_, 0) < 0 || ops_.fsync(fd_) < 0) {

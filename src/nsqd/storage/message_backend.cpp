@@ -40,10 +40,13 @@ std::shared_ptr<MessageBackend> MessageBackend::open(const std::string& name,
                                                      std::string& error, bool hold_until_ack) {
   disk::DiskQueueOptions options = ctx->queue_options;
   options.hold_until_ack = hold_until_ack;
-  auto queue = disk::DiskQueue::open(name, ctx->data_path, options, error);
-  if (!queue) return nullptr;
+  auto queue = disk::DiskQueue::open(name, ctx->data_path, options);
+  if (!queue) {
+    error = queue.error();
+    return nullptr;
+  }
   std::shared_ptr<MessageBackend> b(
-      new MessageBackend(std::move(queue), std::move(ctx), hold_until_ack));
+      new MessageBackend(std::move(*queue), std::move(ctx), hold_until_ack));
   b->load_deferred_index();
   const auto pos = b->queue_->positions();
   b->salvage_.store(pos.read_file_num != pos.write_file_num || pos.read_pos != pos.write_pos);
@@ -100,12 +103,12 @@ std::string MessageBackend::write(std::span<const Outgoing> msgs) {
     std::memcpy(h + 10, m.id().data(), m.id().size());
     records.push_back(disk::RecordView{std::string_view(h, kHeaderSize), m.body()});
   }
-  std::string error;
-  if (!queue_->put_records(records, error)) {
-    log::error("DISKQUEUE({}) failed to write message to backend - {}", queue_->name(), error);
+  if (auto put = queue_->put_records(records); !put) {
+    log::error("DISKQUEUE({}) failed to write message to backend - {}", queue_->name(),
+               put.error());
     ctx_->unhealthy.store(true);
-    if (ctx_->report_health) ctx_->report_health(error);
-    return error;
+    if (ctx_->report_health) ctx_->report_health(put.error());
+    return put.error();
   }
   if (ctx_->unhealthy.load(std::memory_order_relaxed) && ctx_->unhealthy.exchange(false) &&
       !ctx_->read_unhealthy.load()) {
@@ -187,10 +190,9 @@ void MessageBackend::schedule_sync_if_needed() {
 }
 
 void MessageBackend::sync_now() {
-  std::string error;
-  if (!queue_->sync(error)) {
+  if (auto synced = queue_->sync(); !synced) {
     ctx_->unhealthy.store(true);
-    if (ctx_->report_health) ctx_->report_health(error);
+    if (ctx_->report_health) ctx_->report_health(synced.error());
   }
 }
 
@@ -199,18 +201,14 @@ void MessageBackend::sync_if_dirty() {
 }
 
 void MessageBackend::load_deferred_index() {
-  std::string text;
-  std::string error;
   const std::string path = deferred_index_path();
-  switch (disk::read_whole_file(path, text, error)) {
-    case disk::ReadFileStatus::kNotFound:
-      return;
-    case disk::ReadFileStatus::kError:
-      log::error("DISKQUEUE({}) failed to read {} - {}", queue_->name(), path, error);
-      return;
-    case disk::ReadFileStatus::kOk:
-      break;
+  const auto file = disk::read_whole_file(path);
+  if (!file) {
+    log::error("DISKQUEUE({}) failed to read {} - {}", queue_->name(), path, file.error());
+    return;
   }
+  if (!*file) return;  // no deferred messages at the last shutdown
+  const std::string& text = **file;
   const int64_t now = wall_ns();
   size_t pos = 0;
   size_t bad = 0;
@@ -257,23 +255,21 @@ bool MessageBackend::save_deferred_index() {
       text += '\n';
     }
   }
-  std::string error;
   if (text.empty()) {
     int r = disk::real_file_ops().unlink(path);
     return r == 0 || r == -ENOENT;
   }
-  if (!disk::write_file_atomically(path, text, error)) {
-    log::error("DISKQUEUE({}) failed to save deferred times - {}", queue_->name(), error);
+  if (auto written = disk::write_file_atomically(path, text); !written) {
+    log::error("DISKQUEUE({}) failed to save deferred times - {}", queue_->name(), written.error());
     return false;
   }
   return true;
 }
 
 bool MessageBackend::close() {
-  std::string error;
-  bool ok = queue_->close(error);
-  if (!ok) log::error("DISKQUEUE({}) failed to close - {}", queue_->name(), error);
-  return save_deferred_index() && ok;
+  auto closed = queue_->close();
+  if (!closed) log::error("DISKQUEUE({}) failed to close - {}", queue_->name(), closed.error());
+  return save_deferred_index() && closed.ok();
 }
 
 void MessageBackend::empty() {
@@ -282,9 +278,8 @@ void MessageBackend::empty() {
     held_.clear();
     held_count_.store(0, std::memory_order_release);
   }
-  std::string error;
-  if (!queue_->empty(error)) {
-    log::error("DISKQUEUE({}) failed to empty - {}", queue_->name(), error);
+  if (auto emptied = queue_->empty(); !emptied) {
+    log::error("DISKQUEUE({}) failed to empty - {}", queue_->name(), emptied.error());
   }
   std::lock_guard lock(deferred_mu_);
   deferred_until_.clear();
@@ -295,9 +290,8 @@ void MessageBackend::remove() {
   // The reference empties a deleted topic's or channel's queue, then deletes it (the exit of
   // nsqd/topic.go and channel.go); deleting covers both here, the line stays for operators.
   log::info("DISKQUEUE({}): emptying", queue_->name());
-  std::string error;
-  if (!queue_->delete_all(error)) {
-    log::error("DISKQUEUE({}) failed to delete - {}", queue_->name(), error);
+  if (auto deleted = queue_->delete_all(); !deleted) {
+    log::error("DISKQUEUE({}) failed to delete - {}", queue_->name(), deleted.error());
   }
   disk::real_file_ops().unlink(deferred_index_path());
   std::lock_guard lock(deferred_mu_);

@@ -349,18 +349,14 @@ std::string metadata_file_path(const std::string& data_path) {
 std::optional<Metadata> load_metadata_file(const std::string& data_path, std::string& error,
                                            std::vector<std::string>* warnings, disk::FileOps* ops) {
   const std::string fn = metadata_file_path(data_path);
-  std::string data;
-  std::string why;
-  switch (disk::read_whole_file(fn, data, why, ops)) {
-    case disk::ReadFileStatus::kNotFound:
-      return Metadata{};  // fresh start
-    case disk::ReadFileStatus::kError:
-      error = "failed to read metadata from " + fn + " - " + why;
-      return std::nullopt;
-    case disk::ReadFileStatus::kOk:
-      break;
+  const auto data = disk::read_whole_file(fn, ops);
+  if (!data) {
+    error = "failed to read metadata from " + fn + " - " + data.error();
+    return std::nullopt;
   }
-  auto m = parse_metadata(data, why, warnings);
+  if (!*data) return Metadata{};  // fresh start
+  std::string why;
+  auto m = parse_metadata(**data, why, warnings);
   if (!m) {
     error = "failed to parse metadata in " + fn + " - " + why;
     return std::nullopt;
@@ -370,8 +366,10 @@ std::optional<Metadata> load_metadata_file(const std::string& data_path, std::st
 
 bool save_metadata_file(const std::string& data_path, const Metadata& m, std::string& error,
                         disk::FileOps* ops) {
-  return disk::write_file_atomically(metadata_file_path(data_path), serialize_metadata(m), error,
-                                     ops);
+  auto written =
+      disk::write_file_atomically(metadata_file_path(data_path), serialize_metadata(m), ops);
+  if (!written) error = written.error();
+  return written.ok();
 }
 
 }  // namespace nsq::nsqd

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <string>
 
+#include "support/result_assertions.hpp"
+
 namespace nsq::disk {
 namespace {
 
@@ -34,12 +36,18 @@ class AtomicFileTest : public ::testing::Test {
 };
 
 TEST_F(AtomicFileTest, WriteReplacesTheFileAndLeavesNoTempFile) {
-  std::string error;
-  ASSERT_TRUE(write_file_atomically(path("q.meta.dat"), "one", error)) << error;
-  ASSERT_TRUE(write_file_atomically(path("q.meta.dat"), "two", error)) << error;
-  std::string got;
-  ASSERT_EQ(read_whole_file(path("q.meta.dat"), got, error), ReadFileStatus::kOk);
-  EXPECT_EQ(got, "two");
+  ASSERT_TRUE(test_support::succeeded(write_file_atomically(path("q.meta.dat"), "one")));
+  ASSERT_TRUE(test_support::succeeded(write_file_atomically(path("q.meta.dat"), "two")));
+  const auto got = read_whole_file(path("q.meta.dat"));
+  ASSERT_TRUE(test_support::succeeded(got));
+  EXPECT_EQ(got->value_or("(missing)"), "two");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
+}
+
+TEST_F(AtomicFileTest, ReadOfAMissingFileIsNoErrorButNothing) {
+  const auto got = read_whole_file(path("absent.meta.dat"));
+  ASSERT_TRUE(test_support::succeeded(got));
+  EXPECT_FALSE(got->has_value());
   EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
 }
 

@@ -16,6 +16,7 @@
 
 #include "common/disk/disk_queue.hpp"
 #include "support/fault_file_ops.hpp"
+#include "support/result_assertions.hpp"
 #include "support/temp_dir.hpp"
 
 namespace nsq::disk {
@@ -24,6 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 using test_support::FaultFileOps;
 using test_support::FileOp;
+using test_support::succeeded;
 using test_support::TempDir;
 
 std::string payload(int i) {
@@ -44,10 +46,9 @@ DiskQueueOptions options(FaultFileOps& ops) {
 }
 
 std::unique_ptr<DiskQueue> open_queue(const TempDir& dir, FaultFileOps& ops) {
-  std::string error;
-  auto q = DiskQueue::open("t", dir.path(), options(ops), error);
-  EXPECT_TRUE(q) << error;
-  return q;
+  auto q = DiskQueue::open("t", dir.path(), options(ops));
+  EXPECT_TRUE(succeeded(q));
+  return q ? std::move(*q) : nullptr;
 }
 
 std::string slurp(const std::string& path) {
@@ -80,7 +81,6 @@ TEST_P(DiskQueueFaultSweep, NothingAcknowledgedIsLostAndServiceReturns) {
   std::set<std::string> acked;
   std::set<std::string> refused;
   std::vector<std::string> read;
-  std::string error;
   bool close_failed = false;
   {
     auto q = open_queue(dir, ops);
@@ -92,27 +92,26 @@ TEST_P(DiskQueueFaultSweep, NothingAcknowledgedIsLostAndServiceReturns) {
       }
       if (i == 100) ops.disarm_all();
       if (i == 70) {  // a restart in the middle of the fault
-        close_failed = !q->close(error);
+        close_failed = !q->close();
         q = open_queue(dir, ops);
       }
       const std::string p = payload(i);
-      error.clear();
       if (i % 5 == 4) {  // a batch of two, all-or-nothing
         const std::string p2 = payload(i + 1000);
         std::string_view views[] = {p, p2};
-        if (q->put_batch(views, error)) {
+        if (const auto put = q->put_batch(views); put) {
           acked.insert(p);
           acked.insert(p2);
         } else {
-          EXPECT_FALSE(error.empty());
+          EXPECT_FALSE(put.error().empty());
           refused.insert(p);
           refused.insert(p2);
         }
-      } else if (q->put(p, error)) {
+      } else if (const auto put = q->put(p); put) {
         acked.insert(p);
       } else {
         // The reason names the call and the errno, as the publisher will see it.
-        EXPECT_NE(error.find(errno_text(err)), std::string::npos) << error;
+        EXPECT_NE(put.error().find(errno_text(err)), std::string::npos) << put.error();
         refused.insert(p);
       }
       if (i % 3 == 0) {
@@ -125,18 +124,17 @@ TEST_P(DiskQueueFaultSweep, NothingAcknowledgedIsLostAndServiceReturns) {
         EXPECT_NE(r, ReadResult::kClosed);
       }
       if (i % 11 == 0) {
-        std::string sync_error;
-        if (!q->sync(sync_error)) {
-          EXPECT_NE(sync_error.find(errno_text(err)), std::string::npos);
+        if (const auto synced = q->sync(); !synced) {
+          EXPECT_NE(synced.error().find(errno_text(err)), std::string::npos);
         }
       }
       EXPECT_GE(q->depth(), 0);
     }
     // Service is back: a put and a sync succeed.
-    ASSERT_TRUE(q->put(payload(9999), error)) << error;
+    ASSERT_TRUE(succeeded(q->put(payload(9999))));
     acked.insert(payload(9999));
-    ASSERT_TRUE(q->sync(error)) << error;
-    ASSERT_TRUE(q->close(error)) << error;
+    ASSERT_TRUE(succeeded(q->sync()));
+    ASSERT_TRUE(succeeded(q->close()));
   }
   EXPECT_GT(ops.failures(op), 0) << "the fault never fired";
   auto q = open_queue(dir, ops);
@@ -176,12 +174,12 @@ TEST(DiskQueueFaultTest, OpenFailureOfTheWriteFileRefusesThePutWithTheReason) {
   TempDir dir;
   FaultFileOps ops;
   auto q = open_queue(dir, ops);
-  std::string error;
   ops.arm(FileOp::kOpen, EMFILE, 1);
-  EXPECT_FALSE(q->put(payload(1), error));
-  EXPECT_EQ(error, "open " + q->data_file_name(0) + ": too many open files");
+  const auto failed = q->put(payload(1));
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error(), "open " + q->data_file_name(0) + ": too many open files");
   EXPECT_EQ(q->depth(), 0);
-  ASSERT_TRUE(q->put(payload(2), error)) << error;
+  ASSERT_TRUE(succeeded(q->put(payload(2))));
   std::string msg;
   ASSERT_EQ(q->read_next(msg), ReadResult::kOk);
   EXPECT_EQ(msg, payload(2));
@@ -191,11 +189,10 @@ TEST(DiskQueueFaultTest, ShortWritesOfOneByteStillWriteWholeRecords) {
   TempDir dir;
   FaultFileOps ops;
   ops.short_writes(1);
-  std::string error;
   {
     auto q = open_queue(dir, ops);
-    for (int i = 0; i < 30; ++i) ASSERT_TRUE(q->put(payload(i), error)) << error;
-    ASSERT_TRUE(q->close(error)) << error;
+    for (int i = 0; i < 30; ++i) ASSERT_TRUE(succeeded(q->put(payload(i))));
+    ASSERT_TRUE(succeeded(q->close()));
   }
   auto q = open_queue(dir, ops);
   EXPECT_EQ(q->depth(), 30);
@@ -209,9 +206,8 @@ TEST(DiskQueueFaultTest, ShortWritesOfOneByteStillWriteWholeRecords) {
 TEST(DiskQueueFaultTest, WriteFailingAfterAShortWriteIsCutBackEvenIfTruncateFails) {
   TempDir dir;
   FaultFileOps ops;
-  std::string error;
   auto q = open_queue(dir, ops);
-  ASSERT_TRUE(q->put(payload(0), error));
+  ASSERT_TRUE(succeeded(q->put(payload(0))));
   const auto size0 = fs::file_size(q->data_file_name(0));
   // The batch gets 3 bytes in, then EIO; the truncation that would remove them fails too.
   ops.short_writes(3);
@@ -220,11 +216,12 @@ TEST(DiskQueueFaultTest, WriteFailingAfterAShortWriteIsCutBackEvenIfTruncateFail
   std::string_view batch[] = {"dropped-record-one-xxxxxxxxxxxxxxxxxxx",
                               "dropped-two-xxxxxxxxxxxxxxxxxxxxxxxxxxx"};
   // The first pwritev fails outright (armed), nothing is acknowledged.
-  EXPECT_FALSE(q->put_batch(batch, error));
-  EXPECT_EQ(error, "write " + q->data_file_name(0) + ": input/output error");
+  const auto failed = q->put_batch(batch);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error(), "write " + q->data_file_name(0) + ": input/output error");
   EXPECT_EQ(q->depth(), 1);
   ops.disarm_all();
-  ASSERT_TRUE(q->put(payload(1), error)) << error;
+  ASSERT_TRUE(succeeded(q->put(payload(1))));
   // The next record starts where the last acknowledged one ended, over any leftover bytes.
   EXPECT_EQ(q->positions().write_pos, static_cast<int64_t>(size0 + 4 + payload(1).size()));
   std::string msg;
@@ -238,40 +235,40 @@ TEST(DiskQueueFaultTest, WriteFailingAfterAShortWriteIsCutBackEvenIfTruncateFail
 TEST(DiskQueueFaultTest, BatchFailingInTheFileItRolledIntoIsUndoneWhole) {
   TempDir dir;
   FaultFileOps ops;
-  std::string error;
   auto q = open_queue(dir, ops);
-  ASSERT_TRUE(q->put(payload(0), error));
+  ASSERT_TRUE(succeeded(q->put(payload(0))));
   // 20 records span two files; writing the second one fails.
   std::vector<std::string> batch;
   for (int i = 1; i <= 20; ++i) batch.push_back(payload(i));
   std::vector<std::string_view> views(batch.begin(), batch.end());
   ops.arm(FileOp::kWrite, ENOSPC, 1, ".000001.dat");
-  EXPECT_FALSE(q->put_batch(views, error));
-  EXPECT_EQ(error, "write " + q->data_file_name(1) + ": no space left on device");
+  const auto failed = q->put_batch(views);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error(), "write " + q->data_file_name(1) + ": no space left on device");
   EXPECT_EQ(q->depth(), 1);
   EXPECT_EQ(q->positions().write_file_num, 0);
   EXPECT_FALSE(fs::exists(q->data_file_name(1)));
   // The metadata written by the roll was put back too: a restart finds file 0 only.
   EXPECT_NE(slurp(q->metadata_file_name()).find("\n0,0\n0,"), std::string::npos);
-  ASSERT_TRUE(q->put_batch(views, error)) << error;
+  ASSERT_TRUE(succeeded(q->put_batch(views)));
   EXPECT_EQ(q->depth(), 21);
 }
 
 TEST(DiskQueueFaultTest, FailedFsyncKeepsTheOldMetadataAndTheQueueNeedingASync) {
   TempDir dir;
   FaultFileOps ops;
-  std::string error;
   auto q = open_queue(dir, ops);
-  ASSERT_TRUE(q->put(payload(0), error));
-  ASSERT_TRUE(q->sync(error));
+  ASSERT_TRUE(succeeded(q->put(payload(0))));
+  ASSERT_TRUE(succeeded(q->sync()));
   const std::string before = slurp(q->metadata_file_name());
-  ASSERT_TRUE(q->put(payload(1), error));
+  ASSERT_TRUE(succeeded(q->put(payload(1))));
   ops.arm(FileOp::kFsync, EIO, 1);
-  EXPECT_FALSE(q->sync(error));
-  EXPECT_EQ(error, "sync " + q->data_file_name(0) + ": input/output error");
+  const auto failed = q->sync();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error(), "sync " + q->data_file_name(0) + ": input/output error");
   EXPECT_EQ(slurp(q->metadata_file_name()), before);  // never claims what is not durable
   EXPECT_TRUE(q->needs_sync());
-  ASSERT_TRUE(q->sync(error)) << error;
+  ASSERT_TRUE(succeeded(q->sync()));
   EXPECT_NE(slurp(q->metadata_file_name()), before);
   EXPECT_FALSE(q->needs_sync());
 }
@@ -279,16 +276,16 @@ TEST(DiskQueueFaultTest, FailedFsyncKeepsTheOldMetadataAndTheQueueNeedingASync) 
 TEST(DiskQueueFaultTest, FailedMetadataRenameLeavesNoTemporaryFile) {
   TempDir dir;
   FaultFileOps ops;
-  std::string error;
   auto q = open_queue(dir, ops);
-  ASSERT_TRUE(q->put(payload(0), error));
+  ASSERT_TRUE(succeeded(q->put(payload(0))));
   ops.arm(FileOp::kRename, EIO, 1);
-  EXPECT_FALSE(q->sync(error));
-  EXPECT_EQ(error.rfind("rename ", 0), 0u) << error;
-  EXPECT_NE(error.find("input/output error"), std::string::npos) << error;
+  const auto failed = q->sync();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().rfind("rename ", 0), 0u) << failed.error();
+  EXPECT_NE(failed.error().find("input/output error"), std::string::npos) << failed.error();
   EXPECT_FALSE(has_file_ending(dir.path(), ".tmp"));
   EXPECT_TRUE(q->needs_sync());
-  ASSERT_TRUE(q->sync(error)) << error;
+  ASSERT_TRUE(succeeded(q->sync()));
   EXPECT_EQ(slurp(q->metadata_file_name()),
             "1\n0,0\n0," + std::to_string(4 + payload(0).size()) + "\n");
 }
@@ -296,9 +293,8 @@ TEST(DiskQueueFaultTest, FailedMetadataRenameLeavesNoTemporaryFile) {
 TEST(DiskQueueFaultTest, ReadErrorLeavesTheRecordInPlaceUntilTheFaultClears) {
   TempDir dir;
   FaultFileOps ops;
-  std::string error;
   auto q = open_queue(dir, ops);
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(q->put(payload(i), error));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(succeeded(q->put(payload(i))));
   ops.arm(FileOp::kRead, EIO);
   std::string msg;
   EXPECT_EQ(q->read_next(msg), ReadResult::kIoError);
@@ -317,9 +313,8 @@ TEST(DiskQueueFaultTest, ReadErrorLeavesTheRecordInPlaceUntilTheFaultClears) {
 TEST(DiskQueueFaultTest, OpenFailureOfTheReadFileIsRetriedButAMissingFileIsSkipped) {
   TempDir dir;
   FaultFileOps ops;
-  std::string error;
   auto q = open_queue(dir, ops);
-  for (int i = 0; i < 30; ++i) ASSERT_TRUE(q->put(payload(i), error));  // several files
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(succeeded(q->put(payload(i))));  // several files
   ops.arm(FileOp::kOpen, EIO, 2, ".000000.dat");
   std::string msg;
   EXPECT_EQ(q->read_next(msg), ReadResult::kIoError);
@@ -339,40 +334,38 @@ TEST(DiskQueueFaultTest, OpenFailureOfTheReadFileIsRetriedButAMissingFileIsSkipp
 TEST(DiskQueueFaultTest, ReadFilesThatCouldNotBeRemovedAreRemovedAfterALaterSync) {
   TempDir dir;
   FaultFileOps ops;
-  std::string error;
   auto q = open_queue(dir, ops);
-  for (int i = 0; i < 30; ++i) ASSERT_TRUE(q->put(payload(i), error));
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(succeeded(q->put(payload(i))));
   std::string msg;
   ops.arm(FileOp::kUnlink, EIO);
   while (q->read_next(msg) == ReadResult::kOk) {
   }
-  ASSERT_TRUE(q->sync(error)) << error;
+  ASSERT_TRUE(succeeded(q->sync()));
   EXPECT_TRUE(fs::exists(q->data_file_name(0)));
   ops.disarm_all();
-  ASSERT_TRUE(q->put(payload(100), error));
-  ASSERT_TRUE(q->sync(error)) << error;
+  ASSERT_TRUE(succeeded(q->put(payload(100))));
+  ASSERT_TRUE(succeeded(q->sync()));
   EXPECT_FALSE(fs::exists(q->data_file_name(0)));
 }
 
 TEST(DiskQueueFaultTest, DeleteAllReportsAFileItCouldNotRemove) {
   TempDir dir;
   FaultFileOps ops;
-  std::string error;
   auto q = open_queue(dir, ops);
-  ASSERT_TRUE(q->put(payload(0), error));
+  ASSERT_TRUE(succeeded(q->put(payload(0))));
   ops.arm(FileOp::kUnlink, EIO, 1);
-  EXPECT_FALSE(q->delete_all(error));
-  EXPECT_EQ(error, "remove " + q->data_file_name(0) + ": input/output error");
+  const auto failed = q->delete_all();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error(), "remove " + q->data_file_name(0) + ": input/output error");
 }
 
 TEST(DiskQueueFaultTest, UnreadableMetadataAtOpenStillOpensAndKeepsEveryRecord) {
   TempDir dir;
   FaultFileOps ops;
-  std::string error;
   {
     auto q = open_queue(dir, ops);
-    for (int i = 0; i < 10; ++i) ASSERT_TRUE(q->put(payload(i), error));
-    ASSERT_TRUE(q->close(error));
+    for (int i = 0; i < 10; ++i) ASSERT_TRUE(succeeded(q->put(payload(i))));
+    ASSERT_TRUE(succeeded(q->close()));
   }
   ops.arm(FileOp::kOpen, EIO, 1, "meta.dat");
   auto q = open_queue(dir, ops);

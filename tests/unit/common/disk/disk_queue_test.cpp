@@ -14,6 +14,7 @@
 
 #include "support/file_bytes.hpp"
 #include "support/forwarding_file_ops.hpp"
+#include "support/result_assertions.hpp"
 
 namespace nsq::disk {
 namespace {
@@ -35,6 +36,7 @@ class TempDir {
 
 using test_support::slurp;
 using test_support::spit;
+using test_support::succeeded;
 
 std::string be32(uint32_t v) {
   std::string s(4, '\0');
@@ -68,10 +70,9 @@ DiskQueueOptions small_options() {
 
 std::unique_ptr<DiskQueue> open_queue(const TempDir& dir, const std::string& name = "t",
                                       DiskQueueOptions o = small_options()) {
-  std::string error;
-  auto q = DiskQueue::open(name, dir.path(), o, error);
-  EXPECT_TRUE(q) << error;
-  return q;
+  auto q = DiskQueue::open(name, dir.path(), o);
+  EXPECT_TRUE(succeeded(q));
+  return q ? std::move(*q) : nullptr;
 }
 
 std::vector<std::string> read_all(DiskQueue& q) {
@@ -84,8 +85,7 @@ std::vector<std::string> read_all(DiskQueue& q) {
 TEST(DiskQueueTest, RoundTripKeepsOrderAndDepth) {
   TempDir dir;
   auto q = open_queue(dir);
-  std::string error;
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(q->put(payload(i), error)) << error;
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(succeeded(q->put(payload(i))));
   EXPECT_EQ(q->depth(), 10);
   auto got = read_all(*q);
   ASSERT_EQ(got.size(), 10u);
@@ -96,10 +96,9 @@ TEST(DiskQueueTest, RoundTripKeepsOrderAndDepth) {
 TEST(DiskQueueTest, FileNamesAndRecordLayoutMatchGoDiskqueue) {
   TempDir dir;
   auto q = open_queue(dir, "orders:archive");
-  std::string error;
-  ASSERT_TRUE(q->put(payload(1), error));
-  ASSERT_TRUE(q->put(payload(2, 30), error));
-  ASSERT_TRUE(q->sync(error)) << error;
+  ASSERT_TRUE(succeeded(q->put(payload(1))));
+  ASSERT_TRUE(succeeded(q->put(payload(2, 30))));
+  ASSERT_TRUE(succeeded(q->sync()));
   const std::string data = slurp(dir.path() + "/orders:archive.diskqueue.000000.dat");
   EXPECT_EQ(data, record(payload(1)) + record(payload(2, 30)));
   EXPECT_EQ(slurp(dir.path() + "/orders:archive.diskqueue.meta.dat"), "2\n0,0\n0,78\n");
@@ -111,9 +110,8 @@ TEST(DiskQueueTest, FileNamesAndRecordLayoutMatchGoDiskqueue) {
 TEST(DiskQueueTest, RollsAtMaxBytesPerFileAndDeletesReadFiles) {
   TempDir dir;
   auto q = open_queue(dir);
-  std::string error;
   // 44 bytes per record: 23 fit in 1024 (1012), the 24th rolls.
-  for (int i = 0; i < 50; ++i) ASSERT_TRUE(q->put(payload(i), error));
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(succeeded(q->put(payload(i))));
   auto pos = q->positions();
   EXPECT_EQ(pos.write_file_num, 2);
   EXPECT_EQ(fs::file_size(dir.path() + "/t.diskqueue.000000.dat"), 23u * 44);
@@ -123,7 +121,7 @@ TEST(DiskQueueTest, RollsAtMaxBytesPerFileAndDeletesReadFiles) {
   auto got = read_all(*q);
   ASSERT_EQ(got.size(), 50u);
   EXPECT_EQ(got[49], payload(49));
-  ASSERT_TRUE(q->sync(error));
+  ASSERT_TRUE(succeeded(q->sync()));
   EXPECT_FALSE(fs::exists(dir.path() + "/t.diskqueue.000000.dat"));
   EXPECT_FALSE(fs::exists(dir.path() + "/t.diskqueue.000001.dat"));
 }
@@ -131,9 +129,8 @@ TEST(DiskQueueTest, RollsAtMaxBytesPerFileAndDeletesReadFiles) {
 TEST(DiskQueueTest, RecordLargerThanAFileGoesWholeIntoAFreshFile) {
   TempDir dir;
   auto q = open_queue(dir);
-  std::string error;
-  ASSERT_TRUE(q->put(payload(1), error));
-  ASSERT_TRUE(q->put(payload(2, 2000), error));
+  ASSERT_TRUE(succeeded(q->put(payload(1))));
+  ASSERT_TRUE(succeeded(q->put(payload(2, 2000))));
   EXPECT_EQ(q->positions().write_file_num, 1);
   EXPECT_EQ(fs::file_size(dir.path() + "/t.diskqueue.000001.dat"), 2004u);
   auto got = read_all(*q);
@@ -144,22 +141,22 @@ TEST(DiskQueueTest, RecordLargerThanAFileGoesWholeIntoAFreshFile) {
 TEST(DiskQueueTest, RejectsSizesOutsideTheLimitsWithoutWriting) {
   TempDir dir;
   auto q = open_queue(dir);
-  std::string error;
-  EXPECT_FALSE(q->put("short", error));
-  EXPECT_NE(error.find("invalid message write size (5)"), std::string::npos) << error;
-  EXPECT_FALSE(q->put(std::string(5000, 'x'), error));
+  const auto failed = q->put("short");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.error().find("invalid message write size (5)"), std::string::npos)
+      << failed.error();
+  EXPECT_FALSE(q->put(std::string(5000, 'x')));
   EXPECT_EQ(q->depth(), 0);
 }
 
 TEST(DiskQueueTest, RestartResumesWhereTheReaderWas) {
   TempDir dir;
-  std::string error;
   {
     auto q = open_queue(dir);
-    for (int i = 0; i < 40; ++i) ASSERT_TRUE(q->put(payload(i), error));
+    for (int i = 0; i < 40; ++i) ASSERT_TRUE(succeeded(q->put(payload(i))));
     std::string msg;
     for (int i = 0; i < 15; ++i) ASSERT_EQ(q->read_next(msg), ReadResult::kOk);
-    ASSERT_TRUE(q->close(error)) << error;
+    ASSERT_TRUE(succeeded(q->close()));
   }
   auto q = open_queue(dir);
   EXPECT_EQ(q->depth(), 25);
@@ -171,12 +168,11 @@ TEST(DiskQueueTest, RestartResumesWhereTheReaderWas) {
 
 TEST(DiskQueueTest, UnsyncedTailIsSalvagedAndWritingMovesToANewFile) {
   TempDir dir;
-  std::string error;
   {
     auto q = open_queue(dir);
-    for (int i = 0; i < 5; ++i) ASSERT_TRUE(q->put(payload(i), error));
-    ASSERT_TRUE(q->sync(error));
-    for (int i = 5; i < 8; ++i) ASSERT_TRUE(q->put(payload(i), error));
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(succeeded(q->put(payload(i))));
+    ASSERT_TRUE(succeeded(q->sync()));
+    for (int i = 5; i < 8; ++i) ASSERT_TRUE(succeeded(q->put(payload(i))));
     // Simulate kill -9: the metadata says 5 records, the file holds 8. Abandon the queue so its
     // destructor does not sync. A never-destroyed static list keeps it reachable when
     // LeakSanitizer looks at exit (after static destructors have run).
@@ -186,7 +182,7 @@ TEST(DiskQueueTest, UnsyncedTailIsSalvagedAndWritingMovesToANewFile) {
   auto q = open_queue(dir);
   EXPECT_EQ(q->positions().write_file_num, 1);
   EXPECT_EQ(q->depth(), 8);  // recounted from the file, not the metadata's stale 5
-  ASSERT_TRUE(q->put(payload(100), error));
+  ASSERT_TRUE(succeeded(q->put(payload(100))));
   auto got = read_all(*q);
   // All 8 old records come back (the tail salvaged) and the new one after them.
   ASSERT_EQ(got.size(), 9u);
@@ -202,14 +198,13 @@ void abandon(std::unique_ptr<DiskQueue> q) {
 
 TEST(DiskQueueTest, StaleDepthIsRecountedAcrossFilesWithoutTheTornRecord) {
   TempDir dir;
-  std::string error;
   {
     auto q = open_queue(dir);
-    for (int i = 0; i < 10; ++i) ASSERT_TRUE(q->put(payload(i), error));
-    ASSERT_TRUE(q->sync(error));
+    for (int i = 0; i < 10; ++i) ASSERT_TRUE(succeeded(q->put(payload(i))));
+    ASSERT_TRUE(succeeded(q->sync()));
     std::string msg;
     for (int i = 0; i < 4; ++i) ASSERT_EQ(q->read_next(msg), ReadResult::kOk);
-    for (int i = 10; i < 13; ++i) ASSERT_TRUE(q->put(payload(i), error));
+    for (int i = 10; i < 13; ++i) ASSERT_TRUE(succeeded(q->put(payload(i))));
     abandon(std::move(q));
   }
   // The crash also tore the record being written.
@@ -227,10 +222,9 @@ TEST(DiskQueueTest, StaleDepthIsRecountedAcrossFilesWithoutTheTornRecord) {
 
 TEST(DiskQueueTest, MissingMetadataDepthIsCountedFromEveryFile) {
   TempDir dir;
-  std::string error;
   {
     auto q = open_queue(dir);
-    for (int i = 0; i < 50; ++i) ASSERT_TRUE(q->put(payload(i), error));  // files 0, 1, 2
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE(succeeded(q->put(payload(i))));  // files 0, 1, 2
     abandon(std::move(q));
   }
   fs::remove(dir.path() + "/t.diskqueue.meta.dat");  // a crash before any metadata landed
@@ -243,26 +237,25 @@ TEST(DiskQueueTest, MissingMetadataDepthIsCountedFromEveryFile) {
 
 TEST(DiskQueueTest, HeldReadsStayInTheMetadataUntilAcknowledged) {
   TempDir dir;
-  std::string error;
   auto o = small_options();
   o.hold_until_ack = true;
   std::vector<uint64_t> seqs;
   {
     auto q = open_queue(dir, "t", o);
-    for (int i = 0; i < 5; ++i) ASSERT_TRUE(q->put(payload(i), error));
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(succeeded(q->put(payload(i))));
     for (int i = 0; i < 3; ++i) {
       ASSERT_EQ(q->consume([&](std::string_view) { seqs.push_back(q->reading_seq()); }),
                 ReadResult::kOk);
     }
     EXPECT_EQ(q->depth(), 2);  // /stats counts what is still on disk to read
     EXPECT_EQ(q->held(), 3u);
-    ASSERT_TRUE(q->sync(error));
+    ASSERT_TRUE(succeeded(q->sync()));
     EXPECT_EQ(slurp(dir.path() + "/t.diskqueue.meta.dat"), "5\n0,0\n0,220\n");
     q->ack(seqs[1]);  // out of order: record 0 still holds the position
-    ASSERT_TRUE(q->sync(error));
+    ASSERT_TRUE(succeeded(q->sync()));
     EXPECT_EQ(slurp(dir.path() + "/t.diskqueue.meta.dat"), "5\n0,0\n0,220\n");
     q->ack(seqs[0]);
-    ASSERT_TRUE(q->sync(error));
+    ASSERT_TRUE(succeeded(q->sync()));
     EXPECT_EQ(slurp(dir.path() + "/t.diskqueue.meta.dat"), "3\n0,88\n0,220\n");
     EXPECT_EQ(q->held(), 1u);
     abandon(std::move(q));  // crash with record 2 read but not acknowledged
@@ -273,17 +266,16 @@ TEST(DiskQueueTest, HeldReadsStayInTheMetadataUntilAcknowledged) {
   ASSERT_EQ(got.size(), 3u);
   EXPECT_EQ(got[0], payload(2));
   q->release_all();
-  ASSERT_TRUE(q->close(error)) << error;
+  ASSERT_TRUE(succeeded(q->close()));
   EXPECT_EQ(slurp(dir.path() + "/t.diskqueue.meta.dat"), "0\n0,220\n0,220\n");
 }
 
 TEST(DiskQueueTest, CorruptLengthRenamesFileBadAndReadingGoesOn) {
   TempDir dir;
-  std::string error;
   {
     auto q = open_queue(dir);
-    for (int i = 0; i < 30; ++i) ASSERT_TRUE(q->put(payload(i), error));  // files 0 and 1
-    ASSERT_TRUE(q->close(error));
+    for (int i = 0; i < 30; ++i) ASSERT_TRUE(succeeded(q->put(payload(i))));  // files 0 and 1
+    ASSERT_TRUE(succeeded(q->close()));
   }
   // Corrupt the 3rd record's length in file 0.
   const std::string f0 = dir.path() + "/t.diskqueue.000000.dat";
@@ -303,11 +295,10 @@ TEST(DiskQueueTest, CorruptLengthRenamesFileBadAndReadingGoesOn) {
 
 TEST(DiskQueueTest, TruncatedCompletedFileIsSetAsideAtItsEnd) {
   TempDir dir;
-  std::string error;
   {
     auto q = open_queue(dir);
-    for (int i = 0; i < 30; ++i) ASSERT_TRUE(q->put(payload(i), error));
-    ASSERT_TRUE(q->close(error));
+    for (int i = 0; i < 30; ++i) ASSERT_TRUE(succeeded(q->put(payload(i))));
+    ASSERT_TRUE(succeeded(q->close()));
   }
   // Cut file 0 in the middle of record 10.
   const std::string f0 = dir.path() + "/t.diskqueue.000000.dat";
@@ -322,16 +313,15 @@ TEST(DiskQueueTest, TruncatedCompletedFileIsSetAsideAtItsEnd) {
 
 TEST(DiskQueueTest, TruncatedWriteFileIsSetAsideAndNewWritesFlow) {
   TempDir dir;
-  std::string error;
   {
     auto q = open_queue(dir);
-    for (int i = 0; i < 5; ++i) ASSERT_TRUE(q->put(payload(i), error));
-    ASSERT_TRUE(q->close(error));
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(succeeded(q->put(payload(i))));
+    ASSERT_TRUE(succeeded(q->close()));
   }
   const std::string f0 = dir.path() + "/t.diskqueue.000000.dat";
   fs::resize_file(f0, 2 * 44 + 10);  // metadata still says 5 records, 220 bytes
   auto q = open_queue(dir);
-  ASSERT_TRUE(q->put(payload(50), error)) << error;
+  ASSERT_TRUE(succeeded(q->put(payload(50))));
   auto got = read_all(*q);
   ASSERT_GE(got.size(), 3u);
   EXPECT_EQ(got[0], payload(0));
@@ -361,22 +351,21 @@ TEST(DiskQueueTest, ReadsADataDirectoryWrittenByGoDiskqueue) {
   EXPECT_EQ(got[2], payload(3));
   EXPECT_EQ(got[3], payload(4, 26));
   // Appending continues in file 1 after the existing records.
-  std::string error;
-  ASSERT_TRUE(q->put(payload(5), error));
+  ASSERT_TRUE(succeeded(q->put(payload(5))));
   EXPECT_EQ(q->positions().write_file_num, 1);
-  EXPECT_EQ(q->read_next(error), ReadResult::kOk);
-  EXPECT_EQ(error, payload(5));
+  std::string msg;
+  EXPECT_EQ(q->read_next(msg), ReadResult::kOk);
+  EXPECT_EQ(msg, payload(5));
 }
 
 TEST(DiskQueueTest, EmptyDropsEverythingAndContinuesAtTheNextFileNumber) {
   TempDir dir;
-  std::string error;
   auto q = open_queue(dir);
-  for (int i = 0; i < 30; ++i) ASSERT_TRUE(q->put(payload(i), error));
-  ASSERT_TRUE(q->empty(error)) << error;
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(succeeded(q->put(payload(i))));
+  ASSERT_TRUE(succeeded(q->empty()));
   EXPECT_EQ(q->depth(), 0);
   EXPECT_FALSE(fs::exists(dir.path() + "/t.diskqueue.000000.dat"));
-  ASSERT_TRUE(q->put(payload(99), error));
+  ASSERT_TRUE(succeeded(q->put(payload(99))));
   auto got = read_all(*q);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0], payload(99));
@@ -384,11 +373,10 @@ TEST(DiskQueueTest, EmptyDropsEverythingAndContinuesAtTheNextFileNumber) {
 
 TEST(DiskQueueTest, DeleteAllRemovesEveryFile) {
   TempDir dir;
-  std::string error;
   auto q = open_queue(dir);
-  for (int i = 0; i < 30; ++i) ASSERT_TRUE(q->put(payload(i), error));
-  ASSERT_TRUE(q->sync(error));
-  ASSERT_TRUE(q->delete_all(error)) << error;
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(succeeded(q->put(payload(i))));
+  ASSERT_TRUE(succeeded(q->sync()));
+  ASSERT_TRUE(succeeded(q->delete_all()));
   EXPECT_TRUE(fs::is_empty(dir.path()));
 }
 
@@ -397,15 +385,14 @@ TEST(DiskQueueTest, SyncEveryIsSignalledOnce) {
   auto o = small_options();
   o.sync_every = 3;
   auto q = open_queue(dir, "t", o);
-  std::string error;
-  ASSERT_TRUE(q->put(payload(1), error));
-  ASSERT_TRUE(q->put(payload(2), error));
+  ASSERT_TRUE(succeeded(q->put(payload(1))));
+  ASSERT_TRUE(succeeded(q->put(payload(2))));
   EXPECT_TRUE(q->dirty());
   EXPECT_FALSE(q->try_schedule_sync());
-  ASSERT_TRUE(q->put(payload(3), error));
+  ASSERT_TRUE(succeeded(q->put(payload(3))));
   EXPECT_TRUE(q->try_schedule_sync());
   EXPECT_FALSE(q->try_schedule_sync());  // already requested
-  ASSERT_TRUE(q->sync(error));
+  ASSERT_TRUE(succeeded(q->sync()));
   EXPECT_FALSE(q->dirty());
   EXPECT_EQ(slurp(dir.path() + "/t.diskqueue.meta.dat"), "3\n0,0\n0,132\n");
 }
@@ -437,17 +424,17 @@ TEST(DiskQueueTest, NoSpaceFailsThePutWholeAndTheQueueRecovers) {
   auto o = small_options();
   o.file_ops = &ops;
   auto q = open_queue(dir, "t", o);
-  std::string error;
-  ASSERT_TRUE(q->put(payload(0), error));
+  ASSERT_TRUE(succeeded(q->put(payload(0))));
   ops.full = true;
   std::vector<std::string> batch = {payload(1), payload(2), payload(3)};
   std::vector<std::string_view> views(batch.begin(), batch.end());
-  EXPECT_FALSE(q->put_batch(views, error));
-  EXPECT_NE(error.find("no space left on device"), std::string::npos) << error;
+  const auto failed = q->put_batch(views);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.error().find("no space left on device"), std::string::npos) << failed.error();
   EXPECT_EQ(q->depth(), 1);
   EXPECT_EQ(fs::file_size(dir.path() + "/t.diskqueue.000000.dat"), 44u);  // cut back
   ops.full = false;
-  ASSERT_TRUE(q->put(payload(4), error)) << error;
+  ASSERT_TRUE(succeeded(q->put(payload(4))));
   auto got = read_all(*q);
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0], payload(0));

@@ -14,12 +14,14 @@
 #include <vector>
 
 #include "common/disk/disk_queue.hpp"
+#include "support/result_assertions.hpp"
 #include "support/temp_dir.hpp"
 
 namespace nsq::disk {
 namespace {
 
 namespace fs = std::filesystem;
+using test_support::succeeded;
 using test_support::TempDir;
 using Clock = std::chrono::steady_clock;
 
@@ -51,10 +53,9 @@ DiskQueueOptions torture_options() {
 }
 
 std::unique_ptr<DiskQueue> open_queue(const TempDir& dir) {
-  std::string error;
-  auto q = DiskQueue::open("torture", dir.path(), torture_options(), error);
-  EXPECT_TRUE(q) << error;
-  return q;
+  auto q = DiskQueue::open("torture", dir.path(), torture_options());
+  EXPECT_TRUE(succeeded(q));
+  return q ? std::move(*q) : nullptr;
 }
 
 constexpr int kWriters = 4;
@@ -87,8 +88,7 @@ class ReadLog {
 };
 
 void sync_when_asked(DiskQueue& q) {
-  std::string error;
-  if (q.try_schedule_sync() && !q.sync(error)) ADD_FAILURE() << error;
+  if (q.try_schedule_sync()) EXPECT_TRUE(succeeded(q.sync()));
 }
 
 TEST(DiskQueueTortureTest, ConcurrentPutsReadsAndSyncsLoseNothing) {
@@ -101,17 +101,16 @@ TEST(DiskQueueTortureTest, ConcurrentPutsReadsAndSyncsLoseNothing) {
   std::vector<std::thread> threads;
   for (int w = 0; w < kWriters; ++w) {
     threads.emplace_back([&, w] {
-      std::string error;
       int64_t seq = 0;
       while (!stop_writing) {
         // Singles and batches, as PUB and MPUB.
         if (seq % 5 == 0) {
           std::string a = make_payload(w, seq), b = make_payload(w, seq + 1);
           std::string_view batch[] = {a, b};
-          ASSERT_TRUE(q->put_batch(batch, error)) << error;
+          ASSERT_TRUE(succeeded(q->put_batch(batch)));
           seq += 2;
         } else {
-          ASSERT_TRUE(q->put(make_payload(w, seq), error)) << error;
+          ASSERT_TRUE(succeeded(q->put(make_payload(w, seq))));
           ++seq;
         }
         sync_when_asked(*q);
@@ -137,9 +136,8 @@ TEST(DiskQueueTortureTest, ConcurrentPutsReadsAndSyncsLoseNothing) {
     });
   }
   std::thread timer_sync([&] {
-    std::string error;
     while (!stop_reading) {
-      if (q->dirty() && !q->sync(error)) ADD_FAILURE() << error;  // the sync_timeout rule
+      if (q->dirty()) EXPECT_TRUE(succeeded(q->sync()));  // the sync_timeout rule
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   });
@@ -153,8 +151,7 @@ TEST(DiskQueueTortureTest, ConcurrentPutsReadsAndSyncsLoseNothing) {
 
   // Whatever is left survives a restart and matches the depth.
   const int64_t left = q->depth();
-  std::string error;
-  ASSERT_TRUE(q->close(error)) << error;
+  ASSERT_TRUE(succeeded(q->close()));
   q = open_queue(dir);
   EXPECT_EQ(q->depth(), left);
   std::vector<int64_t> last(kWriters, -1);
@@ -191,14 +188,13 @@ TEST(DiskQueueTortureTest, EmptiesAndADeleteRacingPutsAndReadsNeverCorrupt) {
   std::vector<std::thread> threads;
   for (int w = 0; w < kWriters; ++w) {
     threads.emplace_back([&, w] {
-      std::string error;
       for (int64_t seq = 0; !stop; ++seq) {
         const std::string p = make_payload(w, seq);
-        if (q->put(p, error)) {
+        if (const auto put = q->put(p); put) {
           std::lock_guard l(acked_mu);
           acked.insert(p);
         } else {
-          ASSERT_EQ(error, "exiting");  // only once deleted
+          ASSERT_EQ(put.error(), "exiting");  // only once deleted
           ASSERT_TRUE(deleted);
         }
         sync_when_asked(*q);
@@ -224,27 +220,24 @@ TEST(DiskQueueTortureTest, EmptiesAndADeleteRacingPutsAndReadsNeverCorrupt) {
     });
   }
   threads.emplace_back([&] {
-    std::string error;
     while (!stop) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       if (deleted) continue;
-      if (!q->empty(error)) {
-        ASSERT_TRUE(deleted) << error;
+      if (const auto emptied = q->empty(); !emptied) {
+        ASSERT_TRUE(deleted) << emptied.error();
       }
       ASSERT_GE(q->depth(), 0);
     }
   });
   threads.emplace_back([&] {
-    std::string error;
     while (!stop) {
-      if (q->dirty()) q->sync(error);  // may race the delete: fails quietly then
+      if (q->dirty()) (void)q->sync();  // may race the delete: fails quietly then
       std::this_thread::sleep_for(std::chrono::milliseconds(3));
     }
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(600));
-  std::string error;
   deleted = true;
-  EXPECT_TRUE(q->delete_all(error)) << error;
+  EXPECT_TRUE(succeeded(q->delete_all()));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   stop = true;
   for (auto& t : threads) t.join();

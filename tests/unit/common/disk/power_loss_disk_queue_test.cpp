@@ -17,12 +17,14 @@
 
 #include "common/disk/disk_queue.hpp"
 #include "support/power_loss_file_ops.hpp"
+#include "support/result_assertions.hpp"
 #include "support/temp_dir.hpp"
 
 namespace nsq::disk {
 namespace {
 
 using test_support::PowerLossFileOps;
+using test_support::succeeded;
 using test_support::TempDir;
 
 std::string payload_of(int64_t seq) {
@@ -50,19 +52,18 @@ TEST(PowerLossDiskQueueTest, EverySyncedPutSurvivesEachPowerLoss) {
   int64_t next_seq = 0;
   int64_t checked = 0;
   for (int round = 0; round < kRounds; ++round) {
-    std::string error;
-    auto q = DiskQueue::open("q", dir.path(), options, error);
-    ASSERT_NE(q, nullptr) << error;
+    auto opened = DiskQueue::open("q", dir.path(), options);
+    ASSERT_TRUE(succeeded(opened));
+    auto q = std::move(*opened);
     std::atomic<bool> stop{false};
     std::atomic<int> synced_puts{0};
     std::thread writer([&] {
       for (;;) {
         const int64_t seq = next_seq++;
-        std::string e;
-        if (!q->put(payload_of(seq), e)) return;  // the power is out
+        if (!q->put(payload_of(seq))) return;  // the power is out
         // At sync_every=1 every put asks for a sync; the owner runs it.
-        if (q->try_schedule_sync() && !q->sync(e)) return;
-        if (q->needs_sync() && !q->sync(e)) return;
+        if (q->try_schedule_sync() && !q->sync()) return;
+        if (q->needs_sync() && !q->sync()) return;
         std::lock_guard l(mu);
         if (consumed.count(seq) == 0) expected.insert(seq);
         ++synced_puts;
@@ -81,8 +82,7 @@ TEST(PowerLossDiskQueueTest, EverySyncedPutSurvivesEachPowerLoss) {
           expected.erase(seq_of(out));
           consumed.insert(seq_of(out));
         }
-        std::string e;
-        if (q->try_schedule_sync()) q->sync(e);
+        if (q->try_schedule_sync()) (void)q->sync();  // fails once the power is out
       }
     });
     const int target = 10 + static_cast<int>(rng() % 40);
@@ -99,8 +99,9 @@ TEST(PowerLossDiskQueueTest, EverySyncedPutSurvivesEachPowerLoss) {
     ops.restore_durable_state(round % 2 == 1 ? &rng : nullptr);
 
     // Read everything back, then start the next round on the emptied queue.
-    q = DiskQueue::open("q", dir.path(), options, error);
-    ASSERT_NE(q, nullptr) << error;
+    opened = DiskQueue::open("q", dir.path(), options);
+    ASSERT_TRUE(succeeded(opened));
+    q = std::move(*opened);
     std::string out;
     int64_t last = -1;
     std::set<int64_t> missing = expected;
@@ -118,7 +119,7 @@ TEST(PowerLossDiskQueueTest, EverySyncedPutSurvivesEachPowerLoss) {
     checked += static_cast<int64_t>(expected.size());
     expected.clear();
     consumed.clear();
-    ASSERT_TRUE(q->close(error)) << error;
+    ASSERT_TRUE(succeeded(q->close()));
     q.reset();
     if (HasFailure()) return;
   }
