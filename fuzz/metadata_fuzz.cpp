@@ -24,11 +24,10 @@ nsq::nsqd::Metadata without_ephemeral(nsq::nsqd::Metadata m) {
 
 NSQ_FUZZ_TARGET(metadata) {
   const std::string_view json = nsq::fuzz::as_view(data, size);
-  std::string error;
   std::vector<std::string> warnings;
-  const auto m = nsq::nsqd::parse_metadata(json, error, &warnings);
+  const auto m = nsq::nsqd::parse_metadata(json, &warnings);
   if (!m) {
-    FUZZ_CHECK(!error.empty());
+    FUZZ_CHECK(!m.error().empty());
     return 0;
   }
   FUZZ_CHECK(nsq::gocompat::go_json_syntax_error(json).empty());
@@ -37,9 +36,8 @@ NSQ_FUZZ_TARGET(metadata) {
     for (const auto& c : t.channels) FUZZ_CHECK(nsq::protocol::is_valid_channel_name(c.name));
   }
   const std::string saved = nsq::nsqd::serialize_metadata(*m);
-  std::string error2;
-  const auto back = nsq::nsqd::parse_metadata(saved, error2);
-  FUZZ_CHECK(back.has_value());
+  const auto back = nsq::nsqd::parse_metadata(saved);
+  FUZZ_CHECK(back.ok());
   FUZZ_CHECK(*back == without_ephemeral(*m));
   return 0;
 }

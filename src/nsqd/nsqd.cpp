@@ -173,14 +173,13 @@ void Nsqd::sync_all_backends() {
 
 util::Status Nsqd::load_metadata() {
   std::vector<std::string> warnings;
-  std::string error;
   const std::string dat = metadata_file_path(opts_.data_path);
   if (const size_t stale = disk::remove_stale_temp_files(dat); stale > 0) {
     log::info("NSQ: removed {} temp file(s) of {} left by a crash", stale, dat);
   }
-  auto md = load_metadata_file(opts_.data_path, error, &warnings);
+  auto md = load_metadata_file(opts_.data_path, &warnings);
   for (const auto& w : warnings) log::warn("{}", w);
-  if (!md) return util::fail(std::move(error));
+  if (!md) return util::fail(md.error());
   loading_.store(true);
   for (const auto& t : md->topics) {
     auto topic = get_topic(t.name);
@@ -211,11 +210,9 @@ util::Status Nsqd::persist_metadata() {
     }
     md.topics.push_back(std::move(tm));
   }
-  if (std::string error; !save_metadata_file(opts_.data_path, md, error)) {
-    log::error("failed to persist metadata - {}", error);
-    return util::fail(std::move(error));
-  }
-  return {};
+  auto saved = save_metadata_file(opts_.data_path, md);
+  if (!saved) log::error("failed to persist metadata - {}", saved.error());
+  return saved;
 }
 
 void Nsqd::persist_metadata_async() {

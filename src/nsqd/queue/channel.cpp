@@ -55,13 +55,16 @@ Channel::Channel(std::string topic_name, std::string name, ChannelLimits limits,
         name_, topic_name_, name_);
   }
   if (limits_.disk && !ephemeral_ && !durable_) {
-    std::string error;
     // The reference names a channel's queue "<topic>:<channel>".
     // Held until FIN: a message read from disk and in memory or in flight at a crash is
     // delivered again after the restart, not lost.
-    backend_ = MessageBackend::open(topic_name_ + ":" + name_, limits_.disk, error,
-                                    /*hold_until_ack=*/true);
-    if (!backend_) log::error("CHANNEL({}): failed to open disk queue - {}", name_, error);
+    auto opened =
+        MessageBackend::open(topic_name_ + ":" + name_, limits_.disk, /*hold_until_ack=*/true);
+    if (opened) {
+      backend_ = std::move(*opened);
+    } else {
+      log::error("CHANNEL({}): failed to open disk queue - {}", name_, opened.error());
+    }
   }
 }
 
@@ -69,12 +72,12 @@ Channel::~Channel() = default;
 
 bool Channel::attach_log(const std::shared_ptr<TopicLog>& log, uint64_t start_if_new) {
   if (!durable_ || !log) return false;
-  std::string error;
-  auto journal = ChannelJournal::open(log->dir(), name_, error);
-  if (!journal) {
-    log::error("CHANNEL({}): failed to open the ack journal - {}", name_, error);
+  auto opened = ChannelJournal::open(log->dir(), name_);
+  if (!opened) {
+    log::error("CHANNEL({}): failed to open the ack journal - {}", name_, opened.error());
     return false;
   }
+  std::unique_ptr<ChannelJournal> journal = std::move(*opened);
   // A new journal's name must be durable before any publish after this point gets its OK.
   if (!journal->existed()) log->directory_changed();
   AckState state = journal->durable_state();
@@ -96,8 +99,8 @@ bool Channel::attach_log(const std::shared_ptr<TopicLog>& log, uint64_t start_if
   std::lock_guard lock(mu_);
   for (uint64_t at = state.floor; at < end;) {
     records.clear();
-    if (!log->read(at, 1024, records, error)) {
-      log::error("CHANNEL({}): failed to read the topic log at {} - {}", name_, at, error);
+    if (auto read = log->read(at, 1024, records); !read) {
+      log::error("CHANNEL({}): failed to read the topic log at {} - {}", name_, at, read.error());
       break;
     }
     if (records.empty()) break;
@@ -148,10 +151,12 @@ int Channel::flush_journal(uint64_t synced) {
     journal = journal_.get();
   }
   if (journal == nullptr) return 0;
-  std::string error;
-  const int fsyncs = journal->flush(synced, error);
-  if (fsyncs < 0) log::error("CHANNEL({}): failed to write the ack journal - {}", name_, error);
-  return fsyncs;
+  const auto fsyncs = journal->flush(synced);
+  if (!fsyncs) {
+    log::error("CHANNEL({}): failed to write the ack journal - {}", name_, fsyncs.error());
+    return -1;
+  }
+  return *fsyncs;
 }
 
 std::optional<uint64_t> Channel::journal_floor() const {
@@ -198,13 +203,14 @@ void Channel::refill_from_log() {
   // refill deliver fewer than `want`; the next dispatch asks for more.
   thread_local std::vector<LogRecord> records;
   records.clear();
-  std::string error;
-  const bool ok = log_->read(from, std::min<uint64_t>(want, end - from), records, error);
+  const auto read = log_->read(from, std::min<uint64_t>(want, end - from), records);
   std::lock_guard lock(mu_);
   refill_pending_ = false;
-  if (!ok || records.empty()) {
+  if (!read || records.empty()) {
     // The timer loop retries (process_timers); never a spin on a failing read.
-    if (!ok) log::error("CHANNEL({}): failed to read the topic log at {} - {}", name_, from, error);
+    if (!read) {
+      log::error("CHANNEL({}): failed to read the topic log at {} - {}", name_, from, read.error());
+    }
     note_timer_work_locked();
     return;
   }

@@ -31,11 +31,12 @@ Topic::Topic(std::string name, ChannelLimits limits, GuidFactory& guids, EmptyCa
     TopicLogOptions o;
     o.dir = limits_.disk->data_path + "/" + name_ + ".log";
     o.segment_bytes = limits_.disk->log_segment_bytes;
-    log_ = TopicLog::open(o, log_error_);
-    if (!log_) {
-      log::error("TOPIC({}): failed to open the durable log - {}", name_, log_error_);
-    } else {
+    if (auto opened = TopicLog::open(o); opened) {
+      log_ = std::move(*opened);
       untaken_from_ = log_->start_offset();
+    } else {
+      log_error_ = opened.error();
+      log::error("TOPIC({}): failed to open the durable log - {}", name_, log_error_);
     }
     if (MessageBackend::left_behind(*limits_.disk, name_)) {
       log::warn(
@@ -44,9 +45,11 @@ Topic::Topic(std::string name, ChannelLimits limits, GuidFactory& guids, EmptyCa
           name_, name_);
     }
   } else if (limits_.disk && !ephemeral_) {
-    std::string error;
-    backend_ = MessageBackend::open(name_, limits_.disk, error);
-    if (!backend_) log::error("TOPIC({}): failed to open disk queue - {}", name_, error);
+    if (auto opened = MessageBackend::open(name_, limits_.disk); opened) {
+      backend_ = std::move(*opened);
+    } else {
+      log::error("TOPIC({}): failed to open disk queue - {}", name_, opened.error());
+    }
   }
 }
 
@@ -135,16 +138,15 @@ std::string Topic::publish(std::span<const std::string_view> bodies, int64_t def
     for (size_t i = 0; i < batch_.size(); ++i) {
       log_batch_.push_back(LogAppend{batch_[i]->id(), ts, due, bodies[i]});
     }
-    const int64_t first_offset = log_->append(log_batch_, error, std::move(on_durable));
-    if (first_offset < 0) {
-      log::error("TOPIC({}): failed to append to the durable log - {}", name_, error);
+    const auto first_offset = log_->append(log_batch_, std::move(on_durable));
+    if (!first_offset) {
+      log::error("TOPIC({}): failed to append to the durable log - {}", name_,
+                 first_offset.error());
       for (auto b : bodies) message_bytes_ -= b.size();
       batch_.clear();
-      return error;
+      return first_offset.error();
     }
-    for (size_t i = 0; i < batch_.size(); ++i) {
-      batch_[i]->set_log_offset(static_cast<uint64_t>(first_offset) + i);
-    }
+    for (size_t i = 0; i < batch_.size(); ++i) batch_[i]->set_log_offset(*first_offset + i);
     limits_.disk->committer->request(log_);
     if (channel_list_.empty()) {
       // No channel yet: the log alone holds them; the first channel starts at untaken_from_.

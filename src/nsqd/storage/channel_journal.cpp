@@ -50,11 +50,8 @@ std::string encode_checkpoint(const AckState& s) {
   return out;
 }
 
-bool decode_checkpoint(const std::string& in, AckState& s, std::string& error) {
-  auto bad = [&](const std::string& why) {
-    error = why;
-    return false;
-  };
+util::Result<AckState> decode_checkpoint(const std::string& in) {
+  auto bad = [](std::string why) { return util::fail(std::move(why)); };
   if (in.size() < 24 || std::memcmp(in.data(), kCheckpointMagic, 4) != 0) {
     return bad("not a channel checkpoint");
   }
@@ -66,7 +63,7 @@ bool decode_checkpoint(const std::string& in, AckState& s, std::string& error) {
     return bad("CRC mismatch");
   }
   size_t pos = 8;
-  s = AckState{};
+  AckState s;
   s.started = true;
   s.floor = get_be(in.data() + pos, 8);
   pos += 8;
@@ -80,7 +77,7 @@ bool decode_checkpoint(const std::string& in, AckState& s, std::string& error) {
   for (uint64_t i = 0; i < m; ++i, pos += 16) {
     s.deferred[get_be(in.data() + pos, 8)] = static_cast<int64_t>(get_be(in.data() + pos + 8, 8));
   }
-  return true;
+  return s;
 }
 
 }  // namespace
@@ -130,48 +127,38 @@ ChannelJournal::~ChannelJournal() {
   if (fd_ >= 0) ops_.close(fd_);
 }
 
-std::unique_ptr<ChannelJournal> ChannelJournal::open(const std::string& dir,
-                                                     const std::string& channel, std::string& error,
-                                                     disk::FileOps* ops) {
+util::Result<std::unique_ptr<ChannelJournal>> ChannelJournal::open(const std::string& dir,
+                                                                   const std::string& channel,
+                                                                   disk::FileOps* ops) {
   std::unique_ptr<ChannelJournal> j(new ChannelJournal(
       disk::join_path(dir, channel + ".acks"), disk::join_path(dir, channel + ".ckpt"),
       ops != nullptr ? *ops : disk::real_file_ops()));
-  if (!j->load(error)) return nullptr;
+  if (auto loaded = j->load(); !loaded) return util::fail(loaded.error());
   return j;
 }
 
-bool ChannelJournal::load(std::string& error) {
+util::Status ChannelJournal::load() {
   const auto ckpt = disk::read_whole_file(checkpoint_path_, &ops_);
-  if (!ckpt) {
-    error = ckpt.error();
-    return false;
-  }
+  if (!ckpt) return util::fail(ckpt.error());
   if (*ckpt) {
     existed_ = true;
-    std::string read_error;
-    if (!decode_checkpoint(**ckpt, durable_, read_error)) {
-      error = checkpoint_path_ + ": " + read_error;
-      return false;
-    }
+    auto decoded = decode_checkpoint(**ckpt);
+    if (!decoded) return util::fail(checkpoint_path_ + ": " + decoded.error());
+    durable_ = std::move(*decoded);
   }
   // An empty journal counts too: it was made before a crash that lost its START, and that
   // channel may already have had messages acknowledged to their publishers.
   int64_t probe = 0;
   if (ops_.stat_size(journal_path_, probe) == 0) existed_ = true;
   fd_ = ops_.open(journal_path_, O_RDWR | O_CREAT, 0600);
-  if (fd_ < 0) {
-    error = "failed to open " + journal_path_ + ": " + disk::errno_text(-fd_);
-    return false;
-  }
+  if (fd_ < 0) return util::fail("failed to open " + journal_path_ + ": " + disk::errno_text(-fd_));
   int64_t file_size = 0;
   if (const int r = ops_.fstat_size(fd_, file_size); r < 0) {
-    error = "failed to stat " + journal_path_ + ": " + disk::errno_text(-r);
-    return false;
+    return util::fail("failed to stat " + journal_path_ + ": " + disk::errno_text(-r));
   }
   std::string data(static_cast<size_t>(file_size), '\0');
   if (file_size > 0 && ops_.pread(fd_, data.data(), data.size(), 0) != file_size) {
-    error = "failed to read " + journal_path_;
-    return false;
+    return util::fail("failed to read " + journal_path_);
   }
   size_t pos = 0;
   for (; pos + kRecordSize <= data.size(); pos += kRecordSize) {
@@ -189,11 +176,10 @@ bool ChannelJournal::load(std::string& error) {
   if (pos < data.size()) {
     // A torn or corrupt tail: what follows it was never reported durable.
     if (ops_.ftruncate(fd_, size_) < 0 || ops_.fsync(fd_) < 0) {
-      error = "failed to cut the torn tail of " + journal_path_;
-      return false;
+      return util::fail("failed to cut the torn tail of " + journal_path_);
     }
   }
-  return true;
+  return {};
 }
 
 void ChannelJournal::record(AckRecord type, uint64_t offset, int64_t due_ns) {
@@ -228,7 +214,7 @@ void ChannelJournal::remove() {
   pending_.clear();
 }
 
-int ChannelJournal::flush(uint64_t synced, std::string& error) {
+util::Result<int> ChannelJournal::flush(uint64_t synced) {
   std::lock_guard io(io_mu_);
   if (removed_) return 0;
   std::string out;
@@ -256,8 +242,7 @@ int ChannelJournal::flush(uint64_t synced, std::string& error) {
     std::lock_guard lock(mu_);
     ready.insert(ready.end(), pending_.begin(), pending_.end());
     pending_.swap(ready);
-    error = "failed to write " + journal_path_ + ": " + disk::errno_text(-r);
-    return -1;
+    return util::fail("failed to write " + journal_path_ + ": " + disk::errno_text(-r));
   }
   size_ += static_cast<int64_t>(out.size());
   records_ += ready.size();
@@ -267,27 +252,25 @@ int ChannelJournal::flush(uint64_t synced, std::string& error) {
   }
   int fsyncs = 1;
   if (records_ >= compact_after) {
-    if (!compact(error)) return -1;
+    if (auto compacted = compact(); !compacted) return util::fail(compacted.error());
     fsyncs += 2;  // the checkpoint (and its directory) and the emptied journal
   }
   return fsyncs;
 }
 
-bool ChannelJournal::compact(std::string& error) {
+util::Status ChannelJournal::compact() {
   const std::string ckpt = encode_checkpoint(durable_state());
   if (auto written = disk::write_file_atomically(checkpoint_path_, ckpt, &ops_); !written) {
-    error = written.error();
-    return false;
+    return written;
   }
   // The checkpoint holds everything now; a crash before the truncation only replays records
   // the checkpoint already contains (idempotent).
   if (ops_.ftruncate(fd_, 0) < 0 || ops_.fsync(fd_) < 0) {
-    error = "failed to empty " + journal_path_;
-    return false;
+    return util::fail("failed to empty " + journal_path_);
   }
   size_ = 0;
   records_ = 0;
-  return true;
+  return {};
 }
 
 }  // namespace nsq::nsqd

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "common/disk/file_ops.hpp"
+#include "common/util/result.hpp"
 
 namespace nsq::nsqd {
 
@@ -50,9 +51,10 @@ struct AckState {
 
 class ChannelJournal {
  public:
-  // Opens or creates "<dir>/<channel>.acks" and ".ckpt"; null with `error` on failure.
-  static std::unique_ptr<ChannelJournal> open(const std::string& dir, const std::string& channel,
-                                              std::string& error, disk::FileOps* ops = nullptr);
+  // Opens or creates "<dir>/<channel>.acks" and ".ckpt".
+  static util::Result<std::unique_ptr<ChannelJournal>> open(const std::string& dir,
+                                                            const std::string& channel,
+                                                            disk::FileOps* ops = nullptr);
   ~ChannelJournal();
   ChannelJournal(const ChannelJournal&) = delete;
   ChannelJournal& operator=(const ChannelJournal&) = delete;
@@ -61,9 +63,8 @@ class ChannelJournal {
   void record(AckRecord type, uint64_t offset, int64_t due_ns = 0);
 
   // Commit thread: appends and fsyncs the buffered records below `synced`; compacts into the
-  // checkpoint once the journal holds `compact_after` records. Returns the fsyncs made, or -1
-  // with `error` set.
-  int flush(uint64_t synced, std::string& error);
+  // checkpoint once the journal holds `compact_after` records. Returns the fsyncs made.
+  util::Result<int> flush(uint64_t synced);
 
   // What is durable: the state recovery starts from.
   AckState durable_state() const;
@@ -80,8 +81,8 @@ class ChannelJournal {
 
  private:
   ChannelJournal(std::string journal_path, std::string checkpoint_path, disk::FileOps& ops);
-  bool load(std::string& error);
-  bool compact(std::string& error);
+  util::Status load();
+  util::Status compact();
 
   struct Pending {
     AckRecord type;

@@ -35,16 +35,12 @@ bool MessageBackend::left_behind(const DiskContext& ctx, const std::string& name
   return ::access(meta.c_str(), F_OK) == 0;
 }
 
-std::shared_ptr<MessageBackend> MessageBackend::open(const std::string& name,
-                                                     std::shared_ptr<const DiskContext> ctx,
-                                                     std::string& error, bool hold_until_ack) {
+util::Result<std::shared_ptr<MessageBackend>> MessageBackend::open(
+    const std::string& name, std::shared_ptr<const DiskContext> ctx, bool hold_until_ack) {
   disk::DiskQueueOptions options = ctx->queue_options;
   options.hold_until_ack = hold_until_ack;
   auto queue = disk::DiskQueue::open(name, ctx->data_path, options);
-  if (!queue) {
-    error = queue.error();
-    return nullptr;
-  }
+  if (!queue) return util::fail(queue.error());
   std::shared_ptr<MessageBackend> b(
       new MessageBackend(std::move(*queue), std::move(ctx), hold_until_ack));
   b->load_deferred_index();

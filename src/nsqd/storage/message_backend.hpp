@@ -64,12 +64,12 @@ class MessageBackend : public std::enable_shared_from_this<MessageBackend> {
   // -durable reads no disk queue (docs/persistence.md, "Limits"): true when "<name>.diskqueue"
   // metadata was left in ctx.data_path by a run without it, so the owner can warn.
   static bool left_behind(const DiskContext& ctx, const std::string& name);
-  // Opens (or creates) "<name>.diskqueue.*" under ctx->data_path; null + error on bad options.
+  // Opens (or creates) "<name>.diskqueue.*" under ctx->data_path; fails on bad options.
   // hold_until_ack (channels): a message read stays in the persisted read position until
   // ack(id), so a crash delivers it again instead of losing it (DiskQueueOptions).
-  static std::shared_ptr<MessageBackend> open(const std::string& name,
-                                              std::shared_ptr<const DiskContext> ctx,
-                                              std::string& error, bool hold_until_ack = false);
+  static util::Result<std::shared_ptr<MessageBackend>> open(const std::string& name,
+                                                            std::shared_ptr<const DiskContext> ctx,
+                                                            bool hold_until_ack = false);
   ~MessageBackend();
 
   struct Outgoing {

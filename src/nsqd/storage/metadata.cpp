@@ -306,20 +306,17 @@ std::string serialize_metadata(const Metadata& m) {
   return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::optional<Metadata> parse_metadata(std::string_view json, std::string& error,
-                                       std::vector<std::string>* warnings) {
+util::Result<Metadata> parse_metadata(std::string_view json, std::vector<std::string>* warnings) {
   // Go checks the whole input's syntax before decoding anything, so syntax errors win.
   if (std::string syntax = gocompat::go_json_syntax_error(json); !syntax.empty()) {
-    error = std::move(syntax);
-    return std::nullopt;
+    return util::fail(std::move(syntax));
   }
   Metadata decoded;
   decoded.version.clear();
   MetadataSax sax(decoded);
   const std::string text = gocompat::go_json_coerce_utf8(json);
   if (!nlohmann::json::sax_parse(text, &sax)) {
-    error = sax.error().empty() ? "invalid metadata" : sax.error();
-    return std::nullopt;
+    return util::fail(sax.error().empty() ? "invalid metadata" : sax.error());
   }
 
   Metadata out;
@@ -346,30 +343,20 @@ std::string metadata_file_path(const std::string& data_path) {
   return disk::join_path(data_path, "nsqd.dat");
 }
 
-std::optional<Metadata> load_metadata_file(const std::string& data_path, std::string& error,
-                                           std::vector<std::string>* warnings, disk::FileOps* ops) {
+util::Result<Metadata> load_metadata_file(const std::string& data_path,
+                                          std::vector<std::string>* warnings, disk::FileOps* ops) {
   const std::string fn = metadata_file_path(data_path);
   const auto data = disk::read_whole_file(fn, ops);
-  if (!data) {
-    error = "failed to read metadata from " + fn + " - " + data.error();
-    return std::nullopt;
-  }
+  if (!data) return util::fail("failed to read metadata from " + fn + " - " + data.error());
   if (!*data) return Metadata{};  // fresh start
-  std::string why;
-  auto m = parse_metadata(**data, why, warnings);
-  if (!m) {
-    error = "failed to parse metadata in " + fn + " - " + why;
-    return std::nullopt;
-  }
+  auto m = parse_metadata(**data, warnings);
+  if (!m) return util::fail("failed to parse metadata in " + fn + " - " + m.error());
   return m;
 }
 
-bool save_metadata_file(const std::string& data_path, const Metadata& m, std::string& error,
-                        disk::FileOps* ops) {
-  auto written =
-      disk::write_file_atomically(metadata_file_path(data_path), serialize_metadata(m), ops);
-  if (!written) error = written.error();
-  return written.ok();
+util::Status save_metadata_file(const std::string& data_path, const Metadata& m,
+                                disk::FileOps* ops) {
+  return disk::write_file_atomically(metadata_file_path(data_path), serialize_metadata(m), ops);
 }
 
 }  // namespace nsq::nsqd

@@ -11,12 +11,12 @@
 // fsync dir). Threads: no shared state; the caller serialises saves (Nsqd holds its lock).
 #pragma once
 
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/disk/file_ops.hpp"
+#include "common/util/result.hpp"
 
 namespace nsq::nsqd {
 
@@ -42,12 +42,12 @@ struct Metadata {
 // Compact JSON. Ephemeral topics and channels are left out (they never survive a restart).
 std::string serialize_metadata(const Metadata& m);
 
-// Decodes with Go's rules. On failure returns nullopt with Go's error text in `error`
-// ("unexpected end of JSON input", "json: cannot unmarshal ... of type bool", ...). Topics and
-// channels with invalid names are dropped and reported in `warnings` with the reference's
-// wording ("skipping creation of invalid topic <name>"); a dropped topic drops its channels.
-std::optional<Metadata> parse_metadata(std::string_view json, std::string& error,
-                                       std::vector<std::string>* warnings = nullptr);
+// Decodes with Go's rules. Fails with Go's error text ("unexpected end of JSON input",
+// "json: cannot unmarshal ... of type bool", ...). Topics and channels with invalid names are
+// dropped and reported in `warnings` with the reference's wording ("skipping creation of
+// invalid topic <name>"); a dropped topic drops its channels.
+util::Result<Metadata> parse_metadata(std::string_view json,
+                                      std::vector<std::string>* warnings = nullptr);
 
 // "<data_path>/nsqd.dat" ("nsqd.dat" when data_path is empty).
 std::string metadata_file_path(const std::string& data_path);
@@ -55,12 +55,12 @@ std::string metadata_file_path(const std::string& data_path);
 // Reads and parses nsqd.dat. A missing file is a fresh start (empty Metadata). Errors carry the
 // reference's prefixes: "failed to read metadata from <file> - <err>",
 // "failed to parse metadata in <file> - <err>".
-std::optional<Metadata> load_metadata_file(const std::string& data_path, std::string& error,
-                                           std::vector<std::string>* warnings = nullptr,
-                                           disk::FileOps* ops = nullptr);
+util::Result<Metadata> load_metadata_file(const std::string& data_path,
+                                          std::vector<std::string>* warnings = nullptr,
+                                          disk::FileOps* ops = nullptr);
 
 // Writes nsqd.dat atomically (mode 0600).
-bool save_metadata_file(const std::string& data_path, const Metadata& m, std::string& error,
-                        disk::FileOps* ops = nullptr);
+util::Status save_metadata_file(const std::string& data_path, const Metadata& m,
+                                disk::FileOps* ops = nullptr);
 
 }  // namespace nsq::nsqd

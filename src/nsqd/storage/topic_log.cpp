@@ -82,15 +82,21 @@ void decode_record(std::string_view bytes, LogRecord& rec) {
   rec.body.assign(p + kPayloadFixed, len - kPayloadFixed);
 }
 
+// Where a scan stopped: the position after the last valid record; `why` names the invalid
+// record it stopped at ("" at the end, or when fn stopped it); `io_error` is set on a read error.
+struct ScanEnd {
+  int64_t pos = 0;
+  std::string why;
+  std::string io_error;
+};
+
 // Scans records from `pos` to `end` of `fd` in big reads, calling fn(offset, pos, bytes) for
-// each valid one; stops at the first invalid record. Returns the position after the last valid
-// record; `why` says why it stopped early ("" at `end`), `io_error` is set on a read error.
+// each valid one; stops at the first invalid record or when fn returns false.
 template <typename Fn>
-int64_t scan_records(disk::FileOps& ops, int fd, int64_t pos, int64_t end, uint32_t max_payload,
-                     std::string& why, std::string& io_error, Fn&& fn) {
+ScanEnd scan_records(disk::FileOps& ops, int fd, int64_t pos, int64_t end, uint32_t max_payload,
+                     Fn&& fn) {
   std::string buf;
   int64_t buf_pos = pos;
-  why.clear();
   while (pos < end) {
     size_t have = static_cast<size_t>(buf_pos + static_cast<int64_t>(buf.size()) - pos);
     size_t need = 8;
@@ -103,22 +109,20 @@ int64_t scan_records(disk::FileOps& ops, int fd, int64_t pos, int64_t end, uint3
       const size_t avail = static_cast<size_t>(end - pos);
       buf.resize(std::min(want, avail));
       const ssize_t r = pread_full(ops, fd, buf.data(), buf.size(), pos);
-      if (r < 0) {
-        io_error = disk::errno_text(static_cast<int>(-r));
-        return pos;
-      }
+      if (r < 0) return ScanEnd{pos, "", disk::errno_text(static_cast<int>(-r))};
       buf.resize(static_cast<size_t>(r));
       buf_pos = pos;
       have = buf.size();
     }
     ParsedRecord parsed;
     const std::string_view view(buf.data() + (pos - buf_pos), have);
-    why = parse_record(view, max_payload, parsed);
-    if (!why.empty()) return pos;
-    if (!fn(parsed.offset, pos, view.substr(0, parsed.total))) return pos;
+    if (std::string why = parse_record(view, max_payload, parsed); !why.empty()) {
+      return ScanEnd{pos, std::move(why), ""};
+    }
+    if (!fn(parsed.offset, pos, view.substr(0, parsed.total))) return ScanEnd{pos, "", ""};
     pos += static_cast<int64_t>(parsed.total);
   }
-  return pos;
+  return ScanEnd{pos, "", ""};
 }
 
 }  // namespace
@@ -147,19 +151,16 @@ std::string TopicLog::segment_path(uint64_t base) const {
   return options_.dir + "/" + name;
 }
 
-std::shared_ptr<TopicLog> TopicLog::open(const TopicLogOptions& options, std::string& error) {
+util::Result<std::shared_ptr<TopicLog>> TopicLog::open(const TopicLogOptions& options) {
   std::shared_ptr<TopicLog> log(new TopicLog(options));
-  if (!log->load(error)) return nullptr;
+  if (auto loaded = log->load(); !loaded) return util::fail(loaded.error());
   return log;
 }
 
-bool TopicLog::load(std::string& error) {
+util::Status TopicLog::load() {
   std::error_code ec;
   std::filesystem::create_directories(options_.dir, ec);
-  if (ec) {
-    error = "failed to create " + options_.dir + ": " + ec.message();
-    return false;
-  }
+  if (ec) return util::fail("failed to create " + options_.dir + ": " + ec.message());
   std::vector<uint64_t> bases;
   for (const auto& entry : std::filesystem::directory_iterator(options_.dir, ec)) {
     const std::string name = entry.path().filename().string();
@@ -168,36 +169,27 @@ bool TopicLog::load(std::string& error) {
       continue;
     bases.push_back(std::stoull(name.substr(0, 20)));
   }
-  if (ec) {
-    error = "failed to list " + options_.dir + ": " + ec.message();
-    return false;
-  }
+  if (ec) return util::fail("failed to list " + options_.dir + ": " + ec.message());
   std::sort(bases.begin(), bases.end());
   std::lock_guard lock(mu_);
   if (bases.empty()) {
     // A new log: nothing in it is durable yet, so its fsyncs (the segment, the log directory
     // and the data directory's entry for it) wait for the first commit cycle instead of
     // running on the thread that creates the topic (an event loop).
-    if (!create_segment_locked(0, error)) return false;
+    if (auto created = create_segment_locked(0); !created) return created;
     unsynced_files_.push_back(segments_.begin()->second.file);
     next_offset_ = synced_ = 0;
-    return true;
+    return {};
   }
   for (size_t i = 0; i < bases.size(); ++i) {
     const std::string path = segment_path(bases[i]);
     const int fd = ops_.open(path, O_RDWR, 0600);
-    if (fd < 0) {
-      error = "failed to open " + path + ": " + disk::errno_text(-fd);
-      return false;
-    }
+    if (fd < 0) return util::fail("failed to open " + path + ": " + disk::errno_text(-fd));
     Segment seg;
     seg.base = bases[i];
     seg.file = std::make_shared<disk::FileHandle>(ops_, fd);
     int r = ops_.fstat_size(fd, seg.size);
-    if (r < 0) {
-      error = "failed to stat " + path + ": " + disk::errno_text(-r);
-      return false;
-    }
+    if (r < 0) return util::fail("failed to stat " + path + ": " + disk::errno_text(-r));
     char header[kTopicLogSegmentHeaderSize];
     const ssize_t got = pread_full(ops_, fd, header, sizeof(header), 0);
     const bool last = i + 1 == bases.size();
@@ -206,22 +198,18 @@ bool TopicLog::load(std::string& error) {
       const std::string h = encode_segment_header(seg.base);
       const iovec iov{const_cast<char*>(h.data()), h.size()};
       if (ops_.ftruncate(fd, 0) < 0 || ops_.pwritev(fd, &iov, 1, 0) != ssize_t(h.size())) {
-        error = "failed to rewrite the header of " + path;
-        return false;
+        return util::fail("failed to rewrite the header of " + path);
       }
       seg.size = static_cast<int64_t>(h.size());
     } else if (got != static_cast<ssize_t>(sizeof(header))) {
-      error = "failed to read the header of " + path;
-      return false;
+      return util::fail("failed to read the header of " + path);
     } else if (std::memcmp(header, kMagic, 4) != 0) {
-      error = path + " is not a topic log segment";
-      return false;
+      return util::fail(path + " is not a topic log segment");
     } else if (const uint64_t v = get_be(header + 4, 2); v != kTopicLogFormatVersion) {
-      error = path + ": unsupported format version " + std::to_string(v);
-      return false;
+      return util::fail(path + ": unsupported format version " + std::to_string(v));
     } else if (get_be(header + 8, 8) != seg.base) {
-      error = path + ": header names base offset " + std::to_string(get_be(header + 8, 8));
-      return false;
+      return util::fail(path + ": header names base offset " +
+                        std::to_string(get_be(header + 8, 8)));
     }
     segments_.emplace(seg.base, std::move(seg));
   }
@@ -230,17 +218,17 @@ bool TopicLog::load(std::string& error) {
   --it;
   if (it != segments_.begin()) --it;
   for (; it != segments_.end(); ++it) {
-    bool cut = false;
-    if (!recover_segment(it->second, cut, error)) return false;
+    const auto cut = recover_segment(it->second);
+    if (!cut) return util::fail(cut.error());
     auto next = std::next(it);
     if (next == segments_.end()) break;
-    if (cut || next->first != it->second.base + it->second.records) {
+    if (*cut || next->first != it->second.base + it->second.records) {
       // Everything after a cut was written after the lost bytes: no OK was given for it.
       for (auto later = next; later != segments_.end(); ++later) {
         const int r = ops_.unlink(segment_path(later->first));
         if (r < 0) {
-          error = "failed to remove " + segment_path(later->first) + ": " + disk::errno_text(-r);
-          return false;
+          return util::fail("failed to remove " + segment_path(later->first) + ": " +
+                            disk::errno_text(-r));
         }
       }
       segments_.erase(next, segments_.end());
@@ -255,57 +243,47 @@ bool TopicLog::load(std::string& error) {
   for (auto t = segments_.rbegin(); t != segments_.rend() && to_sync > 0; ++t, --to_sync) {
     const int r = ops_.fsync(t->second.file->fd());
     if (r < 0) {
-      error = "failed to sync " + segment_path(t->first) + ": " + disk::errno_text(-r);
-      return false;
+      return util::fail("failed to sync " + segment_path(t->first) + ": " + disk::errno_text(-r));
     }
   }
   synced_ = next_offset_;
-  return true;
+  return {};
 }
 
-bool TopicLog::recover_segment(Segment& seg, bool& cut, std::string& error) {
+util::Result<bool> TopicLog::recover_segment(Segment& seg) {
   seg.index.clear();
   seg.records = 0;
   uint64_t expected = seg.base;
-  std::string why;
-  std::string io_error;
-  const int64_t end =
+  const ScanEnd scanned =
       scan_records(ops_, seg.file->fd(), kTopicLogSegmentHeaderSize, seg.size, options_.max_payload,
-                   why, io_error, [&](uint64_t offset, int64_t pos, std::string_view) {
-                     if (offset != expected) {
-                       why = "offset " + std::to_string(offset) + " where " +
-                             std::to_string(expected) + " was expected";
-                       return false;
-                     }
+                   [&](uint64_t offset, int64_t pos, std::string_view) {
+                     // An offset out of sequence is a stale record: the log is cut there.
+                     if (offset != expected) return false;
                      if (seg.records % kIndexEvery == 0) seg.index.emplace_back(offset, pos);
                      ++expected;
                      ++seg.records;
                      return true;
                    });
-  if (!io_error.empty()) {
-    error = "failed to read " + segment_path(seg.base) + ": " + io_error;
-    return false;
+  if (!scanned.io_error.empty()) {
+    return util::fail("failed to read " + segment_path(seg.base) + ": " + scanned.io_error);
   }
   seg.indexed = true;
-  cut = end < seg.size;
+  const bool cut = scanned.pos < seg.size;
   if (cut) {
-    const int r = ops_.ftruncate(seg.file->fd(), end);
+    const int r = ops_.ftruncate(seg.file->fd(), scanned.pos);
     if (r < 0) {
-      error = "failed to truncate " + segment_path(seg.base) + ": " + disk::errno_text(-r);
-      return false;
+      return util::fail("failed to truncate " + segment_path(seg.base) + ": " +
+                        disk::errno_text(-r));
     }
-    seg.size = end;
+    seg.size = scanned.pos;
   }
-  return true;
+  return cut;
 }
 
-bool TopicLog::create_segment_locked(uint64_t base, std::string& error) {
+util::Status TopicLog::create_segment_locked(uint64_t base) {
   const std::string path = segment_path(base);
   const int fd = ops_.open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0) {
-    error = "failed to create " + path + ": " + disk::errno_text(-fd);
-    return false;
-  }
+  if (fd < 0) return util::fail("failed to create " + path + ": " + disk::errno_text(-fd));
   Segment seg;
   seg.base = base;
   seg.file = std::make_shared<disk::FileHandle>(ops_, fd);
@@ -313,25 +291,22 @@ bool TopicLog::create_segment_locked(uint64_t base, std::string& error) {
   const iovec iov{const_cast<char*>(h.data()), h.size()};
   const ssize_t w = ops_.pwritev(fd, &iov, 1, 0);
   if (w != static_cast<ssize_t>(h.size())) {
-    error = "failed to write " + path + ": " +
-            (w < 0 ? disk::errno_text(static_cast<int>(-w)) : std::string("short write"));
     ops_.unlink(path);
-    return false;
+    return util::fail(
+        "failed to write " + path + ": " +
+        (w < 0 ? disk::errno_text(static_cast<int>(-w)) : std::string("short write")));
   }
   seg.size = static_cast<int64_t>(h.size());
   seg.indexed = true;
   segments_.emplace(base, std::move(seg));
   dir_dirty_ = true;
-  return true;
+  return {};
 }
 
-int64_t TopicLog::append(std::span<const LogAppend> items, std::string& error,
-                         DurableCallback on_durable) {
+util::Result<uint64_t> TopicLog::append(std::span<const LogAppend> items,
+                                        DurableCallback on_durable) {
   std::unique_lock lock(mu_);
-  if (!failed_.empty()) {
-    error = failed_;
-    return -1;
-  }
+  if (!failed_.empty()) return util::fail(failed_);
   Segment& seg = std::prev(segments_.end())->second;
   scratch_.clear();
   uint64_t offset = next_offset_;
@@ -353,7 +328,7 @@ int64_t TopicLog::append(std::span<const LogAppend> items, std::string& error,
   const iovec iov{scratch_.data(), scratch_.size()};
   const ssize_t w = ops_.pwritev(seg.file->fd(), &iov, 1, seg.size);
   if (w != static_cast<ssize_t>(scratch_.size())) {
-    error = w < 0 ? disk::errno_text(static_cast<int>(-w)) : std::string("short write");
+    std::string error = w < 0 ? disk::errno_text(static_cast<int>(-w)) : std::string("short write");
     // Nothing half-written may stay: a later record would follow garbage.
     if (w > 0 && ops_.ftruncate(seg.file->fd(), seg.size) < 0) {
       std::vector<Waiter> to_fail;
@@ -362,9 +337,9 @@ int64_t TopicLog::append(std::span<const LogAppend> items, std::string& error,
       lock.unlock();  // callbacks never run under the log's lock
       for (auto& waiter : to_fail) waiter.callback(why);
     }
-    return -1;
+    return util::fail(std::move(error));
   }
-  const int64_t first = static_cast<int64_t>(next_offset_);
+  const uint64_t first = next_offset_;
   size_t pos = 0;
   for (const LogAppend& item : items) {
     if (seg.records % kIndexEvery == 0) {
@@ -404,8 +379,7 @@ int TopicLog::sync(std::atomic<uint64_t>* fsync_count) {
     } else {
       Segment& tail = std::prev(segments_.end())->second;
       if (tail.size >= options_.segment_bytes && tail.records > 0) {
-        std::string create_error;
-        if (create_segment_locked(next_offset_, create_error)) {
+        if (create_segment_locked(next_offset_)) {
           unsynced_files_.push_back(std::prev(segments_.end())->second.file);
         }
         // On failure the current segment simply keeps growing; the next sync retries.
@@ -450,31 +424,28 @@ int TopicLog::sync(std::atomic<uint64_t>* fsync_count) {
   return fsyncs;
 }
 
-bool TopicLog::index_segment_locked(Segment& seg, std::string& error) {
-  std::string why;
-  std::string io_error;
+util::Status TopicLog::index_segment_locked(Segment& seg) {
   seg.index.clear();
   seg.records = 0;
-  const int64_t end =
+  const ScanEnd scanned =
       scan_records(ops_, seg.file->fd(), kTopicLogSegmentHeaderSize, seg.size, options_.max_payload,
-                   why, io_error, [&](uint64_t offset, int64_t pos, std::string_view) {
+                   [&](uint64_t offset, int64_t pos, std::string_view) {
                      if (seg.records % kIndexEvery == 0) {
                        seg.index.emplace_back(offset, pos);
                      }
                      ++seg.records;
                      return true;
                    });
-  if (!io_error.empty() || end != seg.size) {
-    error = "corrupt segment " + segment_path(seg.base) + " at byte " + std::to_string(end) + ": " +
-            (io_error.empty() ? why : io_error);
-    return false;
+  if (!scanned.io_error.empty() || scanned.pos != seg.size) {
+    return util::fail("corrupt segment " + segment_path(seg.base) + " at byte " +
+                      std::to_string(scanned.pos) + ": " +
+                      (scanned.io_error.empty() ? scanned.why : scanned.io_error));
   }
   seg.indexed = true;
-  return true;
+  return {};
 }
 
-bool TopicLog::read(uint64_t from, size_t max_records, std::vector<LogRecord>& out,
-                    std::string& error) {
+util::Status TopicLog::read(uint64_t from, size_t max_records, std::vector<LogRecord>& out) {
   while (max_records > 0) {
     disk::FileHandlePtr file;
     int64_t pos = 0;
@@ -484,15 +455,17 @@ bool TopicLog::read(uint64_t from, size_t max_records, std::vector<LogRecord>& o
     {
       std::lock_guard lock(mu_);
       from = std::max(from, segments_.begin()->first);
-      if (from >= next_offset_) return true;
+      if (from >= next_offset_) return {};
       auto it = std::prev(segments_.upper_bound(from));
       Segment& seg = it->second;
       // A segment recovered at open without a scan is indexed on first read. It is complete
       // and immutable, so the scan under the lock is the only I/O a read does here.
-      if (!seg.indexed && !index_segment_locked(seg, error)) return false;
+      if (!seg.indexed) {
+        if (auto indexed = index_segment_locked(seg); !indexed) return indexed;
+      }
       auto idx =
           std::upper_bound(seg.index.begin(), seg.index.end(), std::make_pair(from, INT64_MAX));
-      if (idx == seg.index.begin()) return true;  // empty segment
+      if (idx == seg.index.begin()) return {};  // empty segment
       --idx;
       at = idx->first;
       pos = idx->second;
@@ -500,32 +473,29 @@ bool TopicLog::read(uint64_t from, size_t max_records, std::vector<LogRecord>& o
       end = seg.size;
       limit = seg.base + seg.records;
     }
-    std::string why;
-    std::string io_error;
     bool more_in_segment = false;
-    scan_records(ops_, file->fd(), pos, end, options_.max_payload, why, io_error,
-                 [&](uint64_t offset, int64_t, std::string_view bytes) {
-                   at = offset + 1;
-                   if (offset < from) return true;
-                   if (max_records == 0) {
-                     more_in_segment = true;
-                     return false;
-                   }
-                   LogRecord rec;
-                   decode_record(bytes, rec);
-                   out.push_back(std::move(rec));
-                   --max_records;
-                   return true;
-                 });
-    if (!io_error.empty() || (!why.empty() && !more_in_segment)) {
-      error = "failed to read offset " + std::to_string(at) + " of " + options_.dir + ": " +
-              (io_error.empty() ? why : io_error);
-      return false;
+    const ScanEnd scanned = scan_records(ops_, file->fd(), pos, end, options_.max_payload,
+                                         [&](uint64_t offset, int64_t, std::string_view bytes) {
+                                           at = offset + 1;
+                                           if (offset < from) return true;
+                                           if (max_records == 0) {
+                                             more_in_segment = true;
+                                             return false;
+                                           }
+                                           LogRecord rec;
+                                           decode_record(bytes, rec);
+                                           out.push_back(std::move(rec));
+                                           --max_records;
+                                           return true;
+                                         });
+    if (!scanned.io_error.empty() || (!scanned.why.empty() && !more_in_segment)) {
+      return util::fail("failed to read offset " + std::to_string(at) + " of " + options_.dir +
+                        ": " + (scanned.io_error.empty() ? scanned.why : scanned.io_error));
     }
-    if (more_in_segment || at < limit) return true;
+    if (more_in_segment || at < limit) return {};
     from = limit;
   }
-  return true;
+  return {};
 }
 
 void TopicLog::directory_changed() {

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "common/disk/file_ops.hpp"
+#include "common/util/result.hpp"
 #include "nsq/protocol/wire.hpp"
 
 namespace nsq::nsqd {
@@ -77,17 +78,16 @@ class TopicLog {
   // never be (error says why). Must not block.
   using DurableCallback = std::function<void(const std::string& error)>;
 
-  // Opens or creates the log and recovers its tail; null with `error` set on failure.
-  static std::shared_ptr<TopicLog> open(const TopicLogOptions& options, std::string& error);
+  // Opens or creates the log and recovers its tail.
+  static util::Result<std::shared_ptr<TopicLog>> open(const TopicLogOptions& options);
   ~TopicLog();
   TopicLog(const TopicLog&) = delete;
   TopicLog& operator=(const TopicLog&) = delete;
 
-  // Appends `items` in order (one write). Returns the offset of the first; -1 with `error`
-  // set when nothing was appended. `on_durable`, when given, runs after the sync that covers
-  // the last item.
-  int64_t append(std::span<const LogAppend> items, std::string& error,
-                 DurableCallback on_durable = nullptr);
+  // Appends `items` in order (one write). Returns the offset of the first, or why nothing was
+  // appended. `on_durable`, when given, runs after the sync that covers the last item.
+  util::Result<uint64_t> append(std::span<const LogAppend> items,
+                                DurableCallback on_durable = nullptr);
 
   // The commit thread: fsyncs whatever append() wrote, then completes the callbacks it covers.
   // Returns the number of fsync calls made (0 when nothing was dirty), and adds it to
@@ -96,8 +96,8 @@ class TopicLog {
   int sync(std::atomic<uint64_t>* fsync_count = nullptr);
 
   // Appends `max_records` records at most, starting at `from` (clamped to start_offset()),
-  // up to what was appended so far (synced or not). False with `error` on an I/O error.
-  bool read(uint64_t from, size_t max_records, std::vector<LogRecord>& out, std::string& error);
+  // up to what was appended so far (synced or not). Fails on an I/O error or a corrupt record.
+  util::Status read(uint64_t from, size_t max_records, std::vector<LogRecord>& out);
 
   // A file was created in the log directory (a new channel's journal): the next sync fsyncs
   // the directory before it reports anything durable, so no OK for a later offset can outlive
@@ -132,10 +132,11 @@ class TopicLog {
   };
 
   explicit TopicLog(TopicLogOptions options);
-  bool load(std::string& error);
-  bool recover_segment(Segment& seg, bool& cut, std::string& error);
-  bool create_segment_locked(uint64_t base, std::string& error);
-  bool index_segment_locked(Segment& seg, std::string& error);
+  util::Status load();
+  // Whether the segment had to be cut at a torn or corrupt record.
+  util::Result<bool> recover_segment(Segment& seg);
+  util::Status create_segment_locked(uint64_t base);
+  util::Status index_segment_locked(Segment& seg);
   std::string segment_path(uint64_t base) const;
   int fsync_dir(const std::string& path);  // 0 or -errno
   void fail_locked(const std::string& error, std::vector<Waiter>& to_fail);

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "support/file_bytes.hpp"
+#include "support/result_assertions.hpp"
 #include "support/temp_dir.hpp"
 
 namespace nsq::nsqd {
@@ -16,18 +17,17 @@ namespace {
 namespace fs = std::filesystem;
 using test_support::slurp;
 using test_support::spit;
+using test_support::succeeded;
 using test_support::TempDir;
 
 std::unique_ptr<ChannelJournal> open_journal(const std::string& dir) {
-  std::string error;
-  auto j = ChannelJournal::open(dir, "c", error);
-  EXPECT_NE(j, nullptr) << error;
-  return j;
+  auto j = ChannelJournal::open(dir, "c");
+  EXPECT_TRUE(succeeded(j));
+  return j ? std::move(*j) : nullptr;
 }
 
 void flush(ChannelJournal& j, uint64_t synced) {
-  std::string error;
-  ASSERT_GE(j.flush(synced, error), 0) << error;
+  ASSERT_TRUE(succeeded(j.flush(synced)));
 }
 
 void expect_same(const AckState& a, const AckState& b) {
@@ -161,9 +161,10 @@ TEST(ChannelJournalTest, ACheckpointOfAnUnknownVersionIsRefused) {
   std::string ckpt = slurp(dir.path() + "/c.ckpt");
   ckpt[5] = 7;
   spit(dir.path() + "/c.ckpt", ckpt);
-  std::string error;
-  EXPECT_EQ(ChannelJournal::open(dir.path(), "c", error), nullptr);
-  EXPECT_NE(error.find("unsupported format version 7"), std::string::npos) << error;
+  const auto opened = ChannelJournal::open(dir.path(), "c");
+  ASSERT_FALSE(opened.ok());
+  EXPECT_NE(opened.error().find("unsupported format version 7"), std::string::npos)
+      << opened.error();
 }
 
 }  // namespace

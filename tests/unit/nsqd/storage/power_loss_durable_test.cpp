@@ -24,12 +24,14 @@
 #include "nsqd/storage/group_committer.hpp"
 #include "nsqd/storage/topic_log.hpp"
 #include "support/power_loss_file_ops.hpp"
+#include "support/result_assertions.hpp"
 #include "support/temp_dir.hpp"
 
 namespace nsq::nsqd {
 namespace {
 
 using test_support::PowerLossFileOps;
+using test_support::succeeded;
 using test_support::TempDir;
 
 constexpr int kPublishers = 3;
@@ -56,20 +58,20 @@ class PowerLossDurableTest : public ::testing::Test {
   std::string log_dir() const { return data_.path() + "/t.log"; }
 
   void open_log() {
-    std::string error;
-    log_ = TopicLog::open({.dir = log_dir(), .segment_bytes = segment_bytes_, .ops = ops_.get()},
-                          error);
-    ASSERT_NE(log_, nullptr) << error;
+    auto opened =
+        TopicLog::open({.dir = log_dir(), .segment_bytes = segment_bytes_, .ops = ops_.get()});
+    ASSERT_TRUE(succeeded(opened));
+    log_ = std::move(*opened);
   }
 
   // Opens a channel's journal as Channel::attach_log does: a journal without its START starts
   // at the log's first offset if the file existed, else where a new channel would. Returns
   // the state its backlog is rebuilt from.
   AckState open_channel(int index, uint64_t start_if_new) {
-    std::string error;
-    auto journal = ChannelJournal::open(log_dir(), names_[index], error, ops_.get());
-    EXPECT_NE(journal, nullptr) << error;
-    if (!journal) return {};
+    auto opened = ChannelJournal::open(log_dir(), names_[index], ops_.get());
+    EXPECT_TRUE(succeeded(opened));
+    if (!opened) return {};
+    std::unique_ptr<ChannelJournal> journal = std::move(*opened);
     journal->compact_after = compact_after_;
     if (!journal->existed()) log_->directory_changed();  // as Channel::attach_log does
     AckState state = journal->durable_state();
@@ -92,8 +94,8 @@ class PowerLossDurableTest : public ::testing::Test {
     uint64_t floor = UINT64_MAX;
     for (auto& c : channels_) {
       if (!c.journal) continue;
-      std::string error;
-      fsyncs += std::max(0, c.journal->flush(synced, error));
+      // A failed flush (the power is out) counts no fsync.
+      if (const auto flushed = c.journal->flush(synced); flushed) fsyncs += *flushed;
       floor = std::min(floor, c.journal->durable_floor());
     }
     if (channels_[1].journal) log_->trim_below(floor);
@@ -116,26 +118,25 @@ class PowerLossDurableTest : public ::testing::Test {
       std::condition_variable cv;
       bool done = false;
       std::string result;
-      std::string error;
-      int64_t first = -1;
+      util::Result<uint64_t> first = util::fail("not appended");
       {
         std::lock_guard topic(topic_mu_);  // as Topic::put appends under the topic's lock
-        first = log_->append(items, error, [&](const std::string& e) {
+        first = log_->append(items, [&](const std::string& e) {
           std::lock_guard l(m);
           result = e;
           done = true;
           cv.notify_one();
         });
       }
-      if (first < 0) return;  // the log failed: the power is out
+      if (!first) return;  // the log failed: the power is out
       committer_->request(log_);
       std::unique_lock l(m);
       cv.wait(l, [&] { return done; });
       if (!result.empty()) return;
       std::lock_guard lg(ledger_.mu);
       for (int k = 0; k < n; ++k) {
-        ledger_.oked[static_cast<uint64_t>(first + k)] = bodies[k];
-        ledger_.unfinned.push_back(static_cast<uint64_t>(first + k));
+        ledger_.oked[*first + k] = bodies[k];
+        ledger_.unfinned.push_back(*first + k);
       }
     }
   }
@@ -183,8 +184,7 @@ class PowerLossDurableTest : public ::testing::Test {
   void reopen_and_check(const AckState (&believed)[2], int round) {
     open_log();
     std::vector<LogRecord> records;
-    std::string error;
-    ASSERT_TRUE(log_->read(log_->start_offset(), SIZE_MAX, records, error)) << error;
+    ASSERT_TRUE(succeeded(log_->read(log_->start_offset(), SIZE_MAX, records)));
     std::map<uint64_t, std::string> stored;
     uint64_t expect = log_->start_offset();
     for (const auto& r : records) {
@@ -300,12 +300,13 @@ TEST_F(PowerLossDurableTest, SegmentRollsTrimsAndCheckpointsKeepEveryOkedMessage
 class PowerLossJournalTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string error;
-    log_ = TopicLog::open({.dir = dir_, .ops = &ops_}, error);
-    ASSERT_NE(log_, nullptr) << error;
+    auto log = TopicLog::open({.dir = dir_, .ops = &ops_});
+    ASSERT_TRUE(succeeded(log));
+    log_ = std::move(*log);
     ASSERT_GT(log_->sync(), 0);  // the first cycle: the log directory's entries are durable
-    journal_ = ChannelJournal::open(dir_, "later", error, &ops_);
-    ASSERT_NE(journal_, nullptr) << error;
+    auto journal = ChannelJournal::open(dir_, "later", &ops_);
+    ASSERT_TRUE(succeeded(journal));
+    journal_ = std::move(*journal);
     EXPECT_FALSE(journal_->existed());
     log_->directory_changed();  // as Channel::attach_log does for a new journal
   }
@@ -313,9 +314,9 @@ class PowerLossJournalTest : public ::testing::Test {
     journal_.reset();
     log_.reset();
     ops_.simulate_power_loss();
-    std::string error;
-    journal_ = ChannelJournal::open(dir_, "later", error, &ops_);
-    ASSERT_NE(journal_, nullptr) << error;
+    auto journal = ChannelJournal::open(dir_, "later", &ops_);
+    ASSERT_TRUE(succeeded(journal));
+    journal_ = std::move(*journal);
   }
 
   TempDir data_;
@@ -333,9 +334,10 @@ class PowerLossJournalTest : public ::testing::Test {
 TEST_F(PowerLossJournalTest, AChannelMadeAfterTheFirstCycleKeepsMessagesOkedBeforeItsStart) {
   journal_->record(AckRecord::kStart, log_->next_offset());
   const LogAppend item{protocol::message_id_from_guid(1), 1, 0, "m"};
-  std::string error;
   std::string result = "no OK";
-  ASSERT_EQ(log_->append(std::span(&item, 1), error, [&](const std::string& e) { result = e; }), 0);
+  const auto offset = log_->append(std::span(&item, 1), [&](const std::string& e) { result = e; });
+  ASSERT_TRUE(succeeded(offset));
+  ASSERT_EQ(*offset, 0u);
   log_->sync();
   ASSERT_EQ(result, "");  // OK sent; the START is still only in memory
   power_loss_and_reopen();
@@ -347,8 +349,7 @@ TEST_F(PowerLossJournalTest, AChannelMadeAfterTheFirstCycleKeepsMessagesOkedBefo
 TEST_F(PowerLossJournalTest, AFlushedNewJournalSurvivesAPowerLoss) {
   journal_->record(AckRecord::kStart, 0);
   log_->sync();
-  std::string error;
-  ASSERT_GE(journal_->flush(log_->synced_offset(), error), 0) << error;
+  ASSERT_TRUE(succeeded(journal_->flush(log_->synced_offset())));
   power_loss_and_reopen();
   EXPECT_TRUE(journal_->durable_state().started);
 }

@@ -14,12 +14,14 @@
 #include "nsqd/storage/group_committer.hpp"
 #include "support/file_bytes.hpp"
 #include "support/forwarding_file_ops.hpp"
+#include "support/result_assertions.hpp"
 #include "support/temp_dir.hpp"
 
 namespace nsq::nsqd {
 namespace {
 
 namespace fs = std::filesystem;
+using test_support::succeeded;
 using test_support::TempDir;
 
 using test_support::slurp;
@@ -35,10 +37,9 @@ std::string body_of(int i) {
 
 std::shared_ptr<TopicLog> open_log(const std::string& dir, int64_t segment_bytes = 1 << 20,
                                    disk::FileOps* ops = nullptr) {
-  std::string error;
-  auto log = TopicLog::open({.dir = dir, .segment_bytes = segment_bytes, .ops = ops}, error);
-  EXPECT_NE(log, nullptr) << error;
-  return log;
+  auto log = TopicLog::open({.dir = dir, .segment_bytes = segment_bytes, .ops = ops});
+  EXPECT_TRUE(succeeded(log));
+  return log ? *log : nullptr;
 }
 
 // Appends messages [from, from + n), one append each.
@@ -46,15 +47,15 @@ void append_n(TopicLog& log, int from, int n, int64_t due_ns = 0) {
   for (int i = from; i < from + n; ++i) {
     const std::string body = body_of(i);
     const LogAppend item{id_of(i), 100 + i, due_ns, body};
-    std::string error;
-    ASSERT_EQ(log.append(std::span(&item, 1), error), i) << error;
+    const auto offset = log.append(std::span(&item, 1));
+    ASSERT_TRUE(succeeded(offset));
+    ASSERT_EQ(*offset, static_cast<uint64_t>(i));
   }
 }
 
 std::vector<LogRecord> read_all(TopicLog& log, uint64_t from = 0) {
   std::vector<LogRecord> out;
-  std::string error;
-  EXPECT_TRUE(log.read(from, 1'000'000, out, error)) << error;
+  EXPECT_TRUE(succeeded(log.read(from, 1'000'000, out)));
   return out;
 }
 
@@ -92,8 +93,9 @@ TEST(TopicLogTest, AppendsGetConsecutiveOffsetsAndReadBack) {
   append_n(*log, 0, 10);
   const std::string body = "deferred";
   const LogAppend batch[2] = {{id_of(10), 110, 5'000, body}, {id_of(11), 111, 0, body}};
-  std::string error;
-  EXPECT_EQ(log->append(batch, error), 10);
+  const auto first = log->append(batch);
+  ASSERT_TRUE(succeeded(first));
+  EXPECT_EQ(*first, 10u);
   EXPECT_EQ(log->next_offset(), 12u);
   auto recs = read_all(*log);
   ASSERT_EQ(recs.size(), 12u);
@@ -101,7 +103,7 @@ TEST(TopicLogTest, AppendsGetConsecutiveOffsetsAndReadBack) {
   EXPECT_EQ(recs[10].due_ns, 5'000);
   EXPECT_EQ(recs[11].due_ns, 0);
   std::vector<LogRecord> part;
-  ASSERT_TRUE(log->read(7, 3, part, error)) << error;  // a bounded read from the middle
+  ASSERT_TRUE(succeeded(log->read(7, 3, part)));  // a bounded read from the middle
   expect_records(part, 7, 3);
 }
 
@@ -212,9 +214,10 @@ TEST(TopicLogTest, AnUnknownFormatVersionIsRefused) {
   std::string bytes = slurp(dir.path() + kSeg0);
   bytes[5] = 9;
   spit(dir.path() + kSeg0, bytes);
-  std::string error;
-  EXPECT_EQ(TopicLog::open({.dir = dir.path()}, error), nullptr);
-  EXPECT_NE(error.find("unsupported format version 9"), std::string::npos) << error;
+  const auto opened = TopicLog::open({.dir = dir.path()});
+  ASSERT_FALSE(opened.ok());
+  EXPECT_NE(opened.error().find("unsupported format version 9"), std::string::npos)
+      << opened.error();
 }
 
 TEST(TopicLogTest, SyncRollsSegmentsNamedByBaseOffsetAndTrimDropsWholeOnes) {
@@ -264,9 +267,10 @@ TEST(TopicLogTest, CallbacksRunOnlyAfterTheSyncThatCoversThem) {
   std::vector<std::string> results;
   const std::string body = "b";
   const LogAppend item{id_of(0), 1, 0, body};
-  std::string error;
-  log->append(std::span(&item, 1), error, [&](const std::string& e) { results.push_back(e); });
-  log->append(std::span(&item, 1), error, [&](const std::string& e) { results.push_back(e); });
+  ASSERT_TRUE(succeeded(
+      log->append(std::span(&item, 1), [&](const std::string& e) { results.push_back(e); })));
+  ASSERT_TRUE(succeeded(
+      log->append(std::span(&item, 1), [&](const std::string& e) { results.push_back(e); })));
   EXPECT_TRUE(results.empty());
   EXPECT_EQ(log->synced_offset(), 0u);
   ops.fsyncs = 0;
@@ -274,7 +278,8 @@ TEST(TopicLogTest, CallbacksRunOnlyAfterTheSyncThatCoversThem) {
   EXPECT_EQ(log->sync(), 3);
   EXPECT_EQ(ops.fsyncs.load(), 3);
   EXPECT_EQ(results, (std::vector<std::string>{"", ""}));
-  log->append(std::span(&item, 1), error, [&](const std::string& e) { results.push_back(e); });
+  ASSERT_TRUE(succeeded(
+      log->append(std::span(&item, 1), [&](const std::string& e) { results.push_back(e); })));
   ops.fsyncs = 0;
   EXPECT_EQ(log->sync(), 1);  // from now on: the segment only
   EXPECT_EQ(ops.fsyncs.load(), 1);
@@ -290,14 +295,15 @@ TEST(TopicLogTest, AFailedFsyncFailsItsWaitersAndEveryLaterAppend) {
   std::string result = "not called";
   const std::string body = "b";
   const LogAppend item{id_of(0), 1, 0, body};
-  std::string error;
-  log->append(std::span(&item, 1), error, [&](const std::string& e) { result = e; });
+  ASSERT_TRUE(
+      succeeded(log->append(std::span(&item, 1), [&](const std::string& e) { result = e; })));
   ops.fail_fsync = true;
   log->sync();
   EXPECT_NE(result.find("input/output error"), std::string::npos) << result;
   EXPECT_EQ(log->synced_offset(), 0u);
-  EXPECT_EQ(log->append(std::span(&item, 1), error), -1);
-  EXPECT_NE(error.find("fsync failed"), std::string::npos) << error;
+  const auto refused = log->append(std::span(&item, 1));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().find("fsync failed"), std::string::npos) << refused.error();
 }
 
 // Real syscalls, except that while `full` is set a write lands 2 bytes, as a filling disk does.
@@ -320,11 +326,10 @@ TEST(TopicLogTest, AShortWriteIsCutBackAndTheOffsetIsNotUsed) {
   ops.full = true;
   const std::string body = "lost";
   const LogAppend item{id_of(9), 1, 0, body};
-  std::string error;
   bool called = false;
-  EXPECT_EQ(log->append(std::span(&item, 1), error, [&](const std::string&) { called = true; }),
-            -1);
-  EXPECT_EQ(error, "short write");
+  const auto refused = log->append(std::span(&item, 1), [&](const std::string&) { called = true; });
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error(), "short write");
   EXPECT_FALSE(called);  // a refused append never answers later
   EXPECT_EQ(fs::file_size(dir.path() + kSeg0), size);
   ops.full = false;
@@ -341,11 +346,13 @@ TEST(TopicLogTest, RemoveAllFailsWaitersRefusesAppendsAndDeletesTheFiles) {
   std::string result = "not called";
   const std::string body = "b";
   const LogAppend item{id_of(5), 1, 0, body};
-  std::string error;
-  log->append(std::span(&item, 1), error, [&](const std::string& e) { result = e; });
+  ASSERT_TRUE(
+      succeeded(log->append(std::span(&item, 1), [&](const std::string& e) { result = e; })));
   log->remove_all();
   EXPECT_EQ(result, "exiting");
-  EXPECT_EQ(log->append(std::span(&item, 1), error), -1);
+  const auto refused = log->append(std::span(&item, 1));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error(), "exiting");
   EXPECT_FALSE(fs::exists(path));
 }
 
@@ -368,14 +375,11 @@ TEST(GroupCommitterTest, PublishesDuringAnFsyncShareTheNextOne) {
       for (int i = 0; i < kPerThread; ++i) {
         std::atomic<bool> done{false};
         const LogAppend item{id_of(i), 1, 0, body};
-        std::string error;
-        ASSERT_GE(log->append(std::span(&item, 1), error,
-                              [&](const std::string& e) {
-                                (e.empty() ? acked : failed)++;
-                                done = true;
-                                done.notify_one();
-                              }),
-                  0);
+        ASSERT_TRUE(succeeded(log->append(std::span(&item, 1), [&](const std::string& e) {
+          (e.empty() ? acked : failed)++;
+          done = true;
+          done.notify_one();
+        })));
         committer.request(log);
         done.wait(false);  // an unbatched publisher: waits for its OK before the next PUB
       }
