@@ -88,7 +88,9 @@ class ReadLog {
 };
 
 void sync_when_asked(DiskQueue& q) {
-  if (q.try_schedule_sync()) EXPECT_TRUE(succeeded(q.sync()));
+  if (q.try_schedule_sync()) {
+    EXPECT_TRUE(succeeded(q.sync()));
+  }
 }
 
 TEST(DiskQueueTortureTest, ConcurrentPutsReadsAndSyncsLoseNothing) {
@@ -137,7 +139,9 @@ TEST(DiskQueueTortureTest, ConcurrentPutsReadsAndSyncsLoseNothing) {
   }
   std::thread timer_sync([&] {
     while (!stop_reading) {
-      if (q->dirty()) EXPECT_TRUE(succeeded(q->sync()));  // the sync_timeout rule
+      if (q->dirty()) {
+        EXPECT_TRUE(succeeded(q->sync()));  // the sync_timeout rule
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   });
