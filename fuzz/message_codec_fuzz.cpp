@@ -10,11 +10,10 @@
 NSQ_FUZZ_TARGET(message_codec) {
   namespace p = nsq::protocol;
   const std::string_view in = nsq::fuzz::as_view(data, size);
-  std::string error;
-  const auto m = p::decode_message(in, error);
-  FUZZ_CHECK(m.has_value() == (size >= p::kMessageHeaderSize));
+  const auto m = p::decode_message(in);
+  FUZZ_CHECK(m.ok() == (size >= p::kMessageHeaderSize));
   if (!m) {
-    FUZZ_CHECK(!error.empty());
+    FUZZ_CHECK(!m.error().empty());
     return 0;
   }
   const std::string encoded = p::encode_message(m->timestamp_ns, m->attempts, m->id, m->body);

@@ -23,8 +23,7 @@ class DeflateStreamCodec final : public StreamCodec {
   DeflateStreamCodec& operator=(const DeflateStreamCodec&) = delete;
 
   void encode(std::string_view plain, std::string& out) override;
-  bool decode(std::string_view wire, std::string& out) override;
-  const std::string& error() const override { return error_; }
+  util::Status decode(std::string_view wire, std::string& out) override;
   bool has_backlog() const override { return output_limited_ || !backlog_.empty(); }
 
   // The most decoded bytes one decode() call appends (plus one inflate step).
@@ -35,7 +34,7 @@ class DeflateStreamCodec final : public StreamCodec {
   std::unique_ptr<ZlibStreams> z_;  // never null; both streams, each with its init result
   bool output_limited_ = false;     // the last decode() stopped at kMaxDecodePerCall
   std::string backlog_;             // input not yet inflated because of that limit
-  std::string error_;
+  std::string error_;               // sticky: the first failure's reason
 };
 
 }  // namespace nsq::codec

@@ -19,8 +19,7 @@ class SnappyStreamCodec final : public StreamCodec {
   static constexpr size_t kMaxBlockSize = 65536;
 
   void encode(std::string_view plain, std::string& out) override;
-  bool decode(std::string_view wire, std::string& out) override;
-  const std::string& error() const override { return error_; }
+  util::Status decode(std::string_view wire, std::string& out) override;
 
  private:
   // Decodes whole chunks from `data`; returns the bytes consumed or sets error_.
@@ -30,7 +29,7 @@ class SnappyStreamCodec final : public StreamCodec {
   bool header_sent_ = false;
   bool header_seen_ = false;
   std::string partial_;  // an incomplete chunk from the previous decode()
-  std::string error_;
+  std::string error_;    // sticky: the first corruption's reason
 };
 
 }  // namespace nsq::codec

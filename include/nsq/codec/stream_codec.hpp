@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "nsq/result.hpp"
+
 namespace nsq::codec {
 
 class StreamCodec {
@@ -20,10 +22,9 @@ class StreamCodec {
   virtual void encode(std::string_view plain, std::string& out) = 0;
 
   // Consumes `wire` (any split of the peer's stream), appending the decoded bytes to `out`;
-  // an incomplete chunk is kept for the next call. False on corrupt input (see error()).
-  virtual bool decode(std::string_view wire, std::string& out) = 0;
-
-  virtual const std::string& error() const = 0;
+  // an incomplete chunk is kept for the next call. Fails on corrupt input with the reason
+  // ("snappy: checksum mismatch"); the stream cannot resync, so every later call fails too.
+  virtual util::Status decode(std::string_view wire, std::string& out) = 0;
 
   // True when decode() held back output to bound memory (a decompression bomb): call
   // decode("") again before reading more from the peer.

@@ -8,11 +8,11 @@
 
 #include <cstdint>
 #include <cstring>
-#include <optional>
 #include <string>
 #include <string_view>
 
 #include "nsq/protocol/wire.hpp"
+#include "nsq/result.hpp"
 
 namespace nsq::protocol {
 
@@ -43,10 +43,9 @@ struct DecodedMessage {
 
 // Fails, like the reference, only on a buffer shorter than the header:
 // "invalid message buffer size (<n>)".
-inline std::optional<DecodedMessage> decode_message(std::string_view data, std::string& error) {
+inline util::Result<DecodedMessage> decode_message(std::string_view data) {
   if (data.size() < kMessageHeaderSize) {
-    error = "invalid message buffer size (" + std::to_string(data.size()) + ")";
-    return std::nullopt;
+    return util::fail("invalid message buffer size (" + std::to_string(data.size()) + ")");
   }
   DecodedMessage m;
   m.timestamp_ns = static_cast<int64_t>(read_be64(data.data()));

@@ -49,8 +49,8 @@ void DeflateStreamCodec::encode(std::string_view plain, std::string& out) {
   }
 }
 
-bool DeflateStreamCodec::decode(std::string_view wire, std::string& out) {
-  if (!error_.empty()) return false;
+util::Status DeflateStreamCodec::decode(std::string_view wire, std::string& out) {
+  if (!error_.empty()) return util::fail(error_);
   z_stream& inflater = z_->inflater;
   std::string_view in = wire;
   const bool from_backlog = !backlog_.empty();
@@ -78,7 +78,7 @@ bool DeflateStreamCodec::decode(std::string_view wire, std::string& out) {
     if (rc == Z_BUF_ERROR) break;  // no progress possible: needs more input
     if (rc != Z_OK) {
       error_ = std::string("deflate: ") + (inflater.msg ? inflater.msg : "corrupt input");
-      return false;
+      return util::fail(error_);
     }
     if (inflater.avail_in == 0 && inflater.avail_out != 0) break;
     if (out.size() >= limit) {
@@ -94,7 +94,7 @@ bool DeflateStreamCodec::decode(std::string_view wire, std::string& out) {
   } else {
     backlog_.assign(wire.substr(wire.size() - left));
   }
-  return true;
+  return {};
 }
 
 }  // namespace nsq::codec

@@ -67,19 +67,19 @@ bool SnappyStreamCodec::fail(std::string message) {
   return false;
 }
 
-bool SnappyStreamCodec::decode(std::string_view wire, std::string& out) {
-  if (!error_.empty()) return false;
+util::Status SnappyStreamCodec::decode(std::string_view wire, std::string& out) {
+  if (!error_.empty()) return util::fail(error_);
   if (partial_.empty()) {
     const size_t used = decode_chunks(wire, out);
-    if (!error_.empty()) return false;
+    if (!error_.empty()) return util::fail(error_);
     partial_.assign(wire.substr(used));
-    return true;
+    return {};
   }
   partial_.append(wire);
   const size_t used = decode_chunks(partial_, out);
-  if (!error_.empty()) return false;
+  if (!error_.empty()) return util::fail(error_);
   partial_.erase(0, used);
-  return true;
+  return {};
 }
 
 size_t SnappyStreamCodec::decode_chunks(std::string_view data, std::string& out) {

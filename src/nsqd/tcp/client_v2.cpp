@@ -296,8 +296,8 @@ void ClientV2::on_read_error(const boost::system::error_code& ec) {
 
 bool ClientV2::decode_input(std::string_view wire) {
   decoded_in_.clear();
-  if (!codec_->decode(wire, decoded_in_)) {
-    close("failed to read command - " + codec_->error());
+  if (auto decoded = codec_->decode(wire, decoded_in_); !decoded) {
+    close("failed to read command - " + decoded.error());
     return false;
   }
   append_input(decoded_in_);

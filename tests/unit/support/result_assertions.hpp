@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/util/result.hpp"
+#include "nsq/result.hpp"
 
 namespace nsq::test_support {
 

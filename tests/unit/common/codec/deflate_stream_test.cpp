@@ -6,6 +6,8 @@
 #include <random>
 #include <string>
 
+#include "support/result_assertions.hpp"
+
 namespace nsq::codec {
 
 namespace {
@@ -61,7 +63,7 @@ TEST(DeflateStream, RoundTripsAtEveryLevel) {
       if (compressible) {
         EXPECT_LT(wire.size(), data.size() / 10);
       }
-      ASSERT_TRUE(b.decode(wire, out)) << b.error();
+      ASSERT_TRUE(test_support::succeeded(b.decode(wire, out)));
       EXPECT_EQ(out, data) << level;
     }
   }
@@ -104,8 +106,10 @@ TEST(DeflateStream, DecodesWhatZlibCompressesWithFlush) {
 TEST(DeflateStream, RejectsGarbage) {
   DeflateStreamCodec dec(6);
   std::string out;
-  EXPECT_FALSE(dec.decode(std::string("\xff\xff\xff\xff\xff\xff", 6), out));
-  EXPECT_FALSE(dec.error().empty());
+  const auto decoded = dec.decode(std::string("\xff\xff\xff\xff\xff\xff", 6), out);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.error().rfind("deflate: ", 0), 0u) << decoded.error();
+  EXPECT_EQ(dec.decode("more", out).error(), decoded.error());  // stays failed
 }
 
 }  // namespace nsq::codec

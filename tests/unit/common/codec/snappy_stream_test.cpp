@@ -6,6 +6,7 @@
 #include <string>
 
 #include "nsq/codec/crc32c.hpp"
+#include "support/result_assertions.hpp"
 
 namespace nsq::codec {
 
@@ -71,7 +72,7 @@ TEST(SnappyStream, RoundTripsCompressibleAndRandomData) {
       }
       SnappyStreamCodec dec;
       std::string out;
-      ASSERT_TRUE(dec.decode(wire, out)) << dec.error();
+      ASSERT_TRUE(test_support::succeeded(dec.decode(wire, out)));
       EXPECT_EQ(out, data);
     }
   }
@@ -104,10 +105,13 @@ TEST(SnappyStream, RejectsBadChecksum) {
   wire[kIdentifier.size() + 4] ^= 0x01;  // first byte of the first chunk's CRC
   SnappyStreamCodec dec;
   std::string out;
-  EXPECT_FALSE(dec.decode(wire, out));
-  EXPECT_EQ(dec.error(), "snappy: checksum mismatch");
+  const auto decoded = dec.decode(wire, out);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.error(), "snappy: checksum mismatch");
   EXPECT_TRUE(out.empty());
-  EXPECT_FALSE(dec.decode("more", out));  // stays failed
+  const auto again = dec.decode("more", out);  // stays failed
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error(), "snappy: checksum mismatch");
 }
 
 TEST(SnappyStream, RejectsCorruptCompressedData) {
