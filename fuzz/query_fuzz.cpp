@@ -8,10 +8,9 @@
 NSQ_FUZZ_TARGET(query) {
   namespace h = nsq::http;
   const std::string_view raw = nsq::fuzz::as_view(data, size);
-  std::string error;
-  const auto params = h::parse_query(raw, &error);
+  const auto params = h::parse_query(raw);
   if (!params) {
-    FUZZ_CHECK(!error.empty());
+    FUZZ_CHECK(!params.error().empty());
   } else {
     std::string again;
     for (const auto& [key, values] : params->values()) {

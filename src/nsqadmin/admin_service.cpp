@@ -420,10 +420,9 @@ void AdminService::static_asset(Request& req, Response& resp) {
 
 void AdminService::topics(Request& req, Response& resp) {
   std::vector<std::string> msgs;
-  std::string qerr;
-  auto params = http::parse_query(req.raw_query, &qerr);
+  auto params = http::parse_query(req.raw_query);
   if (!params) {
-    http::v1_error(resp, 400, qerr);
+    http::v1_error(resp, 400, params.error());
     return;
   }
   const AdminOptions o = options();

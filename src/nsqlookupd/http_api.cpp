@@ -19,8 +19,11 @@ constexpr uint64_t kBodyLimit = 1 << 20;
 // Query parameters the way http_api.NewReqParams reads them; nullopt = answered 400.
 std::optional<http::QueryParams> params_or_400(const http::Request& req, http::Response& resp) {
   auto params = http::parse_query(req.raw_query);
-  if (!params) http::v1_error(resp, 400, "INVALID_REQUEST");
-  return params;
+  if (!params) {
+    http::v1_error(resp, 400, "INVALID_REQUEST");
+    return std::nullopt;
+  }
+  return std::move(*params);
 }
 
 // http_api.GetTopicChannelArgs: its error text is the message.

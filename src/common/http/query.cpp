@@ -66,12 +66,11 @@ void QueryParams::add(std::string key, std::string value) {
   it->second.push_back(std::move(value));
 }
 
-std::optional<QueryParams> parse_query(std::string_view raw, std::string* error) {
+util::Result<QueryParams> parse_query(std::string_view raw) {
   QueryParams params;
-  bool failed = false;
+  std::optional<std::string> first_error;  // Go reports the first problem, after the whole scan
   auto fail = [&](std::string message) {
-    if (!failed && error != nullptr) *error = std::move(message);
-    failed = true;
+    if (!first_error) first_error = std::move(message);
   };
   while (!raw.empty()) {
     const size_t amp = raw.find('&');
@@ -95,7 +94,7 @@ std::optional<QueryParams> parse_query(std::string_view raw, std::string* error)
     }
     params.add(std::move(key), std::move(value));
   }
-  if (failed) return std::nullopt;
+  if (first_error) return util::fail(std::move(*first_error));
   return params;
 }
 

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/util/result.hpp"
+
 namespace nsq::http {
 
 // The parsed pairs of a query string, keys in sorted order (like Go's url.Values map), values
@@ -30,9 +32,9 @@ class QueryParams {
   std::map<std::string, std::vector<std::string>, std::less<>> values_;
 };
 
-// url.ParseQuery: on failure returns nullopt and `error` gets Go's message for the first
-// problem (e.g. `invalid URL escape "%zz"`, `invalid semicolon separator in query`).
-std::optional<QueryParams> parse_query(std::string_view raw, std::string* error = nullptr);
+// url.ParseQuery: fails with Go's message for the first problem (e.g. `invalid URL escape
+// "%zz"`, `invalid semicolon separator in query`).
+util::Result<QueryParams> parse_query(std::string_view raw);
 
 // url.QueryUnescape ('+' -> ' ') and url.PathUnescape ('+' kept). False on a bad escape.
 bool query_unescape(std::string_view in, std::string& out);

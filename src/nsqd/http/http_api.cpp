@@ -27,13 +27,13 @@ namespace {
 
 // url.ParseQuery of the request; on failure answers 400 INVALID_REQUEST as the reference.
 std::optional<QueryParams> query_or_fail(const Request& req, Response& resp) {
-  std::string error;
-  auto q = http::parse_query(req.raw_query, &error);
+  auto q = http::parse_query(req.raw_query);
   if (!q) {
-    log::error("failed to parse request params - {}", error);
+    log::error("failed to parse request params - {}", q.error());
     http::v1_error(resp, 400, "INVALID_REQUEST");
+    return std::nullopt;
   }
-  return q;
+  return std::move(*q);
 }
 
 // The reference's boolParams lookup: true/1, false/0, anything else (or absent) = `fallback`.

@@ -31,17 +31,22 @@ TEST(ParseQuery, EmptyPairsAreSkipped) {
 }
 
 TEST(ParseQuery, BadEscapeFailsWithGoMessage) {
-  std::string err;
-  EXPECT_FALSE(parse_query("topic=%zz", &err));
-  EXPECT_EQ(err, "invalid URL escape \"%zz\"");
-  EXPECT_FALSE(parse_query("topic=abc%4", &err));
-  EXPECT_EQ(err, "invalid URL escape \"%4\"");
+  const auto zz = parse_query("topic=%zz");
+  ASSERT_FALSE(zz.ok());
+  EXPECT_EQ(zz.error(), "invalid URL escape \"%zz\"");
+  const auto short_escape = parse_query("topic=abc%4");
+  ASSERT_FALSE(short_escape.ok());
+  EXPECT_EQ(short_escape.error(), "invalid URL escape \"%4\"");
+  // Go scans the whole query and reports the first problem.
+  const auto two = parse_query("a=%zz&b=%yy");
+  ASSERT_FALSE(two.ok());
+  EXPECT_EQ(two.error(), "invalid URL escape \"%zz\"");
 }
 
 TEST(ParseQuery, SemicolonFails) {
-  std::string err;
-  EXPECT_FALSE(parse_query("topic=a;b", &err));
-  EXPECT_EQ(err, "invalid semicolon separator in query");
+  const auto q = parse_query("topic=a;b");
+  ASSERT_FALSE(q.ok());
+  EXPECT_EQ(q.error(), "invalid semicolon separator in query");
 }
 
 TEST(QueryEscape, RoundTrip) {
