@@ -12,6 +12,7 @@
 #include <string>
 
 #include "common/disk/disk_queue.hpp"
+#include "common/disk/forwarding_file_ops.hpp"
 #include "common/log/logger.hpp"
 #include "fuzz/fuzz_target.hpp"
 #include "fuzz/scratch_dir.hpp"
@@ -27,23 +28,9 @@ void write_file(const std::string& path, std::string_view data) {
 
 // The real calls without fsync: durability is not what is fuzzed, and fsyncs would cut the
 // executions per second a hundredfold.
-class NoSyncOps final : public nsq::disk::FileOps {
+class NoSyncOps final : public nsq::disk::ForwardingFileOps {
  public:
-  int open(const std::string& p, int f, mode_t m) override { return real().open(p, f, m); }
-  int close(int fd) override { return real().close(fd); }
-  ssize_t pwritev(int fd, const iovec* iov, int n, off_t off) override {
-    return real().pwritev(fd, iov, n, off);
-  }
-  ssize_t pread(int fd, void* b, size_t c, off_t o) override { return real().pread(fd, b, c, o); }
   int fsync(int) override { return 0; }
-  int ftruncate(int fd, off_t l) override { return real().ftruncate(fd, l); }
-  int fstat_size(int fd, int64_t& s) override { return real().fstat_size(fd, s); }
-  int stat_size(const std::string& p, int64_t& s) override { return real().stat_size(p, s); }
-  int rename(const std::string& a, const std::string& b) override { return real().rename(a, b); }
-  int unlink(const std::string& p) override { return real().unlink(p); }
-
- private:
-  static nsq::disk::FileOps& real() { return nsq::disk::real_file_ops(); }
 };
 
 }  // namespace

@@ -15,7 +15,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "common/disk/file_ops.hpp"
+#include "common/disk/forwarding_file_ops.hpp"
 
 namespace nsq::test_support {
 
@@ -41,7 +41,7 @@ inline const char* file_op_name(FileOp op) {
   return kNames[static_cast<int>(op)];
 }
 
-class FaultFileOps final : public disk::FileOps {
+class FaultFileOps final : public disk::ForwardingFileOps {
  public:
   static constexpr int kForever = -1;
 
@@ -71,7 +71,7 @@ class FaultFileOps final : public disk::FileOps {
 
   int open(const std::string& path, int flags, mode_t mode) override {
     if (int e = take(FileOp::kOpen, path)) return -e;
-    int fd = real().open(path, flags, mode);
+    int fd = inner().open(path, flags, mode);
     if (fd >= 0) {
       std::lock_guard l(mu_);
       paths_[fd] = path;
@@ -84,7 +84,7 @@ class FaultFileOps final : public disk::FileOps {
       paths_.erase(fd);
     }
     // The descriptor is released either way (as Linux does), so the test leaks nothing.
-    int r = real().close(fd);
+    int r = inner().close(fd);
     if (int e = take(FileOp::kClose, "")) return -e;
     return r;
   }
@@ -95,13 +95,13 @@ class FaultFileOps final : public disk::FileOps {
       std::lock_guard l(mu_);
       limit = short_write_max_;
     }
-    if (limit == 0 || iovcnt == 0) return real().pwritev(fd, iov, iovcnt, offset);
+    if (limit == 0 || iovcnt == 0) return inner().pwritev(fd, iov, iovcnt, offset);
     iovec part{iov[0].iov_base, std::min(iov[0].iov_len, limit)};
-    return real().pwritev(fd, &part, 1, offset);
+    return inner().pwritev(fd, &part, 1, offset);
   }
   ssize_t pread(int fd, void* buf, size_t count, off_t offset) override {
     if (int e = take(FileOp::kRead, path_of(fd))) return -e;
-    return real().pread(fd, buf, count, offset);
+    return inner().pread(fd, buf, count, offset);
   }
   int fsync(int fd) override {
     if (int e = take(FileOp::kFsync, path_of(fd))) return -e;
@@ -111,23 +111,23 @@ class FaultFileOps final : public disk::FileOps {
   }
   int ftruncate(int fd, off_t length) override {
     if (int e = take(FileOp::kTruncate, path_of(fd))) return -e;
-    return real().ftruncate(fd, length);
+    return inner().ftruncate(fd, length);
   }
   int fstat_size(int fd, int64_t& size) override {
     if (int e = take(FileOp::kFstat, path_of(fd))) return -e;
-    return real().fstat_size(fd, size);
+    return inner().fstat_size(fd, size);
   }
   int stat_size(const std::string& path, int64_t& size) override {
     if (int e = take(FileOp::kStat, path)) return -e;
-    return real().stat_size(path, size);
+    return inner().stat_size(path, size);
   }
   int rename(const std::string& from, const std::string& to) override {
     if (int e = take(FileOp::kRename, to)) return -e;
-    return real().rename(from, to);
+    return inner().rename(from, to);
   }
   int unlink(const std::string& path) override {
     if (int e = take(FileOp::kUnlink, path)) return -e;
-    return real().unlink(path);
+    return inner().unlink(path);
   }
 
  private:
@@ -136,7 +136,6 @@ class FaultFileOps final : public disk::FileOps {
     int times = 0;
     std::string path_part;
   };
-  static disk::FileOps& real() { return disk::real_file_ops(); }
 
   std::string path_of(int fd) {
     std::lock_guard l(mu_);

@@ -41,11 +41,11 @@
 #include <utility>
 #include <vector>
 
-#include "common/disk/file_ops.hpp"
+#include "common/disk/forwarding_file_ops.hpp"
 
 namespace nsq::test_support {
 
-class PowerLossFileOps final : public disk::FileOps {
+class PowerLossFileOps final : public disk::ForwardingFileOps {
  public:
   explicit PowerLossFileOps(std::string root) : root_(canonical(root)) {
     std::lock_guard l(mu_);
@@ -84,7 +84,7 @@ class PowerLossFileOps final : public disk::FileOps {
     if (frozen_.load()) return -EIO;
     struct stat before {};
     const bool existed = ::stat(path.c_str(), &before) == 0;
-    const int fd = real().open(path, flags, mode);
+    const int fd = inner().open(path, flags, mode);
     if (fd < 0) return fd;
     struct stat st {};
     if (::fstat(fd, &st) != 0) return fd;
@@ -107,12 +107,12 @@ class PowerLossFileOps final : public disk::FileOps {
       std::lock_guard l(mu_);
       fds_.erase(fd);
     }
-    return real().close(fd);
+    return inner().close(fd);
   }
   ssize_t pwritev(int fd, const iovec* iov, int iovcnt, off_t offset) override {
     std::lock_guard l(mu_);
     if (frozen_.load()) return -EIO;
-    const ssize_t n = real().pwritev(fd, iov, iovcnt, offset);
+    const ssize_t n = inner().pwritev(fd, iov, iovcnt, offset);
     const int id = file_of_locked(fd);
     if (n <= 0 || id < 0) return n;
     std::string bytes;
@@ -125,7 +125,7 @@ class PowerLossFileOps final : public disk::FileOps {
   }
   ssize_t pread(int fd, void* buf, size_t count, off_t offset) override {
     if (frozen_.load()) return -EIO;
-    return real().pread(fd, buf, count, offset);
+    return inner().pread(fd, buf, count, offset);
   }
   int fsync(int fd) override {
     std::lock_guard l(mu_);
@@ -146,28 +146,28 @@ class PowerLossFileOps final : public disk::FileOps {
   int ftruncate(int fd, off_t length) override {
     std::lock_guard l(mu_);
     if (frozen_.load()) return -EIO;
-    const int r = real().ftruncate(fd, length);
+    const int r = inner().ftruncate(fd, length);
     const int id = file_of_locked(fd);
     if (r == 0 && id >= 0) inodes_[id].pending.push_back(Op{length, {}, true});
     return r;
   }
   int fstat_size(int fd, int64_t& size) override {
     if (frozen_.load()) return -EIO;
-    return real().fstat_size(fd, size);
+    return inner().fstat_size(fd, size);
   }
   int stat_size(const std::string& path, int64_t& size) override {
     if (frozen_.load()) return -EIO;
-    return real().stat_size(path, size);
+    return inner().stat_size(path, size);
   }
   int rename(const std::string& from, const std::string& to) override {
     std::lock_guard l(mu_);
     if (frozen_.load()) return -EIO;
-    return real().rename(from, to);
+    return inner().rename(from, to);
   }
   int unlink(const std::string& path) override {
     std::lock_guard l(mu_);
     if (frozen_.load()) return -EIO;
-    return real().unlink(path);
+    return inner().unlink(path);
   }
 
  private:
@@ -191,7 +191,6 @@ class PowerLossFileOps final : public disk::FileOps {
   };
   using Listing = std::map<std::string, Entry>;
 
-  static disk::FileOps& real() { return disk::real_file_ops(); }
   static std::string canonical(const std::string& path) {
     return std::filesystem::weakly_canonical(path.empty() ? "." : path).string();
   }

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "common/disk/forwarding_file_ops.hpp"
 #include "support/file_bytes.hpp"
-#include "support/forwarding_file_ops.hpp"
 #include "support/result_assertions.hpp"
 
 namespace nsq::disk {
@@ -398,7 +398,7 @@ TEST(DiskQueueTest, SyncEveryIsSignalledOnce) {
 }
 
 // Real syscalls, except that pwritev fails with ENOSPC while `full` is set.
-class FullDiskOps : public test_support::ForwardingFileOps {
+class FullDiskOps : public disk::ForwardingFileOps {
  public:
   std::atomic<bool> full{false};
   ssize_t pwritev(int fd, const iovec* iov, int n, off_t off) override {
@@ -407,11 +407,11 @@ class FullDiskOps : public test_support::ForwardingFileOps {
       if (iov[0].iov_len > 2 && !partial_done_) {
         partial_done_ = true;
         iovec half{iov[0].iov_base, 2};
-        return real().pwritev(fd, &half, 1, off);
+        return inner().pwritev(fd, &half, 1, off);
       }
       return -ENOSPC;
     }
-    return real().pwritev(fd, iov, n, off);
+    return inner().pwritev(fd, iov, n, off);
   }
 
  private:

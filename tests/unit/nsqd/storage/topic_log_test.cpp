@@ -11,9 +11,9 @@
 #include <filesystem>
 #include <thread>
 
+#include "common/disk/forwarding_file_ops.hpp"
 #include "nsqd/storage/group_committer.hpp"
 #include "support/file_bytes.hpp"
-#include "support/forwarding_file_ops.hpp"
 #include "support/result_assertions.hpp"
 #include "support/temp_dir.hpp"
 
@@ -73,7 +73,7 @@ void expect_records(const std::vector<LogRecord>& recs, int from, int n) {
 const std::string kSeg0 = "/00000000000000000000.seg";
 
 // Real syscalls; fsync can be made slow or failing, and is counted.
-class CountingOps : public test_support::ForwardingFileOps {
+class CountingOps : public disk::ForwardingFileOps {
  public:
   std::atomic<int> fsyncs{0};
   std::atomic<int> fsync_delay_ms{0};
@@ -83,7 +83,7 @@ class CountingOps : public test_support::ForwardingFileOps {
     ++fsyncs;
     std::this_thread::sleep_for(std::chrono::milliseconds(fsync_delay_ms.load()));
     if (fail_fsync) return -EIO;
-    return real_fsync ? real().fsync(fd) : 0;
+    return real_fsync ? inner().fsync(fd) : 0;
   }
 };
 
@@ -307,13 +307,13 @@ TEST(TopicLogTest, AFailedFsyncFailsItsWaitersAndEveryLaterAppend) {
 }
 
 // Real syscalls, except that while `full` is set a write lands 2 bytes, as a filling disk does.
-class ShortWriteOps : public test_support::ForwardingFileOps {
+class ShortWriteOps : public disk::ForwardingFileOps {
  public:
   std::atomic<bool> full{false};
   ssize_t pwritev(int fd, const iovec* iov, int n, off_t off) override {
-    if (!full) return real().pwritev(fd, iov, n, off);
+    if (!full) return inner().pwritev(fd, iov, n, off);
     iovec two{iov[0].iov_base, 2};
-    return real().pwritev(fd, &two, 1, off);
+    return inner().pwritev(fd, &two, 1, off);
   }
 };
 
