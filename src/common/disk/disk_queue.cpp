@@ -4,6 +4,7 @@
 #include <limits.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -671,6 +672,7 @@ ReadResult DiskQueue::consume_impl(ConsumeFn fn, void* ctx) {
     if (read_file_complete_) limit = read_file_size_;
     if (read_pos_ >= limit) {
       // Only a completed file gets here (the write file's limit is past read_pos_).
+      assert(read_file_complete_);
       std::lock_guard l(mu_);
       finish_read_file_locked();
       check_tail_corruption_locked();

@@ -1,5 +1,6 @@
 #include "nsqd/storage/message_backend.hpp"
 
+#include <cassert>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -38,6 +39,12 @@ bool MessageBackend::left_behind(const DiskContext& ctx, const std::string& name
 util::Result<std::shared_ptr<MessageBackend>> MessageBackend::open(
     const std::string& name, std::shared_ptr<const DiskContext> ctx, bool hold_until_ack) {
   disk::DiskQueueOptions options = ctx->queue_options;
+  // read() decodes the header of every record the queue hands out: the queue must refuse
+  // shorter ones (it sets them aside as corrupt).
+  if (options.min_msg_size < static_cast<int32_t>(kHeaderSize)) {
+    return util::fail("diskqueue min_msg_size " + std::to_string(options.min_msg_size) +
+                      " is below the message header size " + std::to_string(kHeaderSize));
+  }
   options.hold_until_ack = hold_until_ack;
   auto queue = disk::DiskQueue::open(name, ctx->data_path, options);
   if (!queue) return util::fail(queue.error());
@@ -131,7 +138,8 @@ size_t MessageBackend::read(size_t max, std::vector<Incoming>& out) {
     uint64_t seq = 0;
     auto r = queue_->consume([&](std::string_view rec) {
       seq = queue_->reading_seq();
-      // min_msg_size guarantees the header is there.
+      // min_msg_size guarantees the header is there (checked by open()).
+      assert(rec.size() >= kHeaderSize);
       const auto ts = static_cast<int64_t>(protocol::read_be64(rec.data()));
       in.attempts = protocol::read_be16(rec.data() + 8);
       MessageId id;

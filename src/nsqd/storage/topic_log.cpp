@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -307,6 +308,7 @@ util::Result<uint64_t> TopicLog::append(std::span<const LogAppend> items,
                                         DurableCallback on_durable) {
   std::unique_lock lock(mu_);
   if (!failed_.empty()) return util::fail(failed_);
+  assert(!segments_.empty());  // open() made or found one; trim_below() keeps the last
   Segment& seg = std::prev(segments_.end())->second;
   scratch_.clear();
   uint64_t offset = next_offset_;
@@ -377,6 +379,7 @@ int TopicLog::sync(std::atomic<uint64_t>* fsync_count) {
       fail_locked(failed_, done);
       error = failed_;
     } else {
+      assert(!segments_.empty());
       Segment& tail = std::prev(segments_.end())->second;
       if (tail.size >= options_.segment_bytes && tail.records > 0) {
         if (create_segment_locked(next_offset_)) {
@@ -454,6 +457,7 @@ util::Status TopicLog::read(uint64_t from, size_t max_records, std::vector<LogRe
     uint64_t limit = 0;
     {
       std::lock_guard lock(mu_);
+      assert(!segments_.empty());
       from = std::max(from, segments_.begin()->first);
       if (from >= next_offset_) return {};
       auto it = std::prev(segments_.upper_bound(from));
@@ -534,6 +538,7 @@ void TopicLog::remove_all() {
 
 uint64_t TopicLog::start_offset() const {
   std::lock_guard lock(mu_);
+  assert(!segments_.empty());
   return segments_.begin()->first;
 }
 
