@@ -19,7 +19,9 @@ import nsqhttp
 import nsqproto
 from conftest import REPO, free_port, wait_for_port
 from nsqproto import FRAME_ERROR, dpub, mpub, pub
-from test_persistence import consume
+from test_persistence import consume, is_reference
+
+pytestmark = pytest.mark.skipif(is_reference(), reason="the reference has no per-topic limit")
 
 LIMIT = 65536
 BODY = 1000
