@@ -13,6 +13,16 @@ import {
   adminAction, channelHref, e2eCells, e2eHeaders, e2eQuantiles, hostCell, isAdmin, pausedLabel, sum, topicAPI,
 } from './common.js';
 
+// nsqd -max-bytes-per-topic (ours): the topic's disk use against its limit, summed over the
+// nsqd nodes that set one; absent (nothing shown) when none does, as with the reference.
+function diskLimit(d) {
+  if (d.max_disk_bytes === undefined) return '';
+  const pct = d.max_disk_bytes > 0 ? Math.round((100 * d.disk_bytes) / d.max_disk_bytes) : 0;
+  return html`<p class="disk-limit" data-testid="disk-limit">Disk: ${commafy(d.disk_bytes)} of ${commafy(d.max_disk_bytes)} bytes (${pct}%)
+    ${d.disk_full ? label('disk full', 'warn', 'Publishes that need disk are refused until consumers free space') : ''}
+    · ${commafy(d.disk_limit_refused_count)} publishes refused</p>`;
+}
+
 export class TopicPage extends Page {
   get topic() { return this.params[0]; }
 
@@ -106,6 +116,7 @@ export class TopicPage extends Page {
         ${card('Channel depth', compact(sum(channels, 'depth')), { sub: `${commafy(sum(channels, 'in_flight_count'))} in flight`, chart: sparkline(values(`topic:${t}`, 'channel_depth'), { w: 220, h: 34, kind: 'depth', stretch: true }) })}
         ${card('Channels', commafy(channels.length), { sub: `${commafy(clients)} consumer connection${clients === 1 ? '' : 's'} · ${nodes.length} nsqd` })}
       </div>
+      ${diskLimit(d)}
       ${graphiteSection(t, '', [['depth', 'Depth'], ['message_count', 'Publish rate (msg/s)']])}
 
       <section class="section">

@@ -295,6 +295,13 @@ TopicPtr TopicStats::from_nsqd(const json& j, int64_t now_unix) {
   t->backend_depth = get_int(j, "backend_depth");
   t->message_count = get_int(j, "message_count");
   t->paused = get_bool(j, "paused");
+  if (j.contains("max_disk_bytes")) {
+    t->has_disk_limit = true;
+    t->disk_bytes = get_int(j, "disk_bytes");
+    t->max_disk_bytes = get_int(j, "max_disk_bytes");
+    t->disk_full = get_bool(j, "disk_full");
+    t->disk_limit_refused_count = get_int(j, "disk_limit_refused_count");
+  }
   if (auto it = j.find("channels"); it != j.end() && it->is_array()) {
     t->channels_null = false;
     for (const auto& cj : *it) t->channels.push_back(ChannelStats::from_nsqd(cj, now_unix));
@@ -312,6 +319,13 @@ void TopicStats::add(const TopicPtr& a) {
   add_wrapping(backend_depth, a->backend_depth);
   add_wrapping(message_count, a->message_count);
   if (a->paused) paused = true;
+  if (a->has_disk_limit) {
+    has_disk_limit = true;  // the cluster's sum: a topic is full when any node's part is
+    add_wrapping(disk_bytes, a->disk_bytes);
+    add_wrapping(max_disk_bytes, a->max_disk_bytes);
+    add_wrapping(disk_limit_refused_count, a->disk_limit_refused_count);
+    if (a->disk_full) disk_full = true;
+  }
   for (const auto& ac : a->channels) {
     bool found = false;
     for (const auto& c : channels) {
@@ -486,6 +500,12 @@ void write_topic_fields(gocompat::JsonWriter& w, const TopicStats& t) {
   w.key("paused").boolean(t.paused);
   w.key("e2e_processing_latency");
   write_e2e(w, t.e2e.get());
+  if (t.has_disk_limit) {
+    w.key("disk_bytes").number(t.disk_bytes);
+    w.key("max_disk_bytes").number(t.max_disk_bytes);
+    w.key("disk_full").boolean(t.disk_full);
+    w.key("disk_limit_refused_count").number(t.disk_limit_refused_count);
+  }
 }
 
 void write_topic(gocompat::JsonWriter& w, const TopicStats& t) {

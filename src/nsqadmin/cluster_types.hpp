@@ -112,6 +112,11 @@ struct TopicStats {
   std::vector<ChannelPtr> channels;
   bool paused = false;
   E2ePtr e2e;
+  // nsqd -max-bytes-per-topic (ours, not the reference's): only nodes that report it, and
+  // written only then, so /api stays the reference's otherwise.
+  bool has_disk_limit = false;
+  bool disk_full = false;
+  int64_t disk_bytes = 0, max_disk_bytes = 0, disk_limit_refused_count = 0;
 
   static TopicPtr from_nsqd(const nlohmann::json& j, int64_t now_unix);
   void add(const TopicPtr& a);

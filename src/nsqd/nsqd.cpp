@@ -15,6 +15,10 @@ namespace nsq::nsqd {
 namespace {
 // Disk worker threads: fsyncs of one queue should not hold up refills of another.
 constexpr size_t kDiskWorkerThreads = 2;
+// -max-bytes-per-topic: queue files and log segments of at most 1/kLimitParts of the limit
+// (and at least kMinPartBytes, so a tiny limit does not mean a file per message).
+constexpr int64_t kLimitParts = 8;
+constexpr int64_t kMinPartBytes = 4096;
 }  // namespace
 
 Nsqd::Nsqd(NsqdOptions opts)
@@ -37,6 +41,17 @@ std::shared_ptr<const DiskContext> Nsqd::make_disk_context() {
   ctx->queue_options.sync_every = std::max<int64_t>(1, opts_.sync_every);
   ctx->worker = &disk_worker_;
   ctx->committer = committer_.get();
+  if (opts_.max_bytes_per_topic > 0) {
+    // Space comes back a whole file at a time (a read queue file, a trimmed log segment), so
+    // under a limit no file may be a large part of it, and a drained queue gives its last
+    // file back at once: otherwise a topic could stay full with everything consumed
+    // (docs/persistence.md, "Disk limits").
+    ctx->max_bytes_per_topic = opts_.max_bytes_per_topic;
+    const int64_t part = std::max<int64_t>(opts_.max_bytes_per_topic / kLimitParts, kMinPartBytes);
+    ctx->queue_options.max_bytes_per_file = std::min(ctx->queue_options.max_bytes_per_file, part);
+    ctx->queue_options.roll_when_drained = true;
+    ctx->log_segment_bytes = std::min(ctx->log_segment_bytes, part);
+  }
   ctx->report_health = [this](const std::string& error) { set_health_error(error); };
   ctx->metadata_changed = [this] { persist_metadata_async(); };
   return ctx;

@@ -63,6 +63,9 @@ void register_nsqd_flags(config::FlagSet& f, NsqdOptions& o) {
             "number of messages to keep in memory (per topic/channel)");
   f.add_int("max-bytes-per-file", &o.max_bytes_per_file,
             "number of bytes per diskqueue file before rolling");
+  f.add_int("max-bytes-per-topic", &o.max_bytes_per_topic,
+            "max bytes of a topic's files on disk (its disk queues and its channels', or its "
+            "-durable log); publishes that need disk are refused past it (0 = unlimited)");
   f.add_int("sync-every", &o.sync_every, "number of messages per diskqueue fsync");
   f.add_duration("sync-timeout", &o.sync_timeout, "duration of time per diskqueue fsync");
   f.add_bool("durable", &o.durable,
@@ -165,6 +168,7 @@ std::string validate_options(const NsqdOptions& o) {
     }
   }
   if (o.mem_queue_size < 0) return "--mem-queue-size must be >= 0";
+  if (o.max_bytes_per_topic < 0) return "--max-bytes-per-topic must be >= 0";
   return "";
 }
 

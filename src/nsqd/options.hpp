@@ -37,6 +37,10 @@ struct NsqdOptions : daemon::DaemonOptions {
   std::string data_path;
   int64_t mem_queue_size = 10000;
   int64_t max_bytes_per_file = 100 * 1024 * 1024;
+  // Not a reference flag (-max-bytes-per-topic, TOML `max_bytes_per_topic`; 0 = unlimited): a
+  // topic refuses publishes that need disk once its files reach this (docs/persistence.md,
+  // "Disk limits").
+  int64_t max_bytes_per_topic = 0;
   int64_t sync_every = 2500;
   Duration sync_timeout = 2s;
   int64_t queue_scan_worker_pool_max = 4;

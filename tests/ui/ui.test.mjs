@@ -4,9 +4,10 @@
 // as readable messages. Saves screenshots of the main pages to docs/screenshots/.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
-import { lookupd, nsqd, REPO, sleep, startCluster, waitFor } from './lib/cluster.mjs';
+import { BINS, lookupd, nsqd, REPO, sleep, startCluster, waitFor } from './lib/cluster.mjs';
 import { launch, newPage } from './lib/browser.mjs';
 import { startTraffic } from './lib/traffic.mjs';
 import { OURS, startAdmin } from './lib/admin.mjs';
@@ -342,6 +343,35 @@ describe('Graphite history charts (-graphite-url)', () => {
     } finally {
       await p2.close();
       await admin.stop();
+    }
+  });
+});
+
+describe('nsqd -max-bytes-per-topic (ours)', () => {
+  test('the topic page shows the disk use against the limit and "disk full"', async (t) => {
+    const help = spawnSync(BINS.nsqd, ['-h'], { encoding: 'utf8' });
+    if (!`${help.stdout}${help.stderr}`.includes('-max-bytes-per-topic')) {
+      return t.skip('the nsqd under test has no -max-bytes-per-topic');
+    }
+    const limited = await startCluster({ uiServer: 'nsqadmin', nsqdCount: 1, e2e: '', nsqdMode: true,
+      nsqdArgs: ['-max-bytes-per-topic=65536', '-mem-queue-size=0'] });
+    const p2 = await newPage(ctx, { refresh: 0 });
+    try {
+      const n = limited.nsqd[0];
+      await nsqd.createTopic(n.http, 'ui-full');
+      await nsqd.createChannel(n.http, 'ui-full', 'c');
+      await nsqd.mpub(n.http, 'ui-full', Array.from({ length: 70 }, (_, i) => `${i}`.padEnd(1000, 'x')));
+      await assert.rejects(nsqd.pub(n.http, 'ui-full', 'one more'), (e) => e.status === 507);
+      const { disk_bytes: bytes } = await nsqd.topic(n.http, 'ui-full');
+      await p2.goto(limited.url('/topics/ui-full'));
+      const box = p2.getByTestId('disk-limit');
+      await box.waitFor();
+      const text = await box.innerText();
+      assert.ok(text.includes(`Disk: ${bytes.toLocaleString('en-US')} of 65,536 bytes`), text);
+      assert.ok(text.includes('disk full') && text.includes('1 publishes refused'), text);
+    } finally {
+      await p2.close();
+      await limited.stop();
     }
   });
 });

@@ -169,6 +169,35 @@ void DiskQueue::load_metadata() {
     }
   }
   check_tail_corruption_locked();
+  count_file_bytes_locked();
+}
+
+void DiskQueue::count_file_bytes_locked() {
+  for (int64_t f : existing_data_files(read_file_num_, write_file_num_)) {
+    int64_t size = 0;
+    if (ops_.stat_size(data_file_name(f), size) == 0) set_file_bytes(f, size);
+  }
+}
+
+void DiskQueue::set_file_bytes(int64_t file_num, int64_t size) {
+  std::lock_guard b(bytes_mu_);
+  int64_t& bytes = file_bytes_[file_num];
+  disk_bytes_.fetch_add(size - bytes, std::memory_order_relaxed);
+  bytes = size;
+}
+
+void DiskQueue::forget_file_bytes(int64_t file_num) {
+  std::lock_guard b(bytes_mu_);
+  auto it = file_bytes_.find(file_num);
+  if (it == file_bytes_.end()) return;
+  disk_bytes_.fetch_sub(it->second, std::memory_order_relaxed);
+  file_bytes_.erase(it);
+}
+
+void DiskQueue::forget_all_file_bytes() {
+  std::lock_guard b(bytes_mu_);
+  file_bytes_.clear();
+  disk_bytes_.store(0, std::memory_order_relaxed);
 }
 
 // Counts the whole records from the read position to the end of the last file before the
@@ -324,7 +353,11 @@ bool DiskQueue::unlink_quietly(const std::string& path, const char* what) {
 std::vector<int64_t> DiskQueue::unlink_consumed(const std::vector<int64_t>& files) {
   std::vector<int64_t> failed;
   for (int64_t f : files) {
-    if (!unlink_quietly(data_file_name(f), "data file")) failed.push_back(f);
+    if (unlink_quietly(data_file_name(f), "data file")) {
+      forget_file_bytes(f);
+    } else {
+      failed.push_back(f);
+    }
   }
   return failed;
 }
@@ -499,6 +532,7 @@ util::Status DiskQueue::write_records_locked(std::span<const RecordView> records
     if (iov_.empty()) return {};
     if (auto written = write_segment_locked(seg_off); !written) return written;
     write_pos_ = pos;
+    set_file_bytes(write_file_num_, write_pos_);
     depth_.fetch_add(seg_records, std::memory_order_relaxed);
     seg_records = 0;
     iov_.clear();
@@ -543,10 +577,12 @@ void DiskQueue::rollback_locked(int64_t file_num, int64_t pos, int64_t depth) {
     write_file_.reset();
     for (int64_t f = file_num + 1; f <= write_file_num_; ++f) {
       unlink_quietly(data_file_name(f), "data file");
+      forget_file_bytes(f);
     }
     write_file_num_ = file_num;
   }
   write_pos_ = pos;
+  set_file_bytes(file_num, pos);
   depth_.store(depth, std::memory_order_relaxed);
 
   // Without a roll and without an open file the write never started: nothing to cut back.
@@ -711,9 +747,21 @@ ReadResult DiskQueue::consume_impl(ConsumeFn fn, void* ctx) {
     if (depth_.load(std::memory_order_relaxed) > 0) depth_.fetch_sub(1, std::memory_order_relaxed);
     ++ops_since_sync_;
     if (read_file_complete_ && read_pos_ >= read_file_size_) finish_read_file_locked();
+    if (opts_.roll_when_drained && read_file_num_ == write_file_num_ && read_pos_ == write_pos_ &&
+        write_pos_ > 0) {
+      roll_drained_write_file_locked();
+    }
     check_tail_corruption_locked();
     return ReadResult::kOk;
   }
+}
+
+// roll_when_drained: the reader read the write file to its end. The writer moves to a new file
+// (synced inline like any roll, so the metadata names it before it holds a byte) and the reader
+// follows, which leaves the old file to be deleted by the next sync that no longer needs it.
+void DiskQueue::roll_drained_write_file_locked() {
+  roll_write_file_locked();
+  finish_read_file_locked();
 }
 
 // A read failed for a reason that may pass (EIO, EMFILE...): the file is not set aside, as the
@@ -758,6 +806,7 @@ void DiskQueue::handle_read_error_locked(const std::string& why) {
   if (int r = ops_.rename(bad, renamed); r < 0) {
     log::error("DISKQUEUE({}) failed to rename bad diskqueue file {} to {}", name_, bad, renamed);
   }
+  forget_file_bytes(read_file_num_);  // set aside: no longer this queue's file
   ++read_file_num_;
   read_pos_ = 0;
   force_sync_ = true;
@@ -815,6 +864,7 @@ void DiskQueue::skip_to_next_rw_file_locked() {
   }
   for (int64_t f : consumed_files_) unlink_quietly(data_file_name(f), "data file");
   consumed_files_.clear();
+  forget_all_file_bytes();
   ++write_file_num_;
   write_pos_ = 0;
   read_file_num_ = write_file_num_;
@@ -862,6 +912,7 @@ util::Status DiskQueue::delete_all() {
   for (int64_t f : existing_data_files(read_file_num_, write_file_num_)) remove(data_file_name(f));
   for (int64_t f : consumed_files_) remove(data_file_name(f));
   consumed_files_.clear();
+  forget_all_file_bytes();
   std::lock_guard ml(meta_mu_);
   remove(metadata_file_name());
   // No sync still in flight may bring the metadata file back.

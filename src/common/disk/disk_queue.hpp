@@ -45,6 +45,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -74,6 +75,11 @@ struct DiskQueueOptions {
   // reference): a crash delivers a record again rather than lose one that was read but not yet
   // processed (nsqd's channels: in memory or in flight).
   bool hold_until_ack = false;
+  // When the reader catches up with the writer inside the write file, start a new write file
+  // so the fully read one can be deleted (beyond the reference, which keeps it until the next
+  // roll). nsqd sets it only under -max-bytes-per-topic: a drained queue then gives its bytes
+  // back instead of holding up to max_bytes_per_file of read records for ever.
+  bool roll_when_drained = false;
 };
 
 // A record whose payload is `head` followed by `body`, written without joining them first
@@ -141,6 +147,9 @@ class DiskQueue {
 
   // Records written and not yet consumed (lock-free; what /stats shows as backend_depth).
   int64_t depth() const { return depth_.load(std::memory_order_relaxed); }
+  // Bytes of this queue's data files on disk, read ones not yet deleted included (lock-free;
+  // -max-bytes-per-topic). Kept by the writes, rollbacks and deletions, not by a scan.
+  int64_t disk_bytes() const { return disk_bytes_.load(std::memory_order_relaxed); }
 
   // Sync hints. needs_sync(): sync_every operations since the last sync, or a roll / file
   // change / corruption recovery asked for one. dirty(): anything at all since the last sync
@@ -272,6 +281,17 @@ class DiskQueue {
   };
   std::deque<Held> held_;
   uint64_t read_seq_ = 0;  // records handed out since open; changes with read_mu_ and mu_ held
+
+  // Disk accounting: the size of every data file this queue still has on disk. bytes_mu_ is a
+  // leaf lock (taken under any of the others, or none: deletions happen outside mu_).
+  void set_file_bytes(int64_t file_num, int64_t size);
+  void forget_file_bytes(int64_t file_num);
+  void forget_all_file_bytes();
+  void count_file_bytes_locked();  // at open: stat the files from the reader to the writer
+  void roll_drained_write_file_locked();
+  std::mutex bytes_mu_;
+  std::map<int64_t, int64_t> file_bytes_;
+  std::atomic<int64_t> disk_bytes_{0};
 
   // meta_mu_: the metadata file and which snapshot it holds.
   std::mutex meta_mu_;

@@ -287,6 +287,14 @@ std::string NsqdHttpApi::publish(Topic& topic, std::span<const std::string_view>
   return err;
 }
 
+void NsqdHttpApi::publish_failed(Response& resp, std::string_view error) {
+  // -max-bytes-per-topic: 507 Insufficient Storage (RFC 4918 11.5: the server cannot store
+  // what the request needs) tells this back-pressure apart from 503 EXITING, the reference's
+  // answer to every other failed put (nsqd/http.go doPUB), and it clears by itself.
+  if (error == kTopicDiskLimitReached) return http::v1_error(resp, 507, "TOPIC_DISK_LIMIT_REACHED");
+  http::v1_error(resp, 503, "EXITING");
+}
+
 void NsqdHttpApi::pub_impl(Request& req, Response& resp, AsyncDone* async) {
   // The reference checks the body before the parameters (and creates the topic before it
   // looks at `defer`); a body that fails to read is its io.ReadAll error.
@@ -310,7 +318,7 @@ void NsqdHttpApi::pub_impl(Request& req, Response& resp, AsyncDone* async) {
   const std::string_view body[] = {req.body};
   if (auto err = publish(*topic, body, defer_ns, async); !err.empty()) {
     log::error("TOPIC({}): failed to put message via HTTP - {}", topic->name(), err);
-    return http::v1_error(resp, 503, "EXITING");
+    return publish_failed(resp, err);
   }
   http::v1_text(resp, "OK");
 }
@@ -338,7 +346,7 @@ void NsqdHttpApi::mpub_impl(Request& req, Response& resp, AsyncDone* async) {
   if (!bodies.empty()) {
     if (auto perr = publish(*topic, bodies, 0, async); !perr.empty()) {
       log::error("TOPIC({}): failed to put messages via HTTP - {}", topic->name(), perr);
-      return http::v1_error(resp, 503, "EXITING");
+      return publish_failed(resp, perr);
     }
   }
   http::v1_text(resp, "OK");

@@ -51,6 +51,8 @@ class NsqdHttpApi : public http::RoutedService {
   // through it once durable; any other outcome is left in `resp` with *async untouched.
   void pub_impl(http::Request& req, http::Response& resp, AsyncDone* async);
   void mpub_impl(http::Request& req, http::Response& resp, AsyncDone* async);
+  // Answers a refused publish: 507 at the topic disk limit, else the reference's 503 EXITING.
+  static void publish_failed(http::Response& resp, std::string_view error);
   std::string publish(Topic& topic, std::span<const std::string_view> bodies, int64_t defer_ns,
                       AsyncDone* async);
   void mpub_too_big(http::Request& req, http::Response& resp);

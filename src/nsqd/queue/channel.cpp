@@ -250,6 +250,16 @@ int64_t Channel::free_capacity() const {
   return std::max<int64_t>(0, limits_.mem_queue_size - static_cast<int64_t>(queue_.size()));
 }
 
+int64_t Channel::memory_room() const {
+  std::lock_guard lock(mu_);
+  if (!backend_) return INT64_MAX;
+  return std::max<int64_t>(0, limits_.mem_queue_size - static_cast<int64_t>(queue_.size()));
+}
+
+int64_t Channel::disk_bytes() const {
+  return backend_ ? backend_->disk_bytes() : 0;
+}
+
 std::string Channel::put(std::span<const MessagePtr> msgs, int64_t defer_ns) {
   // What does not fit in memory; `msgs` keeps the messages alive meanwhile.
   thread_local std::vector<MessageBackend::Outgoing> overflow;

@@ -81,6 +81,11 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // (overflow goes to disk) and for ephemeral channels (they drop overflow silently, as the
   // reference does).
   int64_t free_capacity() const;
+  // With a disk queue: how many of the next messages would still go to memory rather than to
+  // disk (-max-bytes-per-topic asks before a publish); INT64_MAX without one.
+  int64_t memory_room() const;
+  // Bytes of this channel's disk queue files (0 without one).
+  int64_t disk_bytes() const;
   // Queues copies of `msgs` (or defers them by `defer_ns`) and delivers what it can. What
   // does not fit in memory goes to the disk queue in one write (-durable: stays only in the
   // topic log, the channel's log tail); returns "" or the write error (nothing of `msgs` past

@@ -108,6 +108,29 @@ int64_t Topic::free_capacity_locked(size_t wanted) const {
   return room;
 }
 
+int64_t Topic::max_disk_bytes() const {
+  return limits_.disk && !ephemeral_ ? limits_.disk->max_bytes_per_topic : 0;
+}
+
+bool Topic::publish_needs_disk_locked(size_t n, int64_t defer_ns) const {
+  if (log_) return true;  // -durable: every message is appended to the log
+  if (!backend_) return false;
+  const auto wanted = static_cast<int64_t>(n);
+  if (channel_list_.empty() || paused_) {
+    return wanted > limits_.mem_queue_size - static_cast<int64_t>(pending_.size());
+  }
+  if (defer_ns > 0) return false;  // deferred messages wait in memory (the deferred heap)
+  return std::any_of(channel_list_.begin(), channel_list_.end(),
+                     [&](const auto& ch) { return ch->memory_room() < wanted; });
+}
+
+int64_t Topic::disk_bytes_locked() const {
+  if (log_) return log_->disk_bytes();
+  int64_t bytes = backend_ ? backend_->disk_bytes() : 0;
+  for (const auto& ch : channel_list_) bytes += ch->disk_bytes();
+  return bytes;
+}
+
 std::string Topic::publish(std::span<const std::string_view> bodies, int64_t defer_ns,
                            TopicLog::DurableCallback on_durable) {
   std::lock_guard lock(mu_);
@@ -117,6 +140,15 @@ std::string Topic::publish(std::span<const std::string_view> bodies, int64_t def
   // it, so the publisher knows (E_PUB_FAILED) and nothing acknowledged is lost.
   if (free_capacity_locked(bodies.size()) < static_cast<int64_t>(bodies.size())) {
     return "queue full (mem-queue-size reached)";
+  }
+  // Checked before anything is stored, so a refusal leaves nothing half-published; what is
+  // accepted is written whole even if that takes the topic past the limit (by at most this
+  // publish, once per channel; docs/persistence.md, "Disk limits").
+  if (const int64_t limit = max_disk_bytes(); limit > 0 &&
+                                              publish_needs_disk_locked(bodies.size(), defer_ns) &&
+                                              disk_bytes_locked() >= limit) {
+    ++disk_limit_refusals_;
+    return std::string(kTopicDiskLimitReached);
   }
   const int64_t ts = wall_now_ns();
   const uint64_t first = guids_.reserve(bodies.size());
@@ -140,12 +172,15 @@ std::string Topic::publish(std::span<const std::string_view> bodies, int64_t def
     }
     const auto first_offset = log_->append(log_batch_, std::move(on_durable));
     if (!first_offset) {
-      log::error("TOPIC({}): failed to append to the durable log - {}", name_,
-                 first_offset.error());
+      // Named like a disk queue's write error, for the publisher and for /ping alike.
+      error = "write " + log_->dir() + ": " + first_offset.error();
+      log::error("TOPIC({}): failed to append to the durable log - {}", name_, error);
+      limits_.disk->report_write(error);
       for (auto b : bodies) message_bytes_ -= b.size();
       batch_.clear();
-      return first_offset.error();
+      return error;
     }
+    limits_.disk->report_write("");  // a full disk that has room again: /ping OK
     for (size_t i = 0; i < batch_.size(); ++i) batch_[i]->set_log_offset(*first_offset + i);
     limits_.disk->committer->request(log_);
     if (channel_list_.empty()) {
@@ -459,6 +494,12 @@ TopicStats Topic::stats() const {
     s.message_count = message_count_;
     s.message_bytes = message_bytes_;
     s.paused = paused_;
+    s.max_disk_bytes = max_disk_bytes();
+    if (s.max_disk_bytes > 0) {
+      s.disk_bytes = disk_bytes_locked();
+      s.disk_full = s.disk_bytes >= s.max_disk_bytes;
+      s.disk_limit_refusals = disk_limit_refusals_;
+    }
     for (const auto& [n, ch] : channels_) list.push_back(ch);
   }
   for (const auto& ch : list) s.channels.push_back(ch->stats());

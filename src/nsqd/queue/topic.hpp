@@ -35,7 +35,15 @@ struct TopicStats {
   uint64_t message_bytes = 0;
   bool paused = false;
   std::vector<ChannelStats> channels;
+  // -max-bytes-per-topic (max_disk_bytes 0: unlimited, and /stats shows none of these).
+  int64_t disk_bytes = 0;
+  int64_t max_disk_bytes = 0;
+  bool disk_full = false;
+  uint64_t disk_limit_refusals = 0;  // publishes refused for the limit since start
 };
+
+// Why a publish is refused at -max-bytes-per-topic: E_PUB_FAILED "PUB failed <this>".
+inline constexpr std::string_view kTopicDiskLimitReached = "topic disk limit reached";
 
 class Topic : public std::enable_shared_from_this<Topic> {
  public:
@@ -53,7 +61,8 @@ class Topic : public std::enable_shared_from_this<Topic> {
   bool ephemeral() const { return ephemeral_; }
 
   // Publishes `bodies` in order, each deferred by `defer_ns` (0 = now). Returns "" on success
-  // or the failure reason used in E_PUB_FAILED / E_MPUB_FAILED ("exiting", ...).
+  // or the failure reason used in E_PUB_FAILED / E_MPUB_FAILED ("exiting", ...;
+  // kTopicDiskLimitReached when it needs disk and the topic is at -max-bytes-per-topic).
   // A durable topic (durable()) also appends them to its log; `on_durable` then runs on the
   // commit thread once they are fsynced (or can never be), and only then may the publisher
   // hear OK. Consumers may get them before that (docs/persistence.md, "Durable mode").
@@ -108,6 +117,11 @@ class Topic : public std::enable_shared_from_this<Topic> {
   void notify_metadata_changed();
   void ensure_commit_hook_locked();
   int64_t free_capacity_locked(size_t wanted) const;
+  // -max-bytes-per-topic: whether publishing `n` messages now writes any of them to disk, and
+  // the bytes of the topic's files (its disk queue and its channels', or its log).
+  bool publish_needs_disk_locked(size_t n, int64_t defer_ns) const;
+  int64_t disk_bytes_locked() const;
+  int64_t max_disk_bytes() const;
 
   const std::string name_;
   const bool ephemeral_;
@@ -137,6 +151,7 @@ class Topic : public std::enable_shared_from_this<Topic> {
   uint64_t untaken_from_ = 0;
   bool commit_hook_set_ = false;
   bool retry_listed_ = false;  // in limits_.topic_retries
+  uint64_t disk_limit_refusals_ = 0;
 };
 
 // Wall clock in nanoseconds since the Unix epoch: the message timestamp.

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <string_view>
@@ -84,6 +85,35 @@ struct Family {
   std::function<double(const T&)> value;
 };
 
+// -max-bytes-per-topic: only when the limit is set, so the default output stays as before.
+void append_disk_limit_families(std::string& out, const std::vector<TopicSnapshot>& topics) {
+  if (std::none_of(topics.begin(), topics.end(),
+                   [](const TopicSnapshot& t) { return t.stats.max_disk_bytes > 0; })) {
+    return;
+  }
+  const struct {
+    const char* name;
+    const char* help;
+    const char* type;
+    std::function<double(const TopicStats&)> value;
+  } families[] = {
+      {"nsq_topic_disk_bytes", "Bytes of the topic's files on disk (queues or log)", "gauge",
+       [](const TopicStats& t) { return static_cast<double>(t.disk_bytes); }},
+      {"nsq_topic_max_disk_bytes", "The topic's disk limit (-max-bytes-per-topic)", "gauge",
+       [](const TopicStats& t) { return static_cast<double>(t.max_disk_bytes); }},
+      {"nsq_topic_disk_limit_refused_total", "Publishes refused at the topic's disk limit",
+       "counter", [](const TopicStats& t) { return static_cast<double>(t.disk_limit_refusals); }},
+  };
+  for (const auto& f : families) {
+    append_header(out, f.name, f.help, f.type);
+    for (const auto& t : topics) {
+      if (t.stats.max_disk_bytes <= 0) continue;  // #ephemeral topics have no disk
+      append_sample(out, f.name, {{"topic", t.stats.name}, {"paused", bool_text(t.stats.paused)}},
+                    f.value(t.stats));
+    }
+  }
+}
+
 }  // namespace
 
 std::string render_prometheus(const StatsSnapshot& snap, const ProcessMetrics& process) {
@@ -114,6 +144,8 @@ std::string render_prometheus(const StatsSnapshot& snap, const ProcessMetrics& p
                     f.value(t));
     }
   }
+
+  append_disk_limit_families(out, topics);
 
   const std::vector<Family<ChannelSnapshot>> channel_families = {
       {"nsq_channel_client_count", "Number of clients",

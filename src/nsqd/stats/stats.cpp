@@ -323,6 +323,13 @@ std::string render_stats_json(const StatsSnapshot& s, const StatsHeader& h, cons
       w.key("message_bytes").number(t.stats.message_bytes);
       w.key("paused").boolean(t.stats.paused);
       write_e2e(w, t.e2e);
+      if (t.stats.max_disk_bytes > 0) {
+        // -max-bytes-per-topic only: without it /stats stays the reference's byte for byte.
+        w.key("disk_bytes").number(t.stats.disk_bytes);
+        w.key("max_disk_bytes").number(t.stats.max_disk_bytes);
+        w.key("disk_full").boolean(t.stats.disk_full);
+        w.key("disk_limit_refused_count").number(t.stats.disk_limit_refusals);
+      }
       w.end_object();
     }
     w.end_array();

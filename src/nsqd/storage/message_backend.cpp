@@ -31,6 +31,18 @@ bool printable_id(std::string_view id) {
 
 }  // namespace
 
+void DiskContext::report_write(const std::string& error) const {
+  if (!error.empty()) {
+    unhealthy.store(true);
+    if (report_health) report_health(error);
+    return;
+  }
+  if (unhealthy.load(std::memory_order_relaxed) && unhealthy.exchange(false) &&
+      !read_unhealthy.load()) {
+    if (report_health) report_health("");
+  }
+}
+
 bool MessageBackend::left_behind(const DiskContext& ctx, const std::string& name) {
   const std::string meta = disk::join_path(ctx.data_path, name + ".diskqueue.meta.dat");
   return ::access(meta.c_str(), F_OK) == 0;
@@ -109,14 +121,10 @@ std::string MessageBackend::write(std::span<const Outgoing> msgs) {
   if (auto put = queue_->put_records(records); !put) {
     log::error("DISKQUEUE({}) failed to write message to backend - {}", queue_->name(),
                put.error());
-    ctx_->unhealthy.store(true);
-    if (ctx_->report_health) ctx_->report_health(put.error());
+    ctx_->report_write(put.error());
     return put.error();
   }
-  if (ctx_->unhealthy.load(std::memory_order_relaxed) && ctx_->unhealthy.exchange(false) &&
-      !ctx_->read_unhealthy.load()) {
-    if (ctx_->report_health) ctx_->report_health("");
-  }
+  ctx_->report_write("");
   bool deferred = false;
   for (const auto& o : msgs) deferred |= o.deferred_until_wall_ns > 0;
   if (deferred) {

@@ -48,12 +48,20 @@ struct DiskContext {
   int64_t log_segment_bytes = 64 * 1024 * 1024;
   // Every backend write reports here ("" = fine), as the reference's SetHealth(err).
   std::function<void(const std::string& error)> report_health;
+  // -max-bytes-per-topic (0 = unlimited): a topic refuses a publish that needs disk while the
+  // bytes of its files (its disk queue and its channels', or its -durable log) reach this.
+  int64_t max_bytes_per_topic = 0;
   // A topic or channel was paused or unpaused: nsqd.dat should be rewritten.
   std::function<void()> metadata_changed;
   // Whether the last reported write or sync failed (so successes report only on recovery),
   // and likewise for reads (kIoError); /ping is OK again once neither is set.
   mutable std::atomic<bool> unhealthy{false};
   mutable std::atomic<bool> read_unhealthy{false};
+
+  // A write (disk queue put, -durable log append) failed with `error`, or succeeded (""):
+  // /ping turns NOK with the reason, and OK again at the next good write (unless a read
+  // failure is still standing).
+  void report_write(const std::string& error) const;
 };
 
 class MessageBackend : public std::enable_shared_from_this<MessageBackend> {
@@ -95,6 +103,8 @@ class MessageBackend : public std::enable_shared_from_this<MessageBackend> {
   bool holds_reads() const { return hold_until_ack_; }
 
   int64_t depth() const { return queue_->depth(); }
+  // Bytes of the disk queue's data files (-max-bytes-per-topic).
+  int64_t disk_bytes() const { return queue_->disk_bytes(); }
   // Something may be readable: depth > 0, or records the metadata did not count (after a
   // crash the depth can be 0 while an unsynced tail waits to be salvaged; the reference's
   // reader also goes by positions, not depth).

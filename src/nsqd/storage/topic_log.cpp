@@ -248,6 +248,9 @@ util::Status TopicLog::load() {
     }
   }
   synced_ = next_offset_;
+  int64_t bytes = 0;
+  for (const auto& [base, seg] : segments_) bytes += seg.size;
+  disk_bytes_.store(bytes, std::memory_order_relaxed);
   return {};
 }
 
@@ -298,6 +301,7 @@ util::Status TopicLog::create_segment_locked(uint64_t base) {
         (w < 0 ? disk::errno_text(static_cast<int>(-w)) : std::string("short write")));
   }
   seg.size = static_cast<int64_t>(h.size());
+  disk_bytes_.fetch_add(seg.size, std::memory_order_relaxed);
   seg.indexed = true;
   segments_.emplace(base, std::move(seg));
   dir_dirty_ = true;
@@ -352,6 +356,7 @@ util::Result<uint64_t> TopicLog::append(std::span<const LogAppend> items,
     ++next_offset_;
   }
   seg.size += static_cast<int64_t>(scratch_.size());
+  disk_bytes_.fetch_add(static_cast<int64_t>(scratch_.size()), std::memory_order_relaxed);
   if (unsynced_files_.empty() || unsynced_files_.back() != seg.file) {
     unsynced_files_.push_back(seg.file);
   }
@@ -515,6 +520,7 @@ void TopicLog::trim_below(uint64_t offset) {
       auto next = std::next(segments_.begin());
       if (next->first > offset) break;
       paths.push_back(segment_path(segments_.begin()->first));
+      disk_bytes_.fetch_sub(segments_.begin()->second.size, std::memory_order_relaxed);
       segments_.erase(segments_.begin());
     }
     if (!paths.empty()) dir_dirty_ = true;
@@ -529,6 +535,7 @@ void TopicLog::remove_all() {
     std::lock_guard lock(mu_);
     fail_locked("exiting", to_fail);
     for (const auto& [base, seg] : segments_) paths.push_back(segment_path(base));
+    disk_bytes_.store(0, std::memory_order_relaxed);
   }
   for (auto& w : to_fail) w.callback("exiting");
   for (const auto& p : paths) ops_.unlink(p);

@@ -113,6 +113,9 @@ class TopicLog {
   uint64_t next_offset() const;    // the offset the next append gets
   uint64_t synced_offset() const;  // every offset below it is durable
   size_t segment_count() const;
+  // Bytes of the segment files (headers included; the journals aside): what
+  // -max-bytes-per-topic limits. Lock-free; kept by append, new segments and trimming.
+  int64_t disk_bytes() const { return disk_bytes_.load(std::memory_order_relaxed); }
   bool has_waiters() const;
   const std::string& dir() const { return options_.dir; }
 
@@ -153,6 +156,7 @@ class TopicLog {
   std::deque<Waiter> waiters_;                       // in offset order
   std::string failed_;                               // non-empty after a failed fsync
   std::string scratch_;                              // append's encode buffer
+  std::atomic<int64_t> disk_bytes_{0};               // the sum of segments_' sizes
 };
 
 }  // namespace nsq::nsqd

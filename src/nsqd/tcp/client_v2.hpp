@@ -90,7 +90,8 @@ class ClientV2 final : public Consumer,
   // Runs bytes read into the loop's buffer; whatever they leave unfinished is copied into
   // in_buf_. False when the connection closed (corrupt compressed input).
   bool take_input(std::string_view bytes);
-  // Frees in_buf_ once it holds nothing (plain connections): an idle connection keeps none.
+  // Frees in_buf_ once it holds nothing (plain connections that are not streaming): an idle
+  // connection keeps none.
   void release_idle_input();
   // Ensures min_free bytes after in_end_ (compacting first), else grows to grow_to_free.
   void make_input_room(size_t min_free, size_t grow_to_free);
@@ -156,6 +157,7 @@ class ClientV2 final : public Consumer,
   size_t in_end_ = 0;
   size_t need_total_ = 0;  // the unfinished frame's full size, when the parser knows it
   bool magic_ok_ = false;
+  bool streaming_ = false;     // recent plain reads were big: read into in_buf_ (kStreamingRead)
   bool reading_ = false;       // an async_read_some is outstanding
   bool input_paused_ = false;  // output backlog too large: stop taking commands
   bool closing_after_flush_ = false;

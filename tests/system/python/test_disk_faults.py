@@ -158,6 +158,30 @@ def test_write_fault_refuses_publishes_with_the_reason_and_loses_nothing(faulty,
     assert f.drain("t", "c", len(acked)) == set(acked)
 
 
+@pytest.mark.parametrize("durable", [False, True], ids=["queues", "durable"])
+def test_full_disk_refuses_with_the_reason_and_health_recovers_by_itself(faulty, durable):
+    f = faulty(*(["--durable"] if durable else []))
+    f.create_channel("t", "c")
+    acked = [b"before-%d" % i for i in range(5)]
+    for b in acked:
+        assert f.tcp(pub("t", b)) == (0, b"OK")
+    f.inject("pwritev ENOSPC " + (".seg" if durable else ".diskqueue.0"))
+    ftype, data = f.tcp(pub("t", b"refused"))
+    assert ftype == FRAME_ERROR, data
+    assert data.startswith(b"E_PUB_FAILED PUB failed write "), data
+    assert data.endswith((b"t.log" if durable else b".dat") + b": no space left on device"), data
+    assert f.http("POST", "/pub?topic=t", b"refused") == (503, b'{"message":"EXITING"}')
+    status, text = f.ping()
+    assert status == 500 and text.startswith(b"NOK - write "), text
+    assert text.endswith(b": no space left on device"), text
+
+    f.clear()  # space is back: the next write succeeds and clears /ping without a restart
+    assert f.tcp(pub("t", b"after")) == (0, b"OK")
+    assert f.ping() == (200, b"OK")
+    acked.append(b"after")
+    assert f.drain("t", "c", len(acked)) == set(acked)
+
+
 def test_read_fault_holds_delivery_until_it_clears(faulty):
     f = faulty()
     f.create_channel("t", "c")

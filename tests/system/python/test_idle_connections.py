@@ -5,6 +5,7 @@ quiet topic does. The bound is on nsqd's RSS growth per connection (bench/idle_c
 measures 10,000 and 19,900 against the reference); a message still goes round meanwhile.
 """
 
+import random
 import time
 
 import nsqproto
@@ -94,3 +95,42 @@ def test_clients_stopped_halfway_through_a_pub_cost_their_frame_only(nsqd, conne
     for c in stalled:
         c.close()
     publisher.ping()
+
+
+def test_a_connection_streaming_big_mpubs_then_small_commands_loses_nothing(nsqd, connect):
+    """A publisher of big MPUBs reads into a chunk of its own (the streaming read path), and
+    goes back to the small idle read when its commands get small: frames cut anywhere by the
+    network, in both modes and at the switches, all arrive in order."""
+    rng = random.Random(17)
+    consumer = connect()
+    consumer.sub("stream", "c", rdy=2500)
+    publisher = nsqproto.Conn(nsqd.host, nsqd.tcp_port, timeout=10.0)
+    expected = []
+    stream = b""
+    for round_ in range(6):
+        for i in range(4):  # ~70 KiB MPUBs: streaming
+            bodies = [b"%d-%d-%d-" % (round_, i, j) + b"m" * rng.randrange(300, 1100)
+                      for j in range(100)]
+            stream += nsqproto.mpub("stream", bodies)
+            expected += bodies
+        for i in range(20):  # small PUBs: reads shorter than the idle buffer end streaming
+            body = b"%d-small-%d" % (round_, i)
+            stream += nsqproto.pub("stream", body)
+            expected.append(body)
+    commands = 6 * (4 + 20)
+    pos = 0
+    while pos < len(stream):  # cut at random points, some pauses so reads end mid-frame
+        step = rng.choice([1, 7, 300, 511, 512, 513, 4096, 9000, 65536, 200000])
+        publisher.send(stream[pos:pos + step])
+        pos += step
+        if rng.random() < 0.2:
+            time.sleep(0.002)
+    for _ in range(commands):
+        assert publisher.read_frame() == (nsqproto.FRAME_RESPONSE, b"OK")
+    got = []
+    while len(got) < len(expected):
+        msg = consumer.expect_message()
+        got.append(msg.body)
+        consumer.send(nsqproto.cmd("FIN", msg.id))
+    assert got == expected
+    publisher.close()

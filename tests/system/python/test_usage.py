@@ -20,17 +20,22 @@ DAEMONS = {
 
 
 # Flags of ours the reference does not have, each documented where it is described (nsqd
-# -durable: docs/persistence.md). Taken out of our output before the comparison, and
-# required to be there, so the rest still matches byte for byte.
-OUR_FLAGS = {"nsqd": ["durable"]}
+# -durable and -max-bytes-per-topic: docs/persistence.md). Taken out of our output before the
+# comparison, and required to be there, so the rest still matches byte for byte.
+OUR_FLAGS = {"nsqd": ["durable", "max-bytes-per-topic"]}
 
 
 def without_our_flags(daemon, out):
     for name in OUR_FLAGS.get(daemon, []):
-        head = b"  -" + name.encode() + b"\n    \t"
-        start = out.find(head)
+        # "  -name\n    \t<help>\n" (a bool) or "  -name int\n    \t<help>\n".
+        start = -1
+        for head in (b"  -" + name.encode() + b"\n    \t", b"  -" + name.encode() + b" "):
+            start = out.find(head)
+            if start >= 0:
+                break
         assert start >= 0, "-%s missing from our -h" % name
-        end = out.index(b"\n", start + len(head)) + 1
+        end = out.index(b"\n    \t", start)
+        end = out.index(b"\n", end + 6) + 1
         out = out[:start] + out[end:]
     return out
 

@@ -29,7 +29,7 @@ export const REPO = path.resolve(HERE, '../../..');
 export const WEB_DIR = path.join(REPO, 'web');
 
 const BIN_DIR = process.env.NSQ_BIN_DIR || '/work/refbin';
-const BINS = {
+export const BINS = {
   nsqd: process.env.NSQD_BIN || path.join(BIN_DIR, 'nsqd'),
   nsqlookupd: process.env.NSQLOOKUPD_BIN || path.join(BIN_DIR, 'nsqlookupd'),
   nsqadmin: process.env.NSQADMIN_BIN || path.join(BIN_DIR, 'nsqadmin'),
@@ -136,7 +136,8 @@ function normBase(p) {
 /**
  * Starts a cluster. Returns an object with the addresses, helpers and stop().
  * opts: nsqdCount (2), e2e (percentiles string for nsqd 0 or null), basePath, adminArgs,
- *       uiServer ('dev'|'nsqadmin'), nsqdMode (true: nsqadmin -nsqd-http-address instead of lookupd)
+ *       uiServer ('dev'|'nsqadmin'), nsqdMode (true: nsqadmin -nsqd-http-address instead of lookupd),
+ *       nsqdArgs (more flags for every nsqd)
  */
 export async function startCluster(opts = {}) {
   if (EXTERNAL) return externalCluster();
@@ -147,6 +148,7 @@ export async function startCluster(opts = {}) {
     adminArgs = [],
     uiServer = process.env.UI_SERVER || 'dev',
     nsqdMode = false,
+    nsqdArgs = [],
   } = opts;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsq-ui-'));
   const procs = [];
@@ -179,6 +181,7 @@ export async function startCluster(opts = {}) {
         '-broadcast-address=127.0.0.1',
       ];
       if (i === 0 && e2e) args.push(`-e2e-processing-latency-percentile=${e2e}`);
+      args.push(...nsqdArgs);
       const node = {
         index: i,
         tcp: `127.0.0.1:${tcp}`,

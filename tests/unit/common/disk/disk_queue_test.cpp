@@ -441,5 +441,80 @@ TEST(DiskQueueTest, NoSpaceFailsThePutWholeAndTheQueueRecovers) {
   EXPECT_EQ(got[1], payload(4));
 }
 
+// -max-bytes-per-topic's measure: the bytes of the queue's data files, as on disk.
+int64_t data_file_bytes(const TempDir& dir, const std::string& name) {
+  int64_t total = 0;
+  for (const auto& e : fs::directory_iterator(dir.path())) {
+    const std::string f = e.path().filename().string();
+    if (f.rfind(name + ".diskqueue.", 0) == 0 && f.ends_with(".dat") &&
+        f.find(".meta.") == std::string::npos) {
+      total += static_cast<int64_t>(e.file_size());
+    }
+  }
+  return total;
+}
+
+TEST(DiskQueueTest, DiskBytesFollowWritesRollsDeletionsAndReopen) {
+  TempDir dir;
+  {
+    auto q = open_queue(dir);
+    EXPECT_EQ(q->disk_bytes(), 0);
+    for (int i = 0; i < 60; ++i) ASSERT_TRUE(succeeded(q->put(payload(i))));  // 3 files
+    EXPECT_EQ(q->disk_bytes(), 60 * 44);
+    EXPECT_EQ(q->disk_bytes(), data_file_bytes(dir, "t"));
+    std::string msg;
+    for (int i = 0; i < 30; ++i) ASSERT_EQ(q->read_next(msg), ReadResult::kOk);
+    ASSERT_TRUE(succeeded(q->sync()));  // the fully read first file goes now
+    EXPECT_LT(q->disk_bytes(), 60 * 44);
+    EXPECT_EQ(q->disk_bytes(), data_file_bytes(dir, "t"));
+    ASSERT_TRUE(succeeded(q->close()));
+  }
+  auto q = open_queue(dir);
+  EXPECT_EQ(q->disk_bytes(), data_file_bytes(dir, "t"));  // counted from the files at open
+  ASSERT_TRUE(succeeded(q->empty()));
+  EXPECT_EQ(q->disk_bytes(), 0);
+  EXPECT_EQ(data_file_bytes(dir, "t"), 0);
+}
+
+TEST(DiskQueueTest, AFailedWriteLeavesTheByteCountAsItWas) {
+  TempDir dir;
+  struct NoSpace : ForwardingFileOps {
+    bool full = false;
+    ssize_t pwritev(int fd, const iovec* iov, int cnt, off_t off) override {
+      return full ? -ENOSPC : inner().pwritev(fd, iov, cnt, off);
+    }
+  } nospace;
+  DiskQueueOptions o = small_options();
+  o.file_ops = &nospace;
+  auto q = open_queue(dir, "t", o);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(succeeded(q->put(payload(i))));
+  nospace.full = true;
+  std::vector<std::string> batch;
+  for (int i = 0; i < 40; ++i) batch.push_back(payload(i));  // would roll into a new file
+  std::vector<std::string_view> views(batch.begin(), batch.end());
+  EXPECT_FALSE(q->put_batch(views));
+  EXPECT_EQ(q->disk_bytes(), 5 * 44);
+  EXPECT_EQ(q->disk_bytes(), data_file_bytes(dir, "t"));
+}
+
+TEST(DiskQueueTest, RollWhenDrainedGivesTheLastFileBack) {
+  TempDir dir;
+  DiskQueueOptions o = small_options();
+  o.roll_when_drained = true;
+  auto q = open_queue(dir, "t", o);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(succeeded(q->put(payload(i))));
+  EXPECT_EQ(read_all(*q).size(), 5u);
+  ASSERT_TRUE(succeeded(q->sync()));
+  EXPECT_EQ(q->disk_bytes(), 0);  // without the option the write file (220 bytes) stays
+  EXPECT_FALSE(fs::exists(dir.path() + "/t.diskqueue.000000.dat"));
+  ASSERT_TRUE(succeeded(q->put(payload(5))));
+  EXPECT_TRUE(fs::exists(dir.path() + "/t.diskqueue.000001.dat"));
+  EXPECT_EQ(read_all(*q), std::vector<std::string>{payload(5)});
+  ASSERT_TRUE(succeeded(q->close()));
+  auto again = open_queue(dir, "t", o);  // the metadata agrees: nothing to read, no salvage
+  EXPECT_EQ(again->depth(), 0);
+  EXPECT_TRUE(read_all(*again).empty());
+}
+
 }  // namespace
 }  // namespace nsq::disk

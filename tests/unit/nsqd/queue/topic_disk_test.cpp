@@ -91,7 +91,7 @@ class TopicDiskTest : public ::testing::Test {
   }
 
   std::shared_ptr<Topic> make(const std::string& name, int64_t mem_queue_size,
-                              DiskWorker* worker = nullptr) {
+                              DiskWorker* worker = nullptr, int64_t max_bytes_per_topic = 0) {
     auto ctx = std::make_shared<DiskContext>();
     ctx->data_path = dir_;
     ctx->queue_options.max_bytes_per_file = 4096;
@@ -99,6 +99,8 @@ class TopicDiskTest : public ::testing::Test {
     ctx->queue_options.max_msg_size = 26 + 1024;
     ctx->queue_options.sync_every = 100;
     ctx->worker = worker ? worker : &worker_;
+    ctx->max_bytes_per_topic = max_bytes_per_topic;
+    ctx->queue_options.roll_when_drained = max_bytes_per_topic > 0;  // as nsqd sets it
     ctx->report_health = [this](const std::string& e) {
       std::lock_guard l(health_mu_);
       health_ = e;
@@ -145,6 +147,73 @@ TEST_F(TopicDiskTest, ChannelOverflowGoesToDiskAndComesBackInOrder) {
   ASSERT_TRUE(wait_for([&] { return c->got().size() == 100; })) << c->got().size();
   EXPECT_EQ(bodies(c->got()), numbered(0, 100));
   EXPECT_EQ(ch->stats().depth, 0);
+}
+
+// The bytes of every data file of topic `t` and its channels, as on disk.
+int64_t topic_file_bytes(const std::string& dir) {
+  int64_t total = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string f = e.path().filename().string();
+    if ((f.starts_with("t.diskqueue.0") || f.starts_with("t:")) && f.ends_with(".dat") &&
+        f.find(".meta.") == std::string::npos) {
+      total += static_cast<int64_t>(e.file_size());
+    }
+  }
+  return total;
+}
+
+TEST_F(TopicDiskTest, DiskLimitCountsEveryChannelRefusesWhatNeedsDiskAndResumes) {
+  constexpr int64_t kLimit = 720;  // records of "msg-N": 4 + 26 + 5 or 6 bytes, per channel
+  auto t = make("t", 2, nullptr, kLimit);
+  auto c1 = t->get_channel("c1");
+  auto c2 = t->get_channel("c2");
+  ASSERT_EQ(publish(*t, numbered(0, 2)), "");  // memory
+  int accepted = 2;
+  std::string error;
+  while (accepted < 100 && (error = publish(*t, numbered(accepted, accepted + 1))).empty()) {
+    ++accepted;
+  }
+  EXPECT_EQ(error, kTopicDiskLimitReached);
+  // msg-2..9 and msg-10, 11 take 704 bytes (< 720): msg-12 is still taken, and the limit
+  // is passed by that one publish (docs/persistence.md, "Disk limits").
+  EXPECT_EQ(accepted, 13);
+  TopicStats s = t->stats();
+  EXPECT_EQ(s.disk_bytes, topic_file_bytes(dir_));  // the topic's counters, not a scan
+  EXPECT_EQ(s.disk_bytes, 2 * (8 * 35 + 3 * 36));
+  EXPECT_EQ(s.max_disk_bytes, kLimit);
+  EXPECT_TRUE(s.disk_full);
+  EXPECT_EQ(s.disk_limit_refusals, 1u);
+  // What needs no disk is still taken: a deferred message waits in memory.
+  ASSERT_EQ(publish(*t, {"deferred"}, 3600 * kSecond), "");
+  EXPECT_EQ(publish(*t, {"m1", "m2"}), kTopicDiskLimitReached);  // an MPUB: all or nothing
+  EXPECT_EQ(c1->stats().depth, accepted);
+  EXPECT_EQ(t->stats().disk_limit_refusals, 2u);
+
+  // Consumers read and FIN everything: the files go, the topic takes publishes again.
+  for (const auto& ch : {c1, c2}) {
+    auto c = std::make_shared<FakeConsumer>(1, 1000);
+    ASSERT_EQ(ch->add_consumer(c), Channel::AddResult::kOk);
+    ch->consumer_ready(1);
+    ASSERT_TRUE(wait_for([&] { return c->got().size() == static_cast<size_t>(accepted); }))
+        << c->got().size();
+    EXPECT_EQ(bodies(c->got()), numbered(0, accepted));
+    for (const auto& m : c->got()) EXPECT_FALSE(ch->finish(1, m->id()).has_value());
+  }
+  ASSERT_TRUE(wait_for([&] {
+    t->sync_backends_if_dirty();  // nsqd's timer does this every --sync-timeout
+    return t->stats().disk_bytes < kLimit;
+  })) << t->stats().disk_bytes;
+  EXPECT_FALSE(t->stats().disk_full);
+  EXPECT_EQ(t->stats().disk_bytes, topic_file_bytes(dir_));
+  EXPECT_EQ(publish(*t, numbered(100, 110)), "");
+}
+
+TEST_F(TopicDiskTest, WithoutALimitStatsShowNoDiskFields) {
+  auto t = make("t", 0);
+  ASSERT_EQ(publish(*t, numbered(0, 5)), "");
+  const TopicStats s = t->stats();
+  EXPECT_EQ(s.max_disk_bytes, 0);
+  EXPECT_EQ(s.disk_bytes, 0);  // not even computed: /stats prints none of them
 }
 
 TEST_F(TopicDiskTest, MemQueueSizeZeroSendsEverythingThroughDisk) {

@@ -244,6 +244,37 @@ TEST(TopicLogTest, SyncRollsSegmentsNamedByBaseOffsetAndTrimDropsWholeOnes) {
   expect_records(read_all(*again, 3), 10, 10);
 }
 
+// -max-bytes-per-topic's measure in durable mode: the segment files' bytes (not the journals).
+int64_t segment_file_bytes(const std::string& dir) {
+  int64_t total = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() == ".seg") total += static_cast<int64_t>(e.file_size());
+  }
+  return total;
+}
+
+TEST(TopicLogTest, DiskBytesFollowAppendsRollsTrimsAndReopen) {
+  TempDir dir;
+  auto log = open_log(dir.path(), 200);
+  EXPECT_EQ(log->disk_bytes(), static_cast<int64_t>(kTopicLogSegmentHeaderSize));
+  for (int round = 0; round < 4; ++round) {
+    append_n(*log, round * 5, 5);
+    EXPECT_EQ(log->disk_bytes(), segment_file_bytes(dir.path()));  // counted before the fsync
+    log->sync();
+  }
+  const int64_t before = log->disk_bytes();
+  EXPECT_EQ(before, segment_file_bytes(dir.path()));
+  spit(dir.path() + "/c.acks", std::string(100, 'j'));  // a journal: not part of the measure
+  log->trim_below(12);
+  EXPECT_LT(log->disk_bytes(), before);
+  EXPECT_EQ(log->disk_bytes(), segment_file_bytes(dir.path()));
+  log.reset();
+  auto again = open_log(dir.path(), 200);
+  EXPECT_EQ(again->disk_bytes(), segment_file_bytes(dir.path()));
+  again->remove_all();
+  EXPECT_EQ(again->disk_bytes(), 0);
+}
+
 TEST(TopicLogTest, ATornSecondToLastSegmentDropsTheSegmentsAfterIt) {
   TempDir dir;
   {
