@@ -216,12 +216,11 @@ void LookupdClient::retry_later(PeerState& p) {
   p.backoff = std::min<Clock::duration>(p.backoff * 2, kMaxBackoff);
 }
 
-bool LookupdClient::connect_peer(PeerState& p, bool announce, std::string& dial_error) {
+util::Result<bool> LookupdClient::connect_peer(PeerState& p, bool announce) {
   if (announce) log::info("LOOKUP connecting to {}", p.peer.address());
   if (auto connected = p.peer.connect(); !connected) {
-    dial_error = connected.error();
     retry_later(p);
-    return false;
+    return util::fail(connected.error());
   }
   // go-nsq's Identify marshals a Go map: keys in sorted order.
   gocompat::JsonWriter w;
@@ -291,9 +290,8 @@ void LookupdClient::send_to_all(std::vector<std::unique_ptr<PeerState>>& peers,
     log::info("LOOKUPD({}): {}", p->peer.address(), label);
     if (!p->peer.connected()) {
       // As the reference's lazy Command(): dial now; a new connection registers everything.
-      std::string error;
-      if (!connect_peer(*p, true, error) && !error.empty()) {
-        log::error("LOOKUPD({}): {} - {}", p->peer.address(), cmd_text, error);
+      if (auto dialed = connect_peer(*p, true); !dialed) {
+        log::error("LOOKUPD({}): {} - {}", p->peer.address(), cmd_text, dialed.error());
       }
       continue;
     }
@@ -340,8 +338,7 @@ void LookupdClient::run() {
       // A new peer is announced as the reference's first Command(nil), whose dial error it
       // ignores; later retries (1 s..15 s backoff, faster than the reference's next ping)
       // stay silent: the 15 s ping and each registration log the failure, as the reference.
-      std::string dial_error;
-      connect_peer(*p, !p->announced, dial_error);
+      static_cast<void>(connect_peer(*p, !p->announced));
       p->announced = true;
     }
     for (const auto& e : events) {
@@ -354,9 +351,8 @@ void LookupdClient::run() {
       for (auto& p : peers) {
         log::debug("LOOKUPD({}): sending heartbeat", p->peer.address());
         if (!p->peer.connected()) {
-          std::string error;
-          if (!connect_peer(*p, true, error) && !error.empty()) {
-            log::error("LOOKUPD({}): PING - {}", p->peer.address(), error);
+          if (auto dialed = connect_peer(*p, true); !dialed) {
+            log::error("LOOKUPD({}): PING - {}", p->peer.address(), dialed.error());
           }
           continue;
         }

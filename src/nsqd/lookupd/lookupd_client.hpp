@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/util/result.hpp"
 #include "nsqd/nsqd.hpp"
 
 namespace nsq::nsqd {
@@ -77,10 +78,11 @@ class LookupdClient : public std::enable_shared_from_this<LookupdClient> {
   void wake();
   void run();
   void sync_peers(std::vector<std::unique_ptr<PeerState>>& peers);
-  // Dials, IDENTIFYs and registers everything. A failed dial is returned in `dial_error` for
-  // the caller to log at the reference's pace (background retries stay silent); failures
-  // after the dial are logged here. `announce`: log the reference's "LOOKUP connecting to".
-  bool connect_peer(PeerState& peer, bool announce, std::string& dial_error);
+  // Dials, IDENTIFYs and registers everything: true when all of it worked. A failed dial is
+  // the error, for the caller to log at the reference's pace (background retries stay
+  // silent); a failure after the dial is logged here and gives false.
+  // `announce`: log the reference's "LOOKUP connecting to".
+  util::Result<bool> connect_peer(PeerState& peer, bool announce);
   void send_to_all(std::vector<std::unique_ptr<PeerState>>& peers, const std::string& command,
                    const std::string& label);
   void failed(PeerState& peer, const std::string& what, const std::string& error);
