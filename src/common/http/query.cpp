@@ -68,16 +68,15 @@ void QueryParams::add(std::string key, std::string value) {
 
 util::Result<QueryParams> parse_query(std::string_view raw) {
   QueryParams params;
-  std::optional<std::string> first_error;  // Go reports the first problem, after the whole scan
-  auto fail = [&](std::string message) {
-    if (!first_error) first_error = std::move(message);
-  };
+  // The error Go's parseQuery returns after the whole scan (net/url/url.go): a bad escape
+  // only when none came before, a ';' always, so the last ';' wins over any escape error.
+  std::optional<std::string> error;
   while (!raw.empty()) {
     const size_t amp = raw.find('&');
     std::string_view pair = raw.substr(0, amp);
     raw = amp == std::string_view::npos ? std::string_view{} : raw.substr(amp + 1);
     if (pair.find(';') != std::string_view::npos) {
-      fail("invalid semicolon separator in query");
+      error = "invalid semicolon separator in query";
       continue;
     }
     if (pair.empty()) continue;
@@ -89,12 +88,12 @@ util::Result<QueryParams> parse_query(std::string_view raw) {
     std::string value;
     std::string bad;
     if (!unescape(key_raw, key, true, &bad) || !unescape(value_raw, value, true, &bad)) {
-      fail("invalid URL escape \"" + bad + "\"");
+      if (!error) error = "invalid URL escape \"" + bad + "\"";
       continue;
     }
     params.add(std::move(key), std::move(value));
   }
-  if (first_error) return util::fail(std::move(*first_error));
+  if (error) return util::fail(std::move(*error));
   return params;
 }
 

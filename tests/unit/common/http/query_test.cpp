@@ -47,6 +47,14 @@ TEST(ParseQuery, SemicolonFails) {
   const auto q = parse_query("topic=a;b");
   ASSERT_FALSE(q.ok());
   EXPECT_EQ(q.error(), "invalid semicolon separator in query");
+  // As Go's parseQuery: a ';' replaces an earlier escape error, an escape error never
+  // replaces an earlier one.
+  const auto after_escape = parse_query("a=%zz&b=c;d");
+  ASSERT_FALSE(after_escape.ok());
+  EXPECT_EQ(after_escape.error(), "invalid semicolon separator in query");
+  const auto before_escape = parse_query("b=c;d&a=%zz");
+  ASSERT_FALSE(before_escape.ok());
+  EXPECT_EQ(before_escape.error(), "invalid semicolon separator in query");
 }
 
 TEST(QueryEscape, RoundTrip) {
