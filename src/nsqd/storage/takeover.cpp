@@ -1,0 +1,343 @@
+#include "nsqd/storage/takeover.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <fcntl.h>
+
+#include "common/disk/atomic_file.hpp"
+#include "common/log/logger.hpp"
+#include "nsqd/storage/channel_journal.hpp"
+#include "nsqd/storage/topic_log.hpp"
+
+namespace nsq::nsqd {
+
+namespace {
+
+// Messages moved per read/append: bounds the memory a switch needs whatever the backlog.
+constexpr size_t kBatch = 1024;
+// A topic log only starts a new segment in sync(): sync this often while appending, so a large
+// takeover still rolls 64 MiB segments (trimming drops whole ones).
+constexpr int64_t kSyncEveryBytes = 32 * 1024 * 1024;
+
+int64_t wall_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Makes the creations and deletions in `dir` durable.
+util::Status fsync_dir(const std::string& dir) {
+  disk::FileOps& ops = disk::real_file_ops();
+  const int fd = ops.open(dir, O_RDONLY | O_DIRECTORY, 0);
+  if (fd < 0) return util::fail("open " + dir + ": " + disk::errno_text(-fd));
+  const int r = ops.fsync(fd);
+  ops.close(fd);
+  if (r < 0) return util::fail("sync " + dir + ": " + disk::errno_text(-r));
+  return {};
+}
+
+// A context like nsqd's, but with syncs inline (no worker) and no health reports: nothing
+// else runs yet, and a failure here fails the start instead.
+std::shared_ptr<const DiskContext> inline_context(const DiskContext& like) {
+  auto ctx = std::make_shared<DiskContext>();
+  ctx->data_path = like.data_path;
+  ctx->queue_options = like.queue_options;
+  ctx->log_segment_bytes = like.log_segment_bytes;
+  return ctx;
+}
+
+std::shared_ptr<TopicLog> open_log(const DiskContext& ctx, const std::string& topic,
+                                   std::string& error) {
+  TopicLogOptions o;
+  o.dir = ctx.data_path + "/" + topic + ".log";  // as Topic names it
+  o.segment_bytes = ctx.log_segment_bytes;
+  return TopicLog::open(o, error);
+}
+
+std::string log_dir(const DiskContext& ctx, const std::string& topic) {
+  return ctx.data_path + "/" + topic + ".log";
+}
+
+// The names of the disk queues in the data directory: every "<name>.diskqueue.<rest>" whose
+// rest is a data file number, "meta.dat" or our "deferred.dat".
+std::set<std::string> disk_queue_names(const std::string& data_path) {
+  static constexpr std::string_view kInfix = ".diskqueue.";
+  std::set<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(data_path, ec)) {
+    const std::string file = entry.path().filename().string();
+    const size_t at = file.rfind(kInfix);
+    if (at == std::string::npos || at == 0) continue;
+    const std::string_view rest = std::string_view(file).substr(at + kInfix.size());
+    bool numbered = rest.size() == 10 && rest.ends_with(".dat");
+    for (size_t i = 0; numbered && i < 6; ++i) numbered = rest[i] >= '0' && rest[i] <= '9';
+    if (numbered || rest == "meta.dat" || rest == "deferred.dat") names.insert(file.substr(0, at));
+  }
+  return names;
+}
+
+// One disk queue taken over: its messages are the log's offsets [begin, end).
+struct TakenQueue {
+  std::string channel;  // "" for the topic's own queue
+  std::shared_ptr<MessageBackend> backend;
+  uint64_t begin = 0;
+  uint64_t end = 0;
+  size_t deferred = 0;
+};
+
+// Appends every message of `q.backend` to `log`, in order. The queue's read position is
+// held (never persisted past a record), so a crash before the queue is deleted keeps it whole.
+util::Status append_queue(TopicLog& log, const DiskContext& ctx, TakenQueue& q,
+                          int64_t& unsynced_bytes) {
+  q.begin = log.next_offset();
+  std::vector<MessageBackend::Incoming> in;
+  std::vector<LogAppend> items;
+  for (;;) {
+    in.clear();
+    if (q.backend->read(kBatch, in) == 0) break;
+    const int64_t now = wall_ns();
+    items.clear();
+    for (const auto& m : in) {
+      const int64_t due = m.defer_ns > 0 ? now + m.defer_ns : 0;
+      if (due != 0) ++q.deferred;
+      items.push_back(LogAppend{m.msg->id(), m.msg->timestamp_ns(), due, m.msg->body()});
+      unsynced_bytes += static_cast<int64_t>(kTopicLogRecordHeaderSize + m.msg->body().size());
+    }
+    std::string error;
+    if (log.append(items, error) < 0) return util::fail("append to " + log.dir() + ": " + error);
+    if (unsynced_bytes >= kSyncEveryBytes) {
+      log.sync();
+      unsynced_bytes = 0;
+    }
+  }
+  // read() returns nothing on an I/O error too: then the queue is not done.
+  if (ctx.read_unhealthy.load()) return util::fail("read of disk queue " + q.backend->name());
+  q.end = log.next_offset();
+  return {};
+}
+
+// Every journal of the topic gets its START (a new one) and the ACKs that scope each channel's
+// taken-over messages to that channel alone.
+void scope_to_channels(const std::vector<TakenQueue>& queues, const TakenQueue* topic_queue,
+                       uint64_t log_end, const std::string& channel, ChannelJournal& journal) {
+  const TakenQueue* own = nullptr;
+  for (const auto& q : queues) {
+    if (!q.channel.empty() && q.channel == channel) own = &q;
+  }
+  const AckState state = journal.durable_state();
+  uint64_t from = state.floor;
+  if (!state.started) {
+    // Its own backlog first, then the topic's; a channel with neither starts at the end.
+    from = own ? own->begin : topic_queue ? topic_queue->begin : log_end;
+    journal.record(AckRecord::kStart, from);
+  }
+  for (const auto& q : queues) {
+    if (q.channel.empty() || &q == own) continue;
+    for (uint64_t o = std::max(from, q.begin); o < q.end; ++o) journal.record(AckRecord::kAck, o);
+  }
+}
+
+util::Status take_over_topic(const TopicMetadata& topic, const std::set<std::string>& found,
+                             const std::shared_ptr<const DiskContext>& ctx) {
+  std::vector<TakenQueue> queues;  // the channels' queues first, then the topic's
+  std::string error;
+  for (const auto& c : topic.channels) {
+    if (!found.count(topic.name + ":" + c.name)) continue;
+    auto b = MessageBackend::open(topic.name + ":" + c.name, ctx, error, /*hold_until_ack=*/true);
+    if (!b) return util::fail("open disk queue " + topic.name + ":" + c.name + ": " + error);
+    queues.push_back(TakenQueue{c.name, std::move(b)});
+  }
+  if (found.count(topic.name)) {
+    auto b = MessageBackend::open(topic.name, ctx, error, /*hold_until_ack=*/true);
+    if (!b) return util::fail("open disk queue " + topic.name + ": " + error);
+    queues.push_back(TakenQueue{"", std::move(b)});
+  }
+  if (queues.empty()) return {};
+
+  auto log = open_log(*ctx, topic.name, error);
+  if (!log) return util::fail("open the log of " + topic.name + ": " + error);
+  std::vector<std::unique_ptr<ChannelJournal>> journals;
+  for (const auto& c : topic.channels) {
+    auto j = ChannelJournal::open(log->dir(), c.name, error);
+    if (!j) return util::fail("open the journal of " + topic.name + ":" + c.name + ": " + error);
+    if (!j->existed()) log->directory_changed();  // its name is fsynced with the log
+    // One flush below writes them all; the next start folds them into the checkpoint.
+    j->compact_after = std::numeric_limits<size_t>::max();
+    journals.push_back(std::move(j));
+  }
+
+  int64_t unsynced = 0;
+  for (auto& q : queues) {
+    if (auto s = append_queue(*log, *ctx, q, unsynced); !s) return s;
+  }
+  const TakenQueue* topic_queue = queues.back().channel.empty() ? &queues.back() : nullptr;
+  for (size_t i = 0; i < journals.size(); ++i) {
+    scope_to_channels(queues, topic_queue, log->next_offset(), topic.channels[i].name,
+                      *journals[i]);
+  }
+  // The log first: a journal never names an offset the log could still lose.
+  log->sync();
+  if (log->synced_offset() != log->next_offset()) {
+    return util::fail("fsync of the log of " + topic.name + " failed");
+  }
+  for (auto& j : journals) {
+    if (j->flush(log->synced_offset(), error) < 0) return util::fail(error);
+  }
+  // Everything is durable in the log: the disk queues can go.
+  for (auto& q : queues) {
+    q.backend->remove();
+    // Metadata writes a crash cut short (e.g. an earlier takeover killed by -9): nothing
+    // else writes this queue now, so any age is stale.
+    disk::remove_stale_temp_files(
+        disk::join_path(ctx->data_path, q.backend->name() + ".diskqueue.meta.dat"),
+        std::chrono::seconds(0));
+  }
+  if (auto s = fsync_dir(ctx->data_path); !s) return s;
+  for (const auto& q : queues) {
+    log::info("TOPIC({}): took over {} messages ({} deferred) from the disk queue {}", topic.name,
+              q.end - q.begin, q.deferred, q.backend->name());
+  }
+  return {};
+}
+
+// The channels with a journal in a topic's log directory.
+std::vector<std::string> journal_channels(const std::string& dir) {
+  std::set<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const auto& p = entry.path();
+    if (p.extension() == ".acks" || p.extension() == ".ckpt") names.insert(p.stem().string());
+  }
+  return {names.begin(), names.end()};
+}
+
+// Writes every message of `log` from `state.floor` that `state` has not acknowledged to `b`.
+util::Status write_unacknowledged(TopicLog& log, const AckState& state, MessageBackend& b,
+                                  size_t& moved, size_t& deferred) {
+  std::vector<LogRecord> records;
+  std::vector<MessagePtr> msgs;
+  std::vector<MessageBackend::Outgoing> out;
+  const uint64_t end = log.next_offset();
+  for (uint64_t at = state.floor; at < end;) {
+    records.clear();
+    if (std::string error; !log.read(at, kBatch, records, error)) {
+      return util::fail("read " + log.dir() + ": " + error);
+    }
+    if (records.empty()) break;
+    const int64_t now = wall_ns();
+    msgs.clear();
+    out.clear();
+    for (const auto& r : records) {
+      at = r.offset + 1;
+      if (state.is_acked(r.offset)) continue;
+      const auto req = state.deferred.find(r.offset);
+      const int64_t due = req != state.deferred.end() ? req->second : r.due_ns;
+      msgs.push_back(Message::create(r.id, r.timestamp_ns, r.body));
+      out.push_back(MessageBackend::Outgoing{msgs.back().get(), 0, due > now ? due : 0});
+      if (due > now) ++deferred;
+    }
+    if (std::string error = b.write(out); !error.empty()) {
+      return util::fail("write disk queue " + b.name() + ": " + error);
+    }
+    moved += out.size();
+  }
+  return {};
+}
+
+util::Status move_topic_log(const TopicMetadata& topic,
+                            const std::shared_ptr<const DiskContext>& ctx) {
+  const std::string dir = log_dir(*ctx, topic.name);
+  std::string error;
+  auto log = open_log(*ctx, topic.name, error);
+  if (!log) return util::fail("open the log of " + topic.name + ": " + error);
+
+  struct Moved {
+    std::shared_ptr<MessageBackend> backend;
+    size_t messages = 0;
+    size_t deferred = 0;
+  };
+  std::vector<Moved> moved;
+  const std::vector<std::string> channels = journal_channels(dir);
+  if (channels.empty()) {
+    // No channel took anything: every stored message waits in the topic's queue.
+    auto b = MessageBackend::open(topic.name, ctx, error);
+    if (!b) return util::fail("open disk queue " + topic.name + ": " + error);
+    AckState all;
+    all.floor = log->start_offset();
+    Moved m{b};
+    if (auto s = write_unacknowledged(*log, all, *b, m.messages, m.deferred); !s) return s;
+    moved.push_back(std::move(m));
+  }
+  for (const auto& name : channels) {
+    auto journal = ChannelJournal::open(dir, name, error);
+    if (!journal)
+      return util::fail("open the journal of " + topic.name + ":" + name + ": " + error);
+    AckState state = journal->durable_state();
+    // As recovery does: a journal without its START begins at the log's first offset.
+    if (!state.started) state.floor = log->start_offset();
+    auto b = MessageBackend::open(topic.name + ":" + name, ctx, error);
+    if (!b) return util::fail("open disk queue " + topic.name + ":" + name + ": " + error);
+    Moved m{b};
+    if (auto s = write_unacknowledged(*log, state, *b, m.messages, m.deferred); !s) return s;
+    moved.push_back(std::move(m));
+  }
+  // The queues (data, metadata, deferred side file) are fsynced by close(); their names by the
+  // directory fsync. Only then does the log go.
+  for (auto& m : moved) {
+    if (!m.backend->close()) return util::fail("close disk queue " + m.backend->name());
+  }
+  if (auto s = fsync_dir(ctx->data_path); !s) return s;
+  log.reset();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) return util::fail("remove " + dir + ": " + ec.message());
+  if (auto s = fsync_dir(ctx->data_path); !s) return s;
+  for (const auto& m : moved) {
+    log::info(
+        "TOPIC({}): moved {} messages ({} deferred) from the durable log to the disk queue {}",
+        topic.name, m.messages, m.deferred, m.backend->name());
+  }
+  return {};
+}
+
+}  // namespace
+
+util::Status take_over_disk_queues(const Metadata& md, const DiskContext& like) {
+  const auto ctx = inline_context(like);
+  std::set<std::string> found = disk_queue_names(ctx->data_path);
+  for (const auto& topic : md.topics) {
+    if (auto s = take_over_topic(topic, found, ctx); !s) {
+      return util::fail("take over the disk queues of " + topic.name + " - " + s.error());
+    }
+    found.erase(topic.name);
+    for (const auto& c : topic.channels) found.erase(topic.name + ":" + c.name);
+  }
+  for (const auto& name : found) {
+    log::warn(
+        "NSQ: the disk queue {}.diskqueue.* belongs to no topic or channel of nsqd.dat; left "
+        "in place",
+        name);
+  }
+  return {};
+}
+
+util::Status move_logs_to_disk_queues(const Metadata& md, const DiskContext& like) {
+  const auto ctx = inline_context(like);
+  for (const auto& topic : md.topics) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(log_dir(*ctx, topic.name), ec)) continue;
+    if (auto s = move_topic_log(topic, ctx); !s) {
+      return util::fail("move the durable log of " + topic.name + " - " + s.error());
+    }
+  }
+  return {};
+}
+
+}  // namespace nsq::nsqd
