@@ -1,5 +1,7 @@
 #include "nsqd/storage/takeover.hpp"
 
+#include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -123,10 +125,17 @@ util::Status append_queue(TopicLog& log, const DiskContext& ctx, TakenQueue& q,
   return {};
 }
 
+// Offsets [begin, end) of the log that an interrupted takeover appended.
+struct Interrupted {
+  uint64_t begin = 0;
+  uint64_t end = 0;
+};
+
 // Every journal of the topic gets its START (a new one) and the ACKs that scope each channel's
-// taken-over messages to that channel alone.
+// taken-over messages to that channel alone, and that hide an interrupted attempt's copies.
 void scope_to_channels(const std::vector<TakenQueue>& queues, const TakenQueue* topic_queue,
-                       uint64_t log_end, const std::string& channel, ChannelJournal& journal) {
+                       uint64_t log_end, const Interrupted& earlier, const std::string& channel,
+                       ChannelJournal& journal) {
   const TakenQueue* own = nullptr;
   for (const auto& q : queues) {
     if (!q.channel.empty() && q.channel == channel) own = &q;
@@ -142,10 +151,75 @@ void scope_to_channels(const std::vector<TakenQueue>& queues, const TakenQueue* 
     if (q.channel.empty() || &q == own) continue;
     for (uint64_t o = std::max(from, q.begin); o < q.end; ++o) journal.record(AckRecord::kAck, o);
   }
+  for (uint64_t o = std::max(from, earlier.begin); o < earlier.end; ++o) {
+    if (!state.is_acked(o)) journal.record(AckRecord::kAck, o);
+  }
+}
+
+// "<topic>.log/takeover" exists only while a takeover is under way. First it holds the log's
+// end from before it: a start that finds that knows the records from that offset on are an
+// interrupted attempt's copies of messages still in the disk queues, and hides them. Once the
+// log and the journals are fsynced it says "committed": a start that finds that only deletes
+// what is left of the disk queues (a crash may have cut their deletion short).
+constexpr std::string_view kCommitted = "committed";
+
+struct Marker {
+  bool committed = false;
+  Interrupted earlier;
+};
+
+util::Result<Marker> begin_takeover(const TopicLog& log, const std::string& marker) {
+  std::string text;
+  std::string error;
+  switch (disk::read_whole_file(marker, text, error)) {
+    case disk::ReadFileStatus::kOk: {
+      if (text == kCommitted) return Marker{true, {}};
+      uint64_t begin = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), begin);
+      if (ec != std::errc() || end != text.data() + text.size() || begin > log.next_offset()) {
+        return util::fail("bad content in " + marker + ": " + text);
+      }
+      log::warn("NSQ: resuming the takeover interrupted at offset {} of {}", begin, log.dir());
+      return Marker{false, Interrupted{begin, log.next_offset()}};
+    }
+    case disk::ReadFileStatus::kNotFound:
+      if (!disk::write_file_atomically(marker, std::to_string(log.next_offset()), error)) {
+        return util::fail(error);
+      }
+      return Marker{};
+    case disk::ReadFileStatus::kError:
+      break;
+  }
+  return util::fail(error);
+}
+
+// The takeover is complete (its queues are deleted): the marker goes.
+util::Status end_takeover(const std::string& marker) {
+  const int r = disk::real_file_ops().unlink(marker);
+  if (r == -ENOENT) return {};
+  if (r < 0) return util::fail("remove " + marker + ": " + disk::errno_text(-r));
+  return fsync_dir(disk::parent_dir(marker));
+}
+
+// The last step: deletes the disk queues (all taken over), then the marker.
+util::Status remove_queues(const std::vector<TakenQueue>& queues, const DiskContext& ctx,
+                           const std::string& marker) {
+  for (const auto& q : queues) q.backend->remove();
+  if (auto s = fsync_dir(ctx.data_path); !s) return s;
+  return end_takeover(marker);
 }
 
 util::Status take_over_topic(const TopicMetadata& topic, const std::set<std::string>& found,
                              const std::shared_ptr<const DiskContext>& ctx) {
+  // Metadata writes that a crash cut short (an earlier takeover killed by -9): durable mode
+  // writes no disk queue metadata, so any age is stale.
+  disk::remove_stale_temp_files(disk::join_path(ctx->data_path, topic.name + ".diskqueue.meta.dat"),
+                                std::chrono::seconds(0));
+  for (const auto& c : topic.channels) {
+    disk::remove_stale_temp_files(
+        disk::join_path(ctx->data_path, topic.name + ":" + c.name + ".diskqueue.meta.dat"),
+        std::chrono::seconds(0));
+  }
   std::vector<TakenQueue> queues;  // the channels' queues first, then the topic's
   std::string error;
   for (const auto& c : topic.channels) {
@@ -159,10 +233,33 @@ util::Status take_over_topic(const TopicMetadata& topic, const std::set<std::str
     if (!b) return util::fail("open disk queue " + topic.name + ": " + error);
     queues.push_back(TakenQueue{"", std::move(b)});
   }
-  if (queues.empty()) return {};
+  const std::string marker = log_dir(*ctx, topic.name) + "/takeover";
+  // Nothing (left) to take over; an interrupted takeover that got as far as deleting the
+  // queues is complete.
+  if (queues.empty()) return end_takeover(marker);
 
   auto log = open_log(*ctx, topic.name, error);
   if (!log) return util::fail("open the log of " + topic.name + ": " + error);
+  const auto begun = begin_takeover(*log, marker);
+  if (!begun) return util::fail(begun.error());
+  if (begun->committed) {
+    log::warn("TOPIC({}): finishing the deletion of the disk queues it took over", topic.name);
+    return remove_queues(queues, *ctx, marker);
+  }
+  Interrupted earlier = begun->earlier;
+  if (earlier.end > earlier.begin && topic.channels.empty()) {
+    // No journal can hide the earlier copies from the channel to come: drop them with the log
+    // they made (the usual case: the log began with that takeover).
+    if (earlier.begin == log->start_offset()) {
+      log->remove_all();
+      log = open_log(*ctx, topic.name, error);
+      if (!log) return util::fail("open the log of " + topic.name + ": " + error);
+      earlier = Interrupted{};
+    } else {
+      log::warn("TOPIC({}): offsets {} to {} of its log are copies of an interrupted takeover",
+                topic.name, earlier.begin, earlier.end);
+    }
+  }
   std::vector<std::unique_ptr<ChannelJournal>> journals;
   for (const auto& c : topic.channels) {
     auto j = ChannelJournal::open(log->dir(), c.name, error);
@@ -179,7 +276,7 @@ util::Status take_over_topic(const TopicMetadata& topic, const std::set<std::str
   }
   const TakenQueue* topic_queue = queues.back().channel.empty() ? &queues.back() : nullptr;
   for (size_t i = 0; i < journals.size(); ++i) {
-    scope_to_channels(queues, topic_queue, log->next_offset(), topic.channels[i].name,
+    scope_to_channels(queues, topic_queue, log->next_offset(), earlier, topic.channels[i].name,
                       *journals[i]);
   }
   // The log first: a journal never names an offset the log could still lose.
@@ -191,15 +288,8 @@ util::Status take_over_topic(const TopicMetadata& topic, const std::set<std::str
     if (j->flush(log->synced_offset(), error) < 0) return util::fail(error);
   }
   // Everything is durable in the log: the disk queues can go.
-  for (auto& q : queues) {
-    q.backend->remove();
-    // Metadata writes a crash cut short (e.g. an earlier takeover killed by -9): nothing
-    // else writes this queue now, so any age is stale.
-    disk::remove_stale_temp_files(
-        disk::join_path(ctx->data_path, q.backend->name() + ".diskqueue.meta.dat"),
-        std::chrono::seconds(0));
-  }
-  if (auto s = fsync_dir(ctx->data_path); !s) return s;
+  if (!disk::write_file_atomically(marker, kCommitted, error)) return util::fail(error);
+  if (auto s = remove_queues(queues, *ctx, marker); !s) return s;
   for (const auto& q : queues) {
     log::info("TOPIC({}): took over {} messages ({} deferred) from the disk queue {}", topic.name,
               q.end - q.begin, q.deferred, q.backend->name());
