@@ -93,6 +93,10 @@ def test_reference_data_dir_goes_durable_and_back(tmp_path):
     both = bodies("both", 600)
     publish_all(ref, "t", both)
     seen = {"a": take(ref, "t", "a", 100), "b": []}  # a's backlog is 500, b's 600
+    deadline = time.monotonic() + 10
+    while stats(ref)[("t", None)]["depth"] != 0:  # the topic's pump handed every one on
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
     assert nsqhttp.request(ref, "POST", "/topic/pause?topic=t").status == 200
     paused = bodies("paused", 200)  # kept in the topic's own queue
     publish_all(ref, "t", paused)
