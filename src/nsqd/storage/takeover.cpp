@@ -4,6 +4,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <memory>
@@ -68,7 +69,8 @@ std::string log_dir(const DiskContext& ctx, const std::string& topic) {
 }
 
 // The names of the disk queues in the data directory: every "<name>.diskqueue.<rest>" whose
-// rest is a data file number, "meta.dat" or our "deferred.dat".
+// rest is a data file number, "meta.dat", our "deferred.dat", or a metadata temp file a crash
+// left ("meta.dat.<digits>.tmp", deleted with the queue).
 std::set<std::string> disk_queue_names(const std::string& data_path) {
   static constexpr std::string_view kInfix = ".diskqueue.";
   std::set<std::string> names;
@@ -80,7 +82,10 @@ std::set<std::string> disk_queue_names(const std::string& data_path) {
     const std::string_view rest = std::string_view(file).substr(at + kInfix.size());
     bool numbered = rest.size() == 10 && rest.ends_with(".dat");
     for (size_t i = 0; numbered && i < 6; ++i) numbered = rest[i] >= '0' && rest[i] <= '9';
-    if (numbered || rest == "meta.dat" || rest == "deferred.dat") names.insert(file.substr(0, at));
+    const bool temp = rest.starts_with("meta.dat.") && rest.ends_with(".tmp");
+    if (numbered || temp || rest == "meta.dat" || rest == "deferred.dat") {
+      names.insert(file.substr(0, at));
+    }
   }
   return names;
 }
@@ -211,28 +216,24 @@ util::Status remove_queues(const std::vector<TakenQueue>& queues, const DiskCont
 
 util::Status take_over_topic(const TopicMetadata& topic, const std::set<std::string>& found,
                              const std::shared_ptr<const DiskContext>& ctx) {
-  // Metadata writes that a crash cut short (an earlier takeover killed by -9): durable mode
-  // writes no disk queue metadata, so any age is stale.
-  disk::remove_stale_temp_files(disk::join_path(ctx->data_path, topic.name + ".diskqueue.meta.dat"),
-                                std::chrono::seconds(0));
-  for (const auto& c : topic.channels) {
-    disk::remove_stale_temp_files(
-        disk::join_path(ctx->data_path, topic.name + ":" + c.name + ".diskqueue.meta.dat"),
-        std::chrono::seconds(0));
-  }
   std::vector<TakenQueue> queues;  // the channels' queues first, then the topic's
   std::string error;
+  const auto take = [&](const std::string& channel) -> util::Status {
+    const std::string name = channel.empty() ? topic.name : topic.name + ":" + channel;
+    if (!found.count(name)) return {};
+    // Metadata writes that a crash cut short (an earlier takeover killed by -9): durable mode
+    // writes no disk queue metadata, so any age is stale.
+    disk::remove_stale_temp_files(disk::join_path(ctx->data_path, name + ".diskqueue.meta.dat"),
+                                  std::chrono::seconds(0));
+    auto b = MessageBackend::open(name, ctx, error, /*hold_until_ack=*/true);
+    if (!b) return util::fail("open disk queue " + name + ": " + error);
+    queues.push_back(TakenQueue{channel, std::move(b)});
+    return {};
+  };
   for (const auto& c : topic.channels) {
-    if (!found.count(topic.name + ":" + c.name)) continue;
-    auto b = MessageBackend::open(topic.name + ":" + c.name, ctx, error, /*hold_until_ack=*/true);
-    if (!b) return util::fail("open disk queue " + topic.name + ":" + c.name + ": " + error);
-    queues.push_back(TakenQueue{c.name, std::move(b)});
+    if (auto s = take(c.name); !s) return s;
   }
-  if (found.count(topic.name)) {
-    auto b = MessageBackend::open(topic.name, ctx, error, /*hold_until_ack=*/true);
-    if (!b) return util::fail("open disk queue " + topic.name + ": " + error);
-    queues.push_back(TakenQueue{"", std::move(b)});
-  }
+  if (auto s = take(""); !s) return s;
   const std::string marker = log_dir(*ctx, topic.name) + "/takeover";
   // Nothing (left) to take over; an interrupted takeover that got as far as deleting the
   // queues is complete.
@@ -341,12 +342,61 @@ util::Status write_unacknowledged(TopicLog& log, const AckState& state, MessageB
   return {};
 }
 
-util::Status move_topic_log(const TopicMetadata& topic,
+// "<topic>.log/moving-out" lists the disk queues a move back creates (those that did not
+// exist), written before any is. A start that finds it deletes those queues (an interrupted
+// attempt's partial copies) before writing them again.
+util::Status begin_move(const std::string& marker, const std::vector<std::string>& queues,
+                        const std::set<std::string>& found,
+                        const std::shared_ptr<const DiskContext>& ctx) {
+  std::string text;
+  std::string error;
+  switch (disk::read_whole_file(marker, text, error)) {
+    case disk::ReadFileStatus::kOk:
+      for (size_t at = 0; at < text.size();) {
+        const size_t eol = std::min(text.find('\n', at), text.size());
+        const std::string name = text.substr(at, eol - at);
+        at = eol + 1;
+        auto b = MessageBackend::open(name, ctx, error);
+        if (!b) return util::fail("open disk queue " + name + ": " + error);
+        log::warn("NSQ: deleting {}.diskqueue.*, the partial copy of an interrupted move", name);
+        b->remove();
+      }
+      return fsync_dir(ctx->data_path);
+    case disk::ReadFileStatus::kNotFound:
+      for (const auto& name : queues) {
+        if (!found.count(name)) text += (text.empty() ? "" : "\n") + name;
+      }
+      if (!disk::write_file_atomically(marker, text, error)) return util::fail(error);
+      return {};
+    case disk::ReadFileStatus::kError:
+      break;
+  }
+  return util::fail(error);
+}
+
+// A log directory renamed for removal ("<topic>.log.removing": no topic's log has that
+// name) that a crash left behind.
+util::Status remove_renamed_log(const DiskContext& ctx, const std::string& topic) {
+  const std::string dir = log_dir(ctx, topic) + ".removing";
+  std::error_code ec;
+  if (std::filesystem::remove_all(dir, ec) == 0) return {};
+  if (ec) return util::fail("remove " + dir + ": " + ec.message());
+  return fsync_dir(ctx.data_path);
+}
+
+util::Status move_topic_log(const TopicMetadata& topic, const std::set<std::string>& found,
                             const std::shared_ptr<const DiskContext>& ctx) {
   const std::string dir = log_dir(*ctx, topic.name);
   std::string error;
   auto log = open_log(*ctx, topic.name, error);
   if (!log) return util::fail("open the log of " + topic.name + ": " + error);
+  // A channel's unacknowledged messages go to its queue; with no channel, every stored message
+  // (none was taken) to the topic's.
+  const std::vector<std::string> channels = journal_channels(dir);
+  std::vector<std::string> names;
+  for (const auto& c : channels) names.push_back(topic.name + ":" + c);
+  if (channels.empty()) names.push_back(topic.name);
+  if (auto s = begin_move(dir + "/moving-out", names, found, ctx); !s) return s;
 
   struct Moved {
     std::shared_ptr<MessageBackend> backend;
@@ -354,41 +404,34 @@ util::Status move_topic_log(const TopicMetadata& topic,
     size_t deferred = 0;
   };
   std::vector<Moved> moved;
-  const std::vector<std::string> channels = journal_channels(dir);
-  if (channels.empty()) {
-    // No channel took anything: every stored message waits in the topic's queue.
-    auto b = MessageBackend::open(topic.name, ctx, error);
-    if (!b) return util::fail("open disk queue " + topic.name + ": " + error);
-    AckState all;
-    all.floor = log->start_offset();
-    Moved m{b};
-    if (auto s = write_unacknowledged(*log, all, *b, m.messages, m.deferred); !s) return s;
-    moved.push_back(std::move(m));
-  }
-  for (const auto& name : channels) {
-    auto journal = ChannelJournal::open(dir, name, error);
-    if (!journal)
-      return util::fail("open the journal of " + topic.name + ":" + name + ": " + error);
-    AckState state = journal->durable_state();
-    // As recovery does: a journal without its START begins at the log's first offset.
-    if (!state.started) state.floor = log->start_offset();
-    auto b = MessageBackend::open(topic.name + ":" + name, ctx, error);
-    if (!b) return util::fail("open disk queue " + topic.name + ":" + name + ": " + error);
+  for (size_t i = 0; i < names.size(); ++i) {
+    AckState state;
+    state.floor = log->start_offset();
+    if (!channels.empty()) {
+      auto journal = ChannelJournal::open(dir, channels[i], error);
+      if (!journal) return util::fail("open the journal of " + names[i] + ": " + error);
+      state = journal->durable_state();
+      // As recovery does: a journal without its START begins at the log's first offset.
+      if (!state.started) state.floor = log->start_offset();
+    }
+    auto b = MessageBackend::open(names[i], ctx, error);
+    if (!b) return util::fail("open disk queue " + names[i] + ": " + error);
     Moved m{b};
     if (auto s = write_unacknowledged(*log, state, *b, m.messages, m.deferred); !s) return s;
     moved.push_back(std::move(m));
   }
   // The queues (data, metadata, deferred side file) are fsynced by close(); their names by the
-  // directory fsync. Only then does the log go.
+  // directory fsync. Only then does the log go, by one rename (the commit), then file by file.
   for (auto& m : moved) {
     if (!m.backend->close()) return util::fail("close disk queue " + m.backend->name());
   }
   if (auto s = fsync_dir(ctx->data_path); !s) return s;
   log.reset();
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
-  if (ec) return util::fail("remove " + dir + ": " + ec.message());
+  if (std::rename(dir.c_str(), (dir + ".removing").c_str()) != 0) {
+    return util::fail("rename " + dir + ": " + disk::errno_text(errno));
+  }
   if (auto s = fsync_dir(ctx->data_path); !s) return s;
+  if (auto s = remove_renamed_log(*ctx, topic.name); !s) return s;
   for (const auto& m : moved) {
     log::info(
         "TOPIC({}): moved {} messages ({} deferred) from the durable log to the disk queue {}",
@@ -403,6 +446,7 @@ util::Status take_over_disk_queues(const Metadata& md, const DiskContext& like) 
   const auto ctx = inline_context(like);
   std::set<std::string> found = disk_queue_names(ctx->data_path);
   for (const auto& topic : md.topics) {
+    if (auto s = remove_renamed_log(*ctx, topic.name); !s) return s;
     if (auto s = take_over_topic(topic, found, ctx); !s) {
       return util::fail("take over the disk queues of " + topic.name + " - " + s.error());
     }
@@ -420,10 +464,12 @@ util::Status take_over_disk_queues(const Metadata& md, const DiskContext& like) 
 
 util::Status move_logs_to_disk_queues(const Metadata& md, const DiskContext& like) {
   const auto ctx = inline_context(like);
+  const std::set<std::string> found = disk_queue_names(ctx->data_path);
   for (const auto& topic : md.topics) {
+    if (auto s = remove_renamed_log(*ctx, topic.name); !s) return s;
     std::error_code ec;
     if (!std::filesystem::is_directory(log_dir(*ctx, topic.name), ec)) continue;
-    if (auto s = move_topic_log(topic, ctx); !s) {
+    if (auto s = move_topic_log(topic, found, ctx); !s) {
       return util::fail("move the durable log of " + topic.name + " - " + s.error());
     }
   }
