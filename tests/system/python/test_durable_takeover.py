@@ -12,7 +12,7 @@ import pytest
 
 import nsqhttp
 import nsqproto
-from conftest import NSQD_BIN, NSQD_REF_BIN, Nsqd
+from conftest import NSQD_REF_BIN, Nsqd
 from nsqproto import cmd, dpub, mpub
 
 
