@@ -174,6 +174,7 @@ struct Marker {
 };
 
 util::Result<Marker> begin_takeover(const TopicLog& log, const std::string& marker) {
+  disk::remove_stale_temp_files(marker, std::chrono::seconds(0));  // a write cut by a crash
   std::string text;
   std::string error;
   switch (disk::read_whole_file(marker, text, error)) {
@@ -348,6 +349,7 @@ util::Status write_unacknowledged(TopicLog& log, const AckState& state, MessageB
 util::Status begin_move(const std::string& marker, const std::vector<std::string>& queues,
                         const std::set<std::string>& found,
                         const std::shared_ptr<const DiskContext>& ctx) {
+  disk::remove_stale_temp_files(marker, std::chrono::seconds(0));  // a write cut by a crash
   std::string text;
   std::string error;
   switch (disk::read_whole_file(marker, text, error)) {
