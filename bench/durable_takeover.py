@@ -7,7 +7,7 @@ docs/persistence.md "Switching modes").
    clean shutdown.
 2. Ours starts with -durable on that dir: takeover. 3. Ours stops and starts without it: the
    way back. For 2 and 3: seconds from the spawn until /ping answers (the switch runs before
-   the HTTP listener accepts), and the messages the log lines report.
+   the HTTP listener accepts), the messages the log lines report, and nsqd's peak RSS by then.
 
   python3 bench/durable_takeover.py --messages 200000 --size 200 --channels 2
 """
@@ -49,6 +49,14 @@ def start(binary, data, args):
             if proc.poll() is not None:
                 raise RuntimeError("%s exited" % binary)
             time.sleep(0.005)  # poll: nothing else says the start is done
+
+
+def peak_rss_mib(proc):
+    with open("/proc/%d/status" % proc.pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def stop(proc):
@@ -95,11 +103,12 @@ def main():
         stop(proc)
         proc, _, took = start(a.ours, data, ["--durable", "--log-level=info"])
         # A message of the topic's queue is one record for every channel.
-        print("takeover: %.2f s to /ping, %d log records appended" %
-              (took, reported(data, "took over")))
+        print("takeover: %.2f s to /ping, %d log records appended, peak RSS %.0f MiB" %
+              (took, reported(data, "took over"), peak_rss_mib(proc)))
         stop(proc)
         proc, _, took = start(a.ours, data, ["--log-level=info"])
-        print("way back: %.2f s to /ping, %d messages moved" % (took, reported(data, "moved")))
+        print("way back: %.2f s to /ping, %d messages moved, peak RSS %.0f MiB" %
+              (took, reported(data, "moved"), peak_rss_mib(proc)))
         stop(proc)
     finally:
         if os.environ.get("KEEP"):

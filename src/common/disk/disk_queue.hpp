@@ -72,6 +72,10 @@ struct DiskQueueOptions {
   // reference): a crash delivers a record again rather than lose one that was read but not yet
   // processed (nsqd's channels: in memory or in flight).
   bool hold_until_ack = false;
+  // Reads never move the persisted read position and never free a file (the metadata keeps
+  // what open() found): a pass that copies a queue elsewhere and deletes it afterwards (the
+  // -durable takeover) leaves it whole if it crashes first, with no per-record memory.
+  bool keep_read_position = false;
 };
 
 // A record whose payload is `head` followed by `body`, written without joining them first
@@ -253,6 +257,7 @@ class DiskQueue {
   std::vector<iovec> iov_;               // scratch for one pwritev batch
   std::vector<char> len_bufs_;           // the 4-byte length prefixes iov_ points at
   std::atomic<bool> sync_scheduled_{false};
+  Positions kept_;  // keep_read_position: what every metadata write records as read
   // hold_until_ack: records read and not yet acknowledged, oldest first; the metadata's read
   // position is the front's. An acknowledged record leaves once every older one has.
   struct Held {

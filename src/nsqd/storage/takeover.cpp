@@ -48,10 +48,12 @@ util::Status fsync_dir(const std::string& dir) {
 
 // A context like nsqd's, but with syncs inline (no worker) and no health reports: nothing
 // else runs yet, and a failure here fails the start instead.
-std::shared_ptr<const DiskContext> inline_context(const DiskContext& like) {
+std::shared_ptr<const DiskContext> inline_context(const DiskContext& like,
+                                                  bool keep_read_position = false) {
   auto ctx = std::make_shared<DiskContext>();
   ctx->data_path = like.data_path;
   ctx->queue_options = like.queue_options;
+  ctx->queue_options.keep_read_position = keep_read_position;
   ctx->log_segment_bytes = like.log_segment_bytes;
   return ctx;
 }
@@ -99,8 +101,8 @@ struct TakenQueue {
   size_t deferred = 0;
 };
 
-// Appends every message of `q.backend` to `log`, in order. The queue's read position is
-// held (never persisted past a record), so a crash before the queue is deleted keeps it whole.
+// Appends every message of `q.backend` to `log`, in order. The queue keeps its read position
+// (keep_read_position), so a crash before the queue is deleted leaves it whole.
 util::Status append_queue(TopicLog& log, const DiskContext& ctx, TakenQueue& q,
                           int64_t& unsynced_bytes) {
   q.begin = log.next_offset();
@@ -219,6 +221,9 @@ util::Status take_over_topic(const TopicMetadata& topic, const std::set<std::str
                              const std::shared_ptr<const DiskContext>& ctx) {
   std::vector<TakenQueue> queues;  // the channels' queues first, then the topic's
   std::string error;
+  // Reading never moves a queue's persisted read position nor frees a file: until the
+  // deletion below, a crash leaves every queue whole.
+  const auto read_ctx = inline_context(*ctx, /*keep_read_position=*/true);
   const auto take = [&](const std::string& channel) -> util::Status {
     const std::string name = channel.empty() ? topic.name : topic.name + ":" + channel;
     if (!found.count(name)) return {};
@@ -226,7 +231,7 @@ util::Status take_over_topic(const TopicMetadata& topic, const std::set<std::str
     // writes no disk queue metadata, so any age is stale.
     disk::remove_stale_temp_files(disk::join_path(ctx->data_path, name + ".diskqueue.meta.dat"),
                                   std::chrono::seconds(0));
-    auto b = MessageBackend::open(name, ctx, error, /*hold_until_ack=*/true);
+    auto b = MessageBackend::open(name, read_ctx, error);
     if (!b) return util::fail("open disk queue " + name + ": " + error);
     queues.push_back(TakenQueue{channel, std::move(b)});
     return {};
@@ -274,7 +279,7 @@ util::Status take_over_topic(const TopicMetadata& topic, const std::set<std::str
 
   int64_t unsynced = 0;
   for (auto& q : queues) {
-    if (auto s = append_queue(*log, *ctx, q, unsynced); !s) return s;
+    if (auto s = append_queue(*log, *read_ctx, q, unsynced); !s) return s;
   }
   const TakenQueue* topic_queue = queues.back().channel.empty() ? &queues.back() : nullptr;
   for (size_t i = 0; i < journals.size(); ++i) {
