@@ -9,6 +9,7 @@
 #include "nsq/protocol/names.hpp"
 #include "nsqd/storage/group_committer.hpp"
 #include "nsqd/storage/metadata.hpp"
+#include "nsqd/storage/takeover.hpp"
 
 namespace nsq::nsqd {
 
@@ -195,6 +196,12 @@ util::Status Nsqd::load_metadata() {
   auto md = load_metadata_file(opts_.data_path, &warnings);
   for (const auto& w : warnings) log::warn("{}", w);
   if (!md) return util::fail(md.error());
+  // A data dir of the other mode (or of the reference) is switched before any topic opens it.
+  if (auto switched = opts_.durable ? take_over_disk_queues(*md, *disk_ctx_)
+                                    : move_logs_to_disk_queues(*md, *disk_ctx_);
+      !switched) {
+    return switched;
+  }
   loading_.store(true);
   for (const auto& t : md->topics) {
     auto topic = get_topic(t.name);

@@ -71,6 +71,7 @@ util::Result<std::unique_ptr<DiskQueue>> DiskQueue::open(std::string name, std::
   q->buf_cap_ = std::max<size_t>(options.read_buffer_size, 4096);
   q->buf_.reset(new char[q->buf_cap_]);
   q->load_metadata();
+  if (options.keep_read_position) q->kept_ = q->positions();
   return q;
 }
 
@@ -293,6 +294,11 @@ DiskQueue::Snapshot DiskQueue::snapshot_locked() {
     s.pos.read_file_num = held_.front().file_num;
     s.pos.read_pos = held_.front().pos;
     s.pos.depth += static_cast<int64_t>(held_.size());
+  }
+  if (opts_.keep_read_position) {
+    s.pos.read_file_num = kept_.read_file_num;
+    s.pos.read_pos = kept_.read_pos;
+    s.pos.depth = kept_.depth;
   }
   return s;
 }

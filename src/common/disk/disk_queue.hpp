@@ -80,6 +80,10 @@ struct DiskQueueOptions {
   // roll). nsqd sets it only under -max-bytes-per-topic: a drained queue then gives its bytes
   // back instead of holding up to max_bytes_per_file of read records for ever.
   bool roll_when_drained = false;
+  // Reads never move the persisted read position and never free a file (the metadata keeps
+  // what open() found): a pass that copies a queue elsewhere and deletes it afterwards (the
+  // -durable takeover) leaves it whole if it crashes first, with no per-record memory.
+  bool keep_read_position = false;
 };
 
 // A record whose payload is `head` followed by `body`, written without joining them first
@@ -271,6 +275,7 @@ class DiskQueue {
   std::vector<iovec> iov_;               // scratch for one pwritev batch
   std::vector<char> len_bufs_;           // the 4-byte length prefixes iov_ points at
   std::atomic<bool> sync_scheduled_{false};
+  Positions kept_;  // keep_read_position: what every metadata write records as read
   // hold_until_ack: records read and not yet acknowledged, oldest first; the metadata's read
   // position is the front's. An acknowledged record leaves once every older one has.
   struct Held {

@@ -50,8 +50,8 @@ Channel::Channel(std::string topic_name, std::string name, ChannelLimits limits,
   // Durable channels read the topic log instead of keeping a disk queue (attach_log).
   if (durable_ && MessageBackend::left_behind(*limits_.disk, topic_name_ + ":" + name_)) {
     log::warn(
-        "CHANNEL({}): -durable does not read the disk queue {}:{}.diskqueue.* left by a "
-        "run without it; its messages stay there until nsqd runs without -durable",
+        "CHANNEL({}): -durable took over no disk queue {}:{}.diskqueue.* at this start (the "
+        "channel was not in nsqd.dat); its messages wait there for the next start",
         name_, topic_name_, name_);
   }
   if (limits_.disk && !ephemeral_ && !durable_) {

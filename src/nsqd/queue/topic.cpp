@@ -40,8 +40,8 @@ Topic::Topic(std::string name, ChannelLimits limits, GuidFactory& guids, EmptyCa
     }
     if (MessageBackend::left_behind(*limits_.disk, name_)) {
       log::warn(
-          "TOPIC({}): -durable does not read the disk queue {}.diskqueue.* left by a run "
-          "without it; its messages stay there until nsqd runs without -durable",
+          "TOPIC({}): -durable took over no disk queue {}.diskqueue.* at this start (the "
+          "topic was not in nsqd.dat); its messages wait there for the next start",
           name_, name_);
     }
   } else if (limits_.disk && !ephemeral_) {

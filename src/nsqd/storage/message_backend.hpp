@@ -69,8 +69,9 @@ class MessageBackend : public std::enable_shared_from_this<MessageBackend> {
   // Header bytes in front of every body on disk.
   static constexpr size_t kHeaderSize = 26;
 
-  // -durable reads no disk queue (docs/persistence.md, "Limits"): true when "<name>.diskqueue"
-  // metadata was left in ctx.data_path by a run without it, so the owner can warn.
+  // -durable takes over only the disk queues of nsqd.dat's topics and channels at start
+  // (docs/persistence.md, "Switching modes"): true when "<name>.diskqueue" metadata is in
+  // ctx.data_path all the same (a topic or channel created since), so the owner can warn.
   static bool left_behind(const DiskContext& ctx, const std::string& name);
   // Opens (or creates) "<name>.diskqueue.*" under ctx->data_path; fails on bad options.
   // hold_until_ack (channels): a message read stays in the persisted read position until

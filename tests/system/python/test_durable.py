@@ -404,36 +404,6 @@ def test_past_mem_queue_size_a_channel_reads_its_backlog_back_from_the_log(tmp_p
         assert n.stop() is None
 
 
-def test_durable_warns_about_disk_queues_it_does_not_read_and_leaves_them(tmp_path):
-    """No takeover yet (docs/persistence.md, "Limits"): -durable on a data dir with queued
-    disk-queue messages says so in its log and leaves them; without -durable they come back."""
-    from conftest import Nsqd
-
-    data = tmp_path / "data"
-    data.mkdir()
-    n = Nsqd(data).start()
-    with nsqproto.Conn(n.host, n.tcp_port) as c:
-        c.sub("old", "c")
-        c.send(mpub("old", [b"a", b"b"]))
-        c.expect_response(b"OK")
-    assert n.stop() is None  # the graceful flush writes them to old:c's disk queue
-    n = Nsqd(data, ["--durable"]).start()
-    try:
-        nsqhttp.wait_http(n)
-    finally:
-        assert n.stop() is None
-    with open(n.log_path, "rb") as f:
-        log = f.read().decode(errors="replace")
-    assert "-durable does not read the disk queue old:c.diskqueue.*" in log
-    n = Nsqd(data).start()
-    try:
-        with nsqproto.Conn(n.host, n.tcp_port) as c:
-            c.sub("old", "c", rdy=10)
-            assert sorted(c.expect_message().body for _ in range(2)) == [b"a", b"b"]
-    finally:
-        assert n.stop() is None
-
-
 def test_a_graceful_restart_repeats_no_fin_and_loses_nothing(tmp_path):
     """SIGTERM writes every channel's pending FINs: after the restart exactly the un-FINed
     messages (in flight at the stop included) are queued, none twice."""

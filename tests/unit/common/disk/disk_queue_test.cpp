@@ -270,6 +270,33 @@ TEST(DiskQueueTest, HeldReadsStayInTheMetadataUntilAcknowledged) {
   EXPECT_EQ(slurp(dir.path() + "/t.diskqueue.meta.dat"), "0\n0,220\n0,220\n");
 }
 
+TEST(DiskQueueTest, AKeptReadPositionSurvivesReadsSyncsAndClose) {
+  TempDir dir;
+  {
+    auto q = open_queue(dir, "t");
+    for (int i = 0; i < 30; ++i) ASSERT_TRUE(succeeded(q->put(payload(i))));  // several files
+    ASSERT_TRUE(succeeded(q->close()));
+  }
+  const std::string meta = slurp(dir.path() + "/t.diskqueue.meta.dat");
+  auto o = small_options();
+  o.keep_read_position = true;
+  {
+    auto q = open_queue(dir, "t", o);
+    ASSERT_EQ(read_all(*q).size(), 30u);  // moves through every file
+    EXPECT_EQ(q->depth(), 0);
+    ASSERT_TRUE(succeeded(q->sync()));
+    EXPECT_EQ(slurp(dir.path() + "/t.diskqueue.meta.dat"), meta);
+    ASSERT_TRUE(succeeded(q->close()));
+  }
+  EXPECT_EQ(slurp(dir.path() + "/t.diskqueue.meta.dat"), meta);
+  auto q = open_queue(dir, "t");
+  EXPECT_EQ(q->depth(), 30);
+  auto got = read_all(*q);
+  ASSERT_EQ(got.size(), 30u);
+  EXPECT_EQ(got[0], payload(0));
+  EXPECT_EQ(got[29], payload(29));
+}
+
 TEST(DiskQueueTest, CorruptLengthRenamesFileBadAndReadingGoesOn) {
   TempDir dir;
   {
