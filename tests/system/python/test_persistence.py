@@ -52,6 +52,24 @@ def create_channel(n, topic, channel):
         c.sub(topic, channel)
 
 
+def wait_listed_in_nsqd_dat(data_dir, topic, channel, timeout=10.0):
+    """nsqd.dat is rewritten off the request's thread (in both implementations), with an
+    fsync that a busy disk can hold up for seconds: a test that crashes nsqd and expects the
+    channel back waits for the file to name it first."""
+    path = os.path.join(str(data_dir), "nsqd.dat")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            md = json.load(open(path))
+            if any(t["name"] == topic and channel in [c["name"] for c in t["channels"] or []]
+                   for t in md["topics"] or []):
+                return
+        except (OSError, ValueError):
+            pass
+        assert time.monotonic() < deadline, "nsqd.dat never listed %s/%s" % (topic, channel)
+        time.sleep(0.05)
+
+
 def consume(n, topic, channel, expected, timeout=30.0, rdy=500, fin=True):
     """Reads until `expected` distinct bodies arrived (and FINs them); returns (bodies, total)."""
     seen = set()
@@ -201,6 +219,7 @@ def test_kill9_recovered_channel_shows_its_depth(daemons, data_dir):
         pytest.skip("beyond the reference: it overwrites the unsynced records")
     n = daemons(data_dir, "--mem-queue-size=0", "--sync-every=100000", "--sync-timeout=1h")
     create_channel(n, "t", "c")
+    wait_listed_in_nsqd_dat(data_dir, "t", "c")
     msgs = bodies("d", 2000)
     publish_all(n, "t", msgs)
     deadline = time.monotonic() + 10
