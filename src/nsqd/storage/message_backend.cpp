@@ -202,10 +202,10 @@ void MessageBackend::schedule_sync_if_needed() {
 }
 
 void MessageBackend::sync_now() {
-  if (auto synced = queue_->sync(); !synced) {
-    ctx_->unhealthy.store(true);
-    if (ctx_->report_health) ctx_->report_health(synced.error());
-  }
+  // A sync that failed while the fault lasted can finish after the next good write cleared
+  // /ping; the next good sync clears it again, so health never stays NOK once the disk is back.
+  const auto synced = queue_->sync();
+  ctx_->report_write(synced ? std::string() : synced.error());
 }
 
 void MessageBackend::sync_if_dirty() {
