@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets of fuzz/ with clang-14 (ASan + UBSan + libFuzzer, tree
-# build-fuzz/) and runs each for a bounded time on a scratch copy of its kept corpus
-# fuzz/corpus/<target>/ (the repository's corpus never grows by itself; see fuzz/README.md).
+# Builds the libFuzzer targets of fuzz/ with clang-14 (ASan + UBSan + libFuzzer, in the tree
+# build-asan/ that the sanitizer tests use too) and runs each for a bounded time on a scratch
+# copy of its kept corpus fuzz/corpus/<target>/ (the repository's corpus never grows by itself;
+# see fuzz/README.md).
 # Fails if any target crashes, leaks, times out, runs out of memory or breaks a FUZZ_CHECK.
 # Usage: scripts/fuzz.sh [seconds-per-target] [target...]     (default 20 s, every target)
 set -euo pipefail
@@ -9,16 +10,11 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-20}
 shift || true
 
-# clang-14 and its libFuzzer runtime (libclang-rt-14-dev) are among the build packages.
-"$REPO/scripts/install-deps.sh" --build-only
+# clang-14 and its libFuzzer runtime (libclang-rt-14-dev) are among the test packages.
+"$REPO/scripts/install-deps.sh"
 
-dir="$REPO/build-fuzz"
-jobs=${NSQ_BUILD_JOBS:-$(nproc)}
-args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 -DNSQ_FUZZ=ON
-      -DNSQ_BUILD_TESTS=OFF -DNSQ_SANITIZE=address,undefined)
-if command -v ccache >/dev/null 2>&1; then args+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
-cmake -S "$REPO" -B "$dir" -G Ninja "${args[@]}" >/dev/null
-ninja -C "$dir" -j "$jobs" nsq_fuzzers
+dir="$REPO/build-asan"
+"$REPO/scripts/build.sh" asan nsq_fuzzers
 
 # The longest input worth trying per target (bigger inputs only slow the search down).
 declare -A MAX_LEN=([v2_parser]=4096 [lookup_v1]=2048 [stream_codec]=8192 [message_codec]=512
@@ -37,7 +33,7 @@ trap 'rm -rf "$work"' EXIT
 failed=()
 for t in "${targets[@]}"; do
   mkdir -p "$work/$t/corpus" "$work/$t/artifacts"
-  rm -rf "$REPO/build-fuzz/artifacts/$t"  # only this run's reproducers are kept
+  rm -rf "$REPO/build-asan/fuzz-artifacts/$t"  # only this run's reproducers are kept
   cp "$REPO/fuzz/corpus/$t/"* "$work/$t/corpus/" 2>/dev/null || true
   log="$work/$t/log"
   # -error_exitcode / -timeout_exitcode make every kind of failure a non-zero exit.
@@ -55,9 +51,9 @@ for t in "${targets[@]}"; do
   printf '%-16s %-6s %12s execs in %ss  %s\n' "$t" "$status" "${execs:-?}" "$seconds" "$cov"
   if [[ $status == FAILED ]]; then
     tail -n 60 "$log"
-    mkdir -p "$REPO/build-fuzz/artifacts/$t"
-    cp "$work/$t/artifacts/"* "$REPO/build-fuzz/artifacts/$t/" 2>/dev/null || true
-    echo "(reproducer kept in build-fuzz/artifacts/$t/)"
+    mkdir -p "$REPO/build-asan/fuzz-artifacts/$t"
+    cp "$work/$t/artifacts/"* "$REPO/build-asan/fuzz-artifacts/$t/" 2>/dev/null || true
+    echo "(reproducer kept in build-asan/fuzz-artifacts/$t/)"
   fi
 done
 

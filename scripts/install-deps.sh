@@ -8,7 +8,8 @@ BUILD_PACKAGES=(
   libboost1.81-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libssl-dev libsnappy-dev zlib1g-dev
 )
-# clang-14 + its runtime: libFuzzer (scripts/fuzz.sh); clang-tidy-14: scripts/tidy.sh;
+# clang-14 + its runtime: the asan tree and libFuzzer (scripts/build.sh asan, scripts/fuzz.sh);
+# clang-tidy-14: scripts/tidy.sh;
 # systemd: systemd-analyze verifies the packaged units (tests/package/run.sh). None is needed
 # to build and run the daemons.
 TEST_PACKAGES=(python3 python3-venv python3-pip golang-go nodejs npm systemd clang-14

@@ -57,7 +57,8 @@ step "unit tests (release)" ctest --test-dir build --output-on-failure -j2
 # configs, its systemd units verified.
 step "package (.deb, install, systemd units)" tests/package/run.sh
 # libFuzzer (clang-14, ASan+UBSan) on every decoder of outside bytes, 10 s per target on a copy
-# of fuzz/corpus/; longer runs by hand: scripts/fuzz.sh 300 <target>.
+# of fuzz/corpus/; longer runs by hand: scripts/fuzz.sh 300 <target>. The fuzzers are built in
+# build-asan/, so the sanitizer steps below reuse the daemon libraries compiled here.
 step "fuzz targets (10 s each)" scripts/fuzz.sh 10
 step "system tests: python (pynsq, raw protocol, HTTP)" tests/system/python/run.sh -q
 step "system tests: go (go-nsq)" tests/system/go/run.sh
