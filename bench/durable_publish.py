@@ -126,11 +126,15 @@ def pub_phase(server, n, runtime, size, procs):
     return total / runtime, pct(0.5), pct(0.99), fs
 
 
-def mpub_phase(server, bench_writer, runtime, size):
+def mpub_phase(server, bench_writer, runtime, size, conns):
+    # bench_writer opens GOMAXPROCS connections, each with one MPUB in flight: a durable MPUB
+    # waits for a commit, so the batches in flight bound the rate (conns x 200 / commit time).
+    env = dict(os.environ, GOMAXPROCS=str(conns)) if conns else None
     f0 = server.fsyncs()
     out = subprocess.run([bench_writer, "-nsqd-tcp-address=127.0.0.1:%d" % server.tcp,
                           "-runfor=%ds" % runtime, "-size=%d" % size, "-batch-size=200",
-                          "-topic=bench"], capture_output=True, text=True, timeout=runtime + 60)
+                          "-topic=bench"], capture_output=True, text=True, timeout=runtime + 60,
+                         env=env)
     f1 = server.fsyncs()
     m = re.search(r"([\d.]+)ops/s", out.stdout + out.stderr)
     fs = (f1 - f0) / runtime if f0 is not None and f1 is not None else None
@@ -147,6 +151,9 @@ def main():
     ap.add_argument("--publishers", default="1,16,64")
     ap.add_argument("--procs", type=int, default=2)
     ap.add_argument("--servers", default="durable,memory,ref")
+    ap.add_argument("--mpub-conns", default="0",
+                    help="bench_writer connections (MPUBs in flight) per MPUB phase, e.g. 2,8;"
+                         " 0 = its default (GOMAXPROCS = the CPUs)")
     a = ap.parse_args()
     setups = {
         "durable": (a.ours, ["--durable"]),
@@ -163,11 +170,12 @@ def main():
             print("| %s | PUB x%d | %.0f | %.2f | %.2f | %s |" % (
                 name, n, rate, p50, p99, "%.0f" % fs if fs is not None else "-"))
             sys.stdout.flush()
-        with Server(binary, args) as s:
-            rate, fs = mpub_phase(s, a.bench_writer, a.runtime, a.size)
-        print("| %s | MPUB 200 (bench_writer) | %.0f | | | %s |" % (
-            name, rate, "%.0f" % fs if fs is not None else "-"))
-        sys.stdout.flush()
+        for conns in [int(x) for x in a.mpub_conns.split(",")]:
+            with Server(binary, args) as s:
+                rate, fs = mpub_phase(s, a.bench_writer, a.runtime, a.size, conns)
+            print("| %s | MPUB 200 x%s (bench_writer) | %.0f | | | %s |" % (
+                name, conns or os.cpu_count(), rate, "%.0f" % fs if fs is not None else "-"))
+            sys.stdout.flush()
 
 
 if __name__ == "__main__":
