@@ -229,7 +229,7 @@ void ClientV2::on_first_read(const boost::system::error_code& ec, size_t n) {
     input = std::string_view(loop_buf.data(), read_ec ? n : n + more);
   }
   if (!run_input([&] { return take_input(input); })) return;
-  if (input.size() >= kStreamingRead) streaming_ = true;
+  note_read_size(input.size());
   release_idle_input();
   // EOF or a reset behind the bytes just run: handled once they are.
   if (read_ec && !would_block(read_ec)) {
@@ -262,6 +262,16 @@ bool ClientV2::take_input(std::string_view bytes) {
   return true;
 }
 
+void ClientV2::note_read_size(size_t n) {
+  if (tls_ || codec_) {
+    streaming_ = false;  // those read through raw_in_ / in_buf_ anyway
+  } else if (n >= kStreamingRead) {
+    streaming_ = true;
+  } else if (n < first_read_.size() && in_start_ == in_end_) {
+    streaming_ = false;  // small traffic again: back to first_read_, in_buf_ freed after
+  }
+}
+
 void ClientV2::release_idle_input() {
   // TLS and streaming connections read into in_buf_ itself: keep it.
   if (in_start_ != in_end_ || tls_ || streaming_) return;
@@ -280,13 +290,7 @@ void ClientV2::on_read(const boost::system::error_code& ec, size_t n) {
     process_input();
     return true;
   });
-  if (!tls_ && !codec_) {
-    if (n >= kStreamingRead) {
-      streaming_ = true;
-    } else if (n < first_read_.size() && in_start_ == in_end_) {
-      streaming_ = false;  // small traffic again: back to first_read_, in_buf_ freed below
-    }
-  }
+  note_read_size(n);
   release_idle_input();
   do_read();
 }

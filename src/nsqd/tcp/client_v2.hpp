@@ -90,6 +90,9 @@ class ClientV2 final : public Consumer,
   // Runs bytes read into the loop's buffer; whatever they leave unfinished is copied into
   // in_buf_. False when the connection closed (corrupt compressed input).
   bool take_input(std::string_view bytes);
+  // After a read of `n` bytes: whether a plain, uncompressed connection is streaming (reads
+  // into in_buf_ in kReadChunk pieces) or reads through first_read_ again.
+  void note_read_size(size_t n);
   // Frees in_buf_ once it holds nothing (plain connections that are not streaming): an idle
   // connection keeps none.
   void release_idle_input();
