@@ -31,14 +31,14 @@ bool printable_id(std::string_view id) {
 
 }  // namespace
 
-void DiskContext::report_write(const std::string& error) const {
+void DiskContext::report(std::atomic<bool>& failed, const std::atomic<bool>& other_failed,
+                         const std::string& error) const {
   if (!error.empty()) {
-    unhealthy.store(true);
+    failed.store(true);
     if (report_health) report_health(error);
     return;
   }
-  if (unhealthy.load(std::memory_order_relaxed) && unhealthy.exchange(false) &&
-      !read_unhealthy.load()) {
+  if (failed.load(std::memory_order_relaxed) && failed.exchange(false) && !other_failed.load()) {
     if (report_health) report_health("");
   }
 }
@@ -157,9 +157,8 @@ size_t MessageBackend::read(size_t max, std::vector<Incoming>& out) {
     if (r != disk::ReadResult::kOk) {
       if (r == disk::ReadResult::kEmpty) salvage_.store(false, std::memory_order_relaxed);
       if (r == disk::ReadResult::kIoError) {
-        // The owner's timer retries; /ping says why until a read or write succeeds.
-        ctx_->read_unhealthy.store(true);
-        if (ctx_->report_health) ctx_->report_health(queue_->read_error());
+        // The owner's timer retries; /ping says why until a read succeeds.
+        ctx_->report_read(queue_->read_error());
       }
       break;
     }
@@ -181,10 +180,7 @@ size_t MessageBackend::read(size_t max, std::vector<Incoming>& out) {
     ++n;
   }
   if (n > 0) {
-    if (ctx_->read_unhealthy.load(std::memory_order_relaxed) &&
-        ctx_->read_unhealthy.exchange(false) && !ctx_->unhealthy.load()) {
-      if (ctx_->report_health) ctx_->report_health("");
-    }
+    ctx_->report_read("");
     schedule_sync_if_needed();
   }
   return n;

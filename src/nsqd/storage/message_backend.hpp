@@ -61,7 +61,13 @@ struct DiskContext {
   // A write (disk queue put, -durable log append) failed with `error`, or succeeded (""):
   // /ping turns NOK with the reason, and OK again at the next good write (unless a read
   // failure is still standing).
-  void report_write(const std::string& error) const;
+  void report_write(const std::string& error) const { report(unhealthy, read_unhealthy, error); }
+  // Likewise for a read (kIoError from the disk queue), cleared by the next good read.
+  void report_read(const std::string& error) const { report(read_unhealthy, unhealthy, error); }
+
+ private:
+  void report(std::atomic<bool>& failed, const std::atomic<bool>& other_failed,
+              const std::string& error) const;
 };
 
 class MessageBackend : public std::enable_shared_from_this<MessageBackend> {
