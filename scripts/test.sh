@@ -9,18 +9,34 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
 
 failures=()
+# Each step's output is kept too, so that the end of the run (all that a CI page may show) can
+# repeat the lines that name what failed in every failed step.
+STEP_LOGS=$(mktemp -d)
+trap 'rm -rf "$STEP_LOGS"' EXIT
+failure_logs=()
 step() {  # step NAME COMMAND...: runs one suite, records failure, keeps going
   local name=$1
   shift
   echo
   echo "=== $name"
   local start=$SECONDS
-  if "$@"; then
+  local log="$STEP_LOGS/step-$start-$RANDOM.log"
+  if "$@" 2>&1 | tee "$log"; then  # pipefail: the step's status, not tee's
     echo "=== $name: ok ($((SECONDS - start))s)"
   else
     echo "=== $name: FAILED ($((SECONDS - start))s)"
     failures+=("$name")
+    failure_logs+=("$log")
   fi
+}
+# What failed inside a step: pytest's short summary, go test, GoogleTest, node --test, ctest.
+failure_digest() {
+  local i
+  for i in "${!failures[@]}"; do
+    echo "--- ${failures[$i]}:"
+    grep -E '^(FAILED|ERROR) |^--- FAIL|^\[  FAILED  \]|^not ok |^FAIL|\*\*\*Failed|Error:|error:' \
+      "${failure_logs[$i]}" | tail -n 40
+  done
 }
 must() {  # setup steps that the rest depends on
   echo "=== $*"
@@ -96,6 +112,7 @@ fi
 
 echo
 if ((${#failures[@]})); then
+  failure_digest
   echo "FAILED: ${failures[*]}"
   exit 1
 fi
