@@ -41,6 +41,9 @@ class RealFileOps final : public FileOps {
   int fsync(int fd) override {
     return retry_eintr([&] { return ::fsync(fd); });
   }
+  int fdatasync(int fd) override {
+    return retry_eintr([&] { return ::fdatasync(fd); });
+  }
   int ftruncate(int fd, off_t length) override {
     return retry_eintr([&] { return ::ftruncate(fd, length); });
   }

@@ -28,6 +28,9 @@ class FileOps {
   virtual ssize_t pwritev(int fd, const iovec* iov, int iovcnt, off_t offset) = 0;
   virtual ssize_t pread(int fd, void* buf, size_t count, off_t offset) = 0;
   virtual int fsync(int fd) = 0;
+  // Data and the size only (no timestamps): what an append-only log needs. Test doubles need
+  // not override it: by default it is their fsync, faults included.
+  virtual int fdatasync(int fd) { return fsync(fd); }
   virtual int ftruncate(int fd, off_t length) = 0;
   virtual int fstat_size(int fd, int64_t& size) = 0;
   virtual int stat_size(const std::string& path, int64_t& size) = 0;

@@ -21,6 +21,8 @@ class ForwardingFileOps : public FileOps {
   }
   ssize_t pread(int fd, void* b, size_t c, off_t o) override { return inner_.pread(fd, b, c, o); }
   int fsync(int fd) override { return inner_.fsync(fd); }
+  // fdatasync is not forwarded: FileOps' default runs this object's fsync, so a decorator that
+  // overrides fsync (a fault) covers both.
   int ftruncate(int fd, off_t l) override { return inner_.ftruncate(fd, l); }
   int fstat_size(int fd, int64_t& s) override { return inner_.fstat_size(fd, s); }
   int stat_size(const std::string& p, int64_t& s) override { return inner_.stat_size(p, s); }

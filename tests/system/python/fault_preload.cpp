@@ -4,7 +4,8 @@
 // $NSQ_FAULT_CONTROL names a control file, read again at every intercepted call (tests change
 // it while nsqd runs). Each line: "<call> <errno> <path part>", e.g. "pwritev EIO .diskqueue."
 // makes every pwritev on a file whose path contains ".diskqueue." fail with EIO. Calls: open,
-// pwritev, pread, fsync, ftruncate, rename, unlink. An empty or missing file injects nothing.
+// pwritev, pread, fsync (and fdatasync), ftruncate, rename, unlink. An empty or missing file
+// injects nothing.
 // Only the calls nsqd's FileOps makes are wrapped; the control file is read with raw syscalls
 // so the wrappers never recurse.
 #include <dlfcn.h>
@@ -130,6 +131,12 @@ ssize_t pread64(int fd, void* buf, size_t count, off_t offset) {
 
 int fsync(int fd) {
   static auto real = next<int (*)(int)>("fsync");
+  return on_fd<int>("fsync", fd, [&] { return real(fd); });
+}
+
+// The durable log syncs with fdatasync: a "fsync" fault fails it too.
+int fdatasync(int fd) {
+  static auto real = next<int (*)(int)>("fdatasync");
   return on_fd<int>("fsync", fd, [&] { return real(fd); });
 }
 

@@ -29,8 +29,10 @@ def read_log(nsqd, topic):
         data = f.read()
     assert data[:4] == b"NSQL" and struct.unpack(">H", data[4:6])[0] == 1
     records, pos = [], SEGMENT_HEADER
-    while pos < len(data):
+    while pos + 8 <= len(data):
         length, _crc = struct.unpack(">II", data[pos:pos + 8])
+        if length == 0:
+            break  # the zeros preallocated ahead of the last record (docs/persistence.md)
         offset, mid, ts, due = struct.unpack(">Q16sqq", data[pos + 8:pos + 48])
         records.append((offset, mid, ts, due, data[pos + 48:pos + 8 + length]))
         pos += 8 + length

@@ -5,11 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
+#include <vector>
 
 #include "common/disk/forwarding_file_ops.hpp"
 #include "nsqd/storage/group_committer.hpp"
@@ -35,9 +38,13 @@ std::string body_of(int i) {
   return "body-" + std::to_string(i) + std::string(i % 7, 'x');
 }
 
-std::shared_ptr<TopicLog> open_log(const std::string& dir, int64_t segment_bytes = 1 << 20,
-                                   disk::FileOps* ops = nullptr) {
-  auto log = TopicLog::open({.dir = dir, .segment_bytes = segment_bytes, .ops = ops});
+std::shared_ptr<TopicLog> open_log(
+    const std::string& dir, int64_t segment_bytes = 1 << 20, disk::FileOps* ops = nullptr,
+    int64_t preallocate_bytes = TopicLogOptions{}.preallocate_bytes) {
+  auto log = TopicLog::open({.dir = dir,
+                             .segment_bytes = segment_bytes,
+                             .preallocate_bytes = preallocate_bytes,
+                             .ops = ops});
   EXPECT_TRUE(succeeded(log));
   return log ? *log : nullptr;
 }
@@ -78,11 +85,12 @@ class CountingOps : public disk::ForwardingFileOps {
   std::atomic<int> fsyncs{0};
   std::atomic<int> fsync_delay_ms{0};
   std::atomic<bool> fail_fsync{false};
-  std::atomic<bool> real_fsync{true};  // false: tests that only need the calls, not the disk
+  std::atomic<bool> real_fsync{true};    // false: tests that only need the calls, not the disk
+  std::atomic<int> fail_after{INT_MAX};  // every fsync after this many fails
   int fsync(int fd) override {
-    ++fsyncs;
+    const int n = ++fsyncs;
     std::this_thread::sleep_for(std::chrono::milliseconds(fsync_delay_ms.load()));
-    if (fail_fsync) return -EIO;
+    if (fail_fsync || n > fail_after) return -EIO;
     return real_fsync ? inner().fsync(fd) : 0;
   }
 };
@@ -294,7 +302,7 @@ TEST(TopicLogTest, ATornSecondToLastSegmentDropsTheSegmentsAfterIt) {
 TEST(TopicLogTest, CallbacksRunOnlyAfterTheSyncThatCoversThem) {
   TempDir dir;
   CountingOps ops;
-  auto log = open_log(dir.path(), 1 << 20, &ops);
+  auto log = open_log(dir.path(), 1 << 20, &ops, /*preallocate_bytes=*/0);
   std::vector<std::string> results;
   const std::string body = "b";
   const LogAppend item{id_of(0), 1, 0, body};
@@ -426,6 +434,93 @@ TEST(GroupCommitterTest, PublishesDuringAnFsyncShareTheNextOne) {
   std::printf("group commit: %d fsyncs for %d acknowledged appends\n", ops.fsyncs.load(),
               acked.load());
   EXPECT_EQ(committer.fsync_count(), static_cast<uint64_t>(ops.fsyncs.load()));
+}
+
+}  // namespace
+}  // namespace nsq::nsqd
+
+namespace nsq::nsqd {
+namespace {
+
+// 256 KiB segments keep up to 32 KiB of zeros ahead of the end (segment_bytes / 8).
+constexpr int64_t kPreallocSegment = 256 << 10;
+
+TEST(TopicLogTest, ASyncPreallocatesZerosThatRecoveryCutsOff) {
+  TempDir dir;
+  CountingOps ops;
+  {
+    auto log = open_log(dir.path(), kPreallocSegment, &ops);
+    append_n(*log, 0, 3);
+    ops.fsyncs = 0;
+    // The segment and the two directories; then, after the callbacks, the zeros.
+    EXPECT_EQ(log->sync(), 4);
+    EXPECT_EQ(ops.fsyncs.load(), 4);
+    const auto physical = fs::file_size(dir.path() + kSeg0);
+    EXPECT_GT(physical, static_cast<uintmax_t>(log->disk_bytes()));  // the limit's measure
+    EXPECT_EQ(physical % 4096, 0u);
+    // The next small commits land in the zeros: one fdatasync each, nothing to add.
+    append_n(*log, 3, 1);
+    EXPECT_EQ(log->sync(), 1);
+    EXPECT_EQ(fs::file_size(dir.path() + kSeg0), physical);
+    expect_records(read_all(*log), 0, 4);
+  }  // nothing is cut at close: the files are what a kill -9 leaves
+  auto log = open_log(dir.path(), kPreallocSegment);
+  EXPECT_EQ(log->next_offset(), 4u);
+  EXPECT_EQ(static_cast<int64_t>(fs::file_size(dir.path() + kSeg0)), log->disk_bytes());
+  append_n(*log, 4, 2);
+  expect_records(read_all(*log), 0, 6);
+}
+
+TEST(TopicLogTest, AFinishedSegmentHasNoZerosLeft) {
+  // A zero tail on a segment that is not the last would read as a torn record: recovery would
+  // cut it there and drop every later segment, acknowledged records included.
+  TempDir dir;
+  const std::string body(20'000, 'z');
+  int n = 0;
+  {
+    auto log = open_log(dir.path(), kPreallocSegment);
+    while (log->segment_count() < 3) {
+      const LogAppend item{id_of(n), n, 0, body};
+      ASSERT_TRUE(succeeded(log->append(std::span(&item, 1))));
+      ++n;
+      log->sync();
+    }
+  }
+  const auto record = static_cast<uintmax_t>(kTopicLogRecordHeaderSize + body.size());
+  std::vector<fs::path> segs;
+  for (const auto& e : fs::directory_iterator(dir.path())) segs.push_back(e.path());
+  std::sort(segs.begin(), segs.end());
+  ASSERT_EQ(segs.size(), 3u);
+  for (size_t i = 0; i + 1 < segs.size(); ++i) {
+    EXPECT_EQ((fs::file_size(segs[i]) - kTopicLogSegmentHeaderSize) % record, 0u) << segs[i];
+  }
+  auto log = open_log(dir.path(), kPreallocSegment);
+  EXPECT_EQ(log->next_offset(), static_cast<uint64_t>(n));
+  std::vector<LogRecord> recs;
+  ASSERT_TRUE(succeeded(log->read(0, 1000, recs)));
+  ASSERT_EQ(recs.size(), static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) EXPECT_EQ(recs[i].offset, static_cast<uint64_t>(i));
+}
+
+TEST(TopicLogTest, AFailedPreallocationSyncFailsTheLogAsAFailedCommitDoes) {
+  // The zeros' fdatasync also flushes what was appended after the commit: if it fails, those
+  // pages may be gone, and a later fsync of the same file could report them durable.
+  TempDir dir;
+  CountingOps ops;
+  auto log = open_log(dir.path(), kPreallocSegment, &ops);
+  append_n(*log, 0, 2);
+  std::string answer = "none";
+  const std::string body = "b";
+  ops.fsyncs = 0;
+  ops.fail_after = 3;  // the commit's three fsyncs succeed, the preallocation's fails
+  const LogAppend item{id_of(2), 1, 0, body};
+  ASSERT_TRUE(
+      succeeded(log->append(std::span(&item, 1), [&](const std::string& e) { answer = e; })));
+  EXPECT_EQ(log->sync(), 4);
+  EXPECT_EQ(answer, "");  // its commit had succeeded
+  const auto refused = log->append(std::span(&item, 1));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error(), "fsync failed: input/output error");
 }
 
 }  // namespace
