@@ -68,8 +68,6 @@ util::Result<std::unique_ptr<DiskQueue>> DiskQueue::open(std::string name, std::
     return util::fail("invalid diskqueue options for " + name);
   }
   std::unique_ptr<DiskQueue> q(new DiskQueue(std::move(name), std::move(data_path), options));
-  q->buf_cap_ = std::max<size_t>(options.read_buffer_size, 4096);
-  q->buf_.reset(new char[q->buf_cap_]);
   q->load_metadata();
   if (options.keep_read_position) q->kept_ = q->positions();
   return q;
@@ -668,9 +666,13 @@ std::optional<DiskQueue::ReadFailure> DiskQueue::fill_locked(int64_t pos, size_t
   }
   buf_file_off_ = pos;
   if (need > buf_cap_) {
-    size_t cap = std::max(need, buf_cap_ * 2);
+    // The first read allocates the buffer: most queues are never read (a topic or channel
+    // whose consumers keep up), and 10,000 topics x 3 queues of eager 256 KiB buffers were
+    // 7.7 GB of address space (bench/many_topics.py; no RSS, but a strict overcommit policy
+    // refuses it).
+    size_t cap = std::max({need, buf_cap_ * 2, std::max<size_t>(opts_.read_buffer_size, 4096)});
     std::unique_ptr<char[]> bigger(new char[cap]);
-    std::memcpy(bigger.get(), buf_.get(), buf_len_);
+    if (buf_len_ > 0) std::memcpy(bigger.get(), buf_.get(), buf_len_);
     buf_ = std::move(bigger);
     buf_cap_ = cap;
   }
