@@ -438,3 +438,66 @@ def test_a_graceful_restart_repeats_no_fin_and_loses_nothing(tmp_path):
         c.close()
     finally:
         assert n.stop() is None
+
+
+def topic_depths(n, topic):
+    """(depth, backend_depth) of the topic in /stats, and its nsq_topic_depth in /metrics."""
+    stats = nsqhttp.request(n, "GET", "/stats?format=json").json()
+    found = [t for t in stats["topics"] if t["topic_name"] == topic][0]
+    metric = None
+    for line in nsqhttp.request(n, "GET", "/metrics").body.decode().splitlines():
+        if line.startswith("nsq_topic_depth{") and 'topic="%s"' % topic in line:
+            metric = int(float(line.rsplit(" ", 1)[1]))
+    return found["depth"], found["backend_depth"], metric
+
+
+def test_a_paused_topic_keeps_its_backlog_in_the_log_not_in_memory(tmp_path):
+    """A paused durable topic holds at most --mem-queue-size messages in memory; the rest stay
+    only in its log (/stats backend_depth) and reach the channel in order at unpause."""
+    import asyncio
+
+    from conftest import Nsqd
+    from test_pynsq import Env, until
+
+    data = tmp_path / "data"
+    data.mkdir()
+    n = Nsqd(data, ["--durable", "--mem-queue-size=100"]).start()
+    try:
+        nsqhttp.wait_http(n)
+        for path in ("/topic/create?topic=p", "/channel/create?topic=p&channel=c",
+                     "/topic/pause?topic=p"):
+            assert nsqhttp.request(n, "POST", path).status == 200
+        sent = [b"%05d-" % i + b"x" * 1000 for i in range(20000)]
+        with nsqproto.Conn(n.host, n.tcp_port) as c:
+            c.send(mpub("p", sent[:100]))  # warm-up: buffers of the first MPUB
+            c.expect_response(b"OK")
+            baseline = n.rss_kb()
+            for k in range(100, 20000, 500):
+                c.send(mpub("p", sent[k:k + 500]))
+                c.expect_response(b"OK")
+        grown = n.rss_kb() - baseline
+        print("rss growth while paused: %d KiB" % grown)
+        # 19,900 x 1 KB were ~20 MB of pending messages before the bound; now ~100 KB.
+        assert grown < 8 * 1024, "RSS grew by %d KiB while paused" % grown
+        assert topic_depths(n, "p") == (20000, 19900, 20000)
+        assert channel_stats(n, "p", "c")[0]["depth"] == 0
+
+        assert nsqhttp.request(n, "POST", "/topic/unpause?topic=p").status == 200
+        env = Env(n)
+        got = []
+
+        def handler(m):
+            got.append(m.body)
+            return True
+
+        async def body():
+            env.reader("p", "c", handler, max_in_flight=1000)
+            await until(lambda: len(got) >= 20000, 20, "20,000 messages")
+            await asyncio.sleep(0.1)  # none more
+
+        env.run(body, timeout=25)
+        assert got == sent  # each once, in publish order
+        assert not env.errors.protocol_errors(), env.errors.records
+        assert topic_depths(n, "p")[:2] == (0, 0)
+    finally:
+        assert n.stop() is None
