@@ -627,7 +627,7 @@ void Channel::drop_all_locked() {
   tail_skip_.clear();
 }
 
-void Channel::empty() {
+void Channel::empty(uint64_t keep_from) {
   {
     std::lock_guard lock(mu_);
     drop_all_locked();
@@ -635,7 +635,7 @@ void Channel::empty() {
     for (auto& slot : consumers_) slot.consumer->in_flight_reset();
     // Durable: everything in the log so far counts as acknowledged for this channel.
     if (journal_) {
-      journal_->record(AckRecord::kEmpty, log_->next_offset());
+      journal_->record(AckRecord::kEmpty, std::min(log_->next_offset(), keep_from));
       limits_.disk->committer->request(log_);
     }
   }

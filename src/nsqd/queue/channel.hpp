@@ -151,8 +151,10 @@ class Channel : public std::enable_shared_from_this<Channel> {
   void pause();
   void unpause();
   bool paused() const;
-  // Drops queued, in-flight and deferred messages (HTTP /channel/empty).
-  void empty();
+  // Drops queued, in-flight and deferred messages (HTTP /channel/empty, through
+  // Topic::empty_channel). -durable: every offset below the log end, and below `keep_from`,
+  // counts as acknowledged from now on.
+  void empty(uint64_t keep_from = UINT64_MAX);
   // Refuses everything from now on and drops the messages, disk queue included (deletion).
   void close();
   // Shutdown: refuses everything from now on and writes the memory queue, in-flight and

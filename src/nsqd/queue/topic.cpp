@@ -501,6 +501,15 @@ void Topic::empty() {
   if (backend_) backend_->empty();
 }
 
+void Topic::empty_channel(Channel& channel) {
+  if (!log_) {
+    channel.empty();  // a disk queue's truncation: not under the topic lock
+    return;
+  }
+  std::lock_guard lock(mu_);
+  channel.empty(backlog_floor_locked());
+}
+
 void Topic::close() {
   // The reference's messagePump goroutine ends first and says so (nsqd/topic.go).
   log::info("TOPIC({}): closing ... messagePump", name_);

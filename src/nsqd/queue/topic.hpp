@@ -86,6 +86,10 @@ class Topic : public std::enable_shared_from_this<Topic> {
   void unpause();
   bool paused() const;
   void empty();
+  // /channel/empty of one of this topic's channels. -durable: under the topic lock, and the
+  // channel's EMPTY record stays below a backlog the topic holds (paused): the channel gets
+  // that at unpause, so it must not count as acknowledged (a crash, the log trim).
+  void empty_channel(Channel& channel);
   // Deletion: closes every channel and removes the disk queues.
   void close();
   // Shutdown: writes the memory queue to the disk queue, shuts every channel down (each

@@ -188,6 +188,22 @@ TEST_F(DurablePausedTopicTest, EmptyWhilePausedDropsTheBacklog) {
   EXPECT_EQ(drain(*a, 1, 100)->bodies(), expected(100, 200));
 }
 
+TEST_F(DurablePausedTopicTest, EmptyingAChannelWhilePausedKeepsTheBacklogItGetsAtUnpause) {
+  auto t = open_topic(/*segment_bytes=*/1);  // every commit cycle starts a new segment
+  auto a = t->get_channel("a");
+  publish_range(*t, 0, 5);  // before the pause: emptied
+  t->pause();
+  publish_range(*t, 5, 105, 20);
+  t->empty_channel(*a);             // /channel/empty: a's EMPTY record stays below the backlog
+  publish_range(*t, 105, 125, 20);  // more cycles: trims
+  t->unpause();
+  EXPECT_EQ(drain(*a, 1, 120)->bodies(), expected(5, 125));
+  publish_range(*t, 125, 126);
+  crash(t);  // nothing FINed: a gets the backlog again, from a log that kept it
+  t = open_topic(1);
+  EXPECT_EQ(drain(*t->get_channel("a"), 1, 121)->bodies(), expected(5, 126));
+}
+
 TEST_F(DurablePausedTopicTest, AnEphemeralChannelGetsOnlyWhatWaitedInMemory) {
   auto t = open_topic();
   auto a = t->get_channel("a");
@@ -225,7 +241,7 @@ TEST_F(DurablePausedTopicTest, ACrashWhilePausedLosesNothing) {
   t->pause();
   publish_range(*t, 5, 205);
   auto late = t->get_channel("late");  // its journal starts at the held backlog
-  publish_range(*t, 205, 210);          // a commit cycle writes late's START
+  publish_range(*t, 205, 210);         // a commit cycle writes late's START
   wait_floor(*late, 5);
   crash(t);
 
