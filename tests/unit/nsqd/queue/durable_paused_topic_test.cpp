@@ -15,10 +15,8 @@
 #include <vector>
 
 #include "nsqd/queue/topic.hpp"
-#include "nsqd/storage/disk_worker.hpp"
-#include "nsqd/storage/group_committer.hpp"
+#include "support/durable_topic_env.hpp"
 #include "support/fake_consumer.hpp"
-#include "support/temp_dir.hpp"
 
 namespace nsq::nsqd {
 namespace {
@@ -28,33 +26,19 @@ constexpr int64_t kMemQueueSize = 10;
 
 using test_support::FakeConsumer;
 
-class DurablePausedTopicTest : public ::testing::Test {
+class DurablePausedTopicTest : public test_support::DurableTopicEnv {
  protected:
-  // A fresh "process": its own commit thread over the same data directory.
   std::shared_ptr<Topic> open_topic(int64_t segment_bytes = 64 * 1024 * 1024) {
-    committer_ = std::make_unique<GroupCommitter>();
-    auto ctx = std::make_shared<DiskContext>();
-    ctx->data_path = dir_.path();
-    ctx->committer = committer_.get();
-    ctx->worker = &worker_;
-    ctx->log_segment_bytes = segment_bytes;
-    ChannelLimits limits;
-    limits.mem_queue_size = kMemQueueSize;
-    limits.disk = ctx;
-    return std::make_shared<Topic>("t", limits, guids_, [](Topic&) {});
-  }
-  void crash(std::shared_ptr<Topic>& t) {
-    committer_->stop();
-    t.reset();
-    committer_.reset();
+    return DurableTopicEnv::open_topic(segment_bytes, kMemQueueSize);
   }
 
   // Publishes "m<from>" .. "m<to - 1>" in MPUBs of `per_batch` and waits for each OK.
   static void publish_range(Topic& t, int from, int to, int per_batch = 100, int64_t defer_ns = 0) {
     for (int i = from; i < to; i += per_batch) {
       std::vector<std::string> bodies;
-      for (int k = i; k < std::min(to, i + per_batch); ++k)
+      for (int k = i; k < std::min(to, i + per_batch); ++k) {
         bodies.push_back("m" + std::to_string(k));
+      }
       std::vector<std::string_view> views(bodies.begin(), bodies.end());
       std::promise<std::string> done;
       auto f = done.get_future();
@@ -80,23 +64,9 @@ class DurablePausedTopicTest : public ::testing::Test {
     auto c = std::make_shared<FakeConsumer>(id, n + 100);
     EXPECT_EQ(ch.add_consumer(c), Channel::AddResult::kOk);
     ch.consumer_ready(id);
-    for (int i = 0; i < 500 && ch.stats().in_flight_count < n; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    EXPECT_EQ(ch.stats().in_flight_count, n);
+    wait_in_flight(ch, n);
     return c;
   }
-  static void wait_floor(Channel& ch, uint64_t floor) {
-    for (int i = 0; i < 500 && ch.journal_floor().value_or(0) < floor; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    ASSERT_GE(ch.journal_floor().value_or(0), floor);
-  }
-
-  test_support::TempDir dir_;
-  DiskWorker worker_{1};
-  GuidFactory guids_{1};
-  std::unique_ptr<GroupCommitter> committer_;
 };
 
 TEST_F(DurablePausedTopicTest, ThousandsPublishedWhilePausedWaitInTheLogAndComeBackInOrder) {
