@@ -501,3 +501,49 @@ def test_a_paused_topic_keeps_its_backlog_in_the_log_not_in_memory(tmp_path):
         assert topic_depths(n, "p")[:2] == (0, 0)
     finally:
         assert n.stop() is None
+
+
+def test_kill9_while_paused_gives_the_backlog_back_to_the_channels(tmp_path):
+    """kill -9 while a paused topic holds 2,000 messages past --mem-queue-size=10 in its log:
+    after the restart each channel (one created while paused too) has all of them, once, in
+    order. (They are delivered even before the unpause: docs/persistence.md, "Limits".)"""
+    from conftest import Nsqd
+
+    data = tmp_path / "data"
+    data.mkdir()
+    args = ["--durable", "--mem-queue-size=10"]
+    n = Nsqd(data, args).start()
+    nsqhttp.wait_http(n)
+    for path in ("/topic/create?topic=k", "/channel/create?topic=k&channel=a",
+                 "/topic/pause?topic=k"):
+        assert nsqhttp.request(n, "POST", path).status == 200
+    sent = [b"%04d" % i for i in range(2000)]
+    with nsqproto.Conn(n.host, n.tcp_port) as c:
+        c.send(mpub("k", sent[:1000]))
+        c.expect_response(b"OK")
+        assert nsqhttp.request(n, "POST", "/channel/create?topic=k&channel=b").status == 200
+        c.send(mpub("k", sent[1000:]))
+        c.expect_response(b"OK")
+    assert topic_depths(n, "k") == (2000, 1990, 2000)
+    wait_journal_records(n, "k", "b", 1)  # b's START, at the held backlog
+    n.kill9()
+
+    n = Nsqd(data, args).start()
+    try:
+        for ch in ("a", "b"):
+            stats, _ = channel_stats(n, "k", ch)
+            assert (stats["depth"], stats["backend_depth"]) == (2000, 1990), stats
+        assert nsqhttp.request(n, "POST", "/topic/unpause?topic=k").status == 200
+        for ch in ("a", "b"):
+            c = nsqproto.Conn(n.host, n.tcp_port)
+            c.sub("k", ch, rdy=500)
+            got = []
+            for _ in range(2000):
+                m = c.expect_message()
+                got.append(m.body)
+                c.send(cmd("FIN", m.id))
+            assert got == sent, ch
+            c.expect_nothing(0.1)
+            c.close()
+    finally:
+        assert n.stop() is None
