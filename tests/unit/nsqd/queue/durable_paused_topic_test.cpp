@@ -113,6 +113,22 @@ TEST_F(DurablePausedTopicTest, MemQueueSizeIsAlsoTheBoundOfAnMpubLargerThanIt) {
   EXPECT_EQ(drain(*a, 1, 1000)->bodies(), expected(0, 1000));
 }
 
+TEST_F(DurablePausedTopicTest, AtMemQueueSizeZeroNothingButDpubsWaitsInMemory) {
+  auto t = DurableTopicEnv::open_topic(64 * 1024 * 1024, /*mem_queue_size=*/0);
+  auto a = t->get_channel("a");
+  t->pause();
+  publish_range(*t, 0, 50);
+  publish_range(*t, 50, 51, 1, 3600 * kSecond);
+  publish_range(*t, 51, 100);
+  EXPECT_EQ(in_memory(*t), 1);  // the DPUB
+  EXPECT_EQ(t->stats().depth, 100);
+  t->unpause();
+  EXPECT_EQ(a->stats().deferred_count, 1);
+  auto want = expected(0, 50);
+  for (auto& x : expected(51, 100)) want.push_back(x);
+  EXPECT_EQ(drain(*a, 1, 99)->bodies(), want);
+}
+
 TEST_F(DurablePausedTopicTest, AChannelCreatedWhilePausedGetsTheBacklogADeletedOneNothing) {
   auto t = open_topic();
   auto a = t->get_channel("a");
