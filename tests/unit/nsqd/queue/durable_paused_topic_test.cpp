@@ -129,6 +129,34 @@ TEST_F(DurablePausedTopicTest, AtMemQueueSizeZeroNothingButDpubsWaitsInMemory) {
   EXPECT_EQ(drain(*a, 1, 99)->bodies(), want);
 }
 
+TEST_F(DurablePausedTopicTest, PauseCyclesWithNobodyConsumingKeepOneTailInOrder) {
+  auto t = open_topic();
+  auto a = t->get_channel("a");
+  for (int cycle = 0; cycle < 3; ++cycle) {
+    t->pause();
+    publish_range(*t, cycle * 200, cycle * 200 + 100);
+    t->unpause();
+    publish_range(*t, cycle * 200 + 100, cycle * 200 + 200);
+    EXPECT_EQ(a->stats().depth, (cycle + 1) * 200);
+    EXPECT_EQ(a->stats().backend_depth, (cycle + 1) * 200 - kMemQueueSize);
+  }
+  EXPECT_EQ(drain(*a, 1, 600)->bodies(), expected(0, 600));
+}
+
+TEST_F(DurablePausedTopicTest, DeletingAPausedTopicDropsItsBacklogWithItsLog) {
+  auto t = open_topic();
+  auto a = t->get_channel("a");
+  t->pause();
+  publish_range(*t, 0, 100);
+  t->close();
+  EXPECT_EQ(t->stats().depth, 0);
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/t.log"));
+  crash(t);
+  t = open_topic();  // created again under the same name: empty
+  EXPECT_EQ(t->stats().depth, 0);
+  EXPECT_EQ(t->get_channel("a")->stats().depth, 0);
+}
+
 TEST_F(DurablePausedTopicTest, AChannelCreatedWhilePausedGetsTheBacklogADeletedOneNothing) {
   auto t = open_topic();
   auto a = t->get_channel("a");
