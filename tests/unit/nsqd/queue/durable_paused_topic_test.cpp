@@ -5,6 +5,7 @@
 // deletion while paused, empty, ephemeral and journal-less channels, the log trim and crashes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <future>
@@ -298,6 +299,37 @@ TEST_F(DurablePausedTopicTest, UnpausingIntoAChannelThatHasALogTailAppendsTheBac
   auto want = expected(0, 50);
   for (auto& x : expected(60, 200)) want.push_back(x);
   EXPECT_EQ(c->bodies(), want);
+}
+
+TEST_F(DurablePausedTopicTest, AnOffsetBelowTheTailsEndGoesToMemoryNotIntoTheTail) {
+  // Defensive: the topic never hands a channel an offset below its tail's end (pending_ goes
+  // before the range, publishes after it), but if one came it must not cut the tail short.
+  auto t = open_topic();
+  auto a = t->get_channel("a");
+  std::vector<std::string> bodies;
+  std::vector<LogAppend> appends;
+  for (int k = 0; k < kMemQueueSize + 3; ++k) bodies.push_back("m" + std::to_string(k));
+  for (const auto& b : bodies) appends.push_back(LogAppend{guids_.next(), 1, 0, b});
+  ASSERT_TRUE(static_cast<bool>(t->log()->append(appends)));  // offsets 0 .. 12, written directly
+  std::vector<MessagePtr> msgs;
+  for (size_t k = 0; k < appends.size(); ++k) {
+    msgs.push_back(Message::create(appends[k].id, 1, appends[k].body));
+    msgs.back()->set_log_offset(k);
+  }
+  const size_t late = kMemQueueSize - 1;  // held back: the 10 others fill memory, then a tail
+  std::vector<MessagePtr> first;
+  for (size_t k = 0; k < msgs.size(); ++k) {
+    if (k != late) first.push_back(msgs[k]);
+  }
+  ASSERT_EQ(a->put(first, 0), "");
+  ASSERT_EQ(a->stats().backend_depth, 2);  // offsets 11 and 12
+  ASSERT_EQ(a->put(std::span(&msgs[late], 1), 0), "");
+  EXPECT_EQ(a->stats().backend_depth, 2);
+  auto c = drain(*a, 1, kMemQueueSize + 3);
+  auto got = c->bodies();
+  std::sort(got.begin(), got.end());
+  std::sort(bodies.begin(), bodies.end());
+  EXPECT_EQ(got, bodies);
 }
 
 }  // namespace
