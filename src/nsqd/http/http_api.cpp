@@ -466,7 +466,7 @@ void NsqdHttpApi::channel_empty(Request& req, Response& resp) {
   if (!r) return;
   auto channel = existing_channel(*r, resp);
   if (!channel) return;
-  channel->empty();
+  r->topic->empty_channel(*channel);
   http::v1_empty(resp);
 }
 

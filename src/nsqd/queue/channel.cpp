@@ -70,7 +70,8 @@ Channel::Channel(std::string topic_name, std::string name, ChannelLimits limits,
 
 Channel::~Channel() = default;
 
-bool Channel::attach_log(const std::shared_ptr<TopicLog>& log, uint64_t start_if_new) {
+bool Channel::attach_log(const std::shared_ptr<TopicLog>& log, uint64_t start_if_new,
+                         uint64_t held_from) {
   if (!durable_ || !log) return false;
   auto opened = ChannelJournal::open(log->dir(), name_);
   if (!opened) {
@@ -81,12 +82,16 @@ bool Channel::attach_log(const std::shared_ptr<TopicLog>& log, uint64_t start_if
   // A new journal's name must be durable before any publish after this point gets its OK.
   if (!journal->existed()) log->directory_changed();
   AckState state = journal->durable_state();
+  uint64_t read_from = state.floor;
   if (!state.started) {
     // A journal that exists without its START lost it in a crash before the commit cycle
     // wrote it: start at the log's first offset (duplicates, never a loss).
-    const uint64_t start = journal->existed() ? log->start_offset() : start_if_new;
+    const uint64_t start =
+        journal->existed() ? log->start_offset() : std::min(start_if_new, held_from);
     journal->record(AckRecord::kStart, start);
     state.apply(AckRecord::kStart, start, 0);
+    // A new channel takes the held backlog from its topic at unpause, not from the log now.
+    read_from = journal->existed() ? start : start_if_new;
   }
   // Rebuild the backlog: every offset from the floor that is not acknowledged. In flight at
   // a crash means not acknowledged, so those come back too.
@@ -97,7 +102,7 @@ bool Channel::attach_log(const std::shared_ptr<TopicLog>& log, uint64_t start_if
   size_t queued = 0;
   size_t deferred = 0;
   std::lock_guard lock(mu_);
-  for (uint64_t at = state.floor; at < end;) {
+  for (uint64_t at = read_from; at < end;) {
     records.clear();
     if (auto read = log->read(at, 1024, records); !read) {
       log::error("CHANNEL({}): failed to read the topic log at {} - {}", name_, at, read.error());
@@ -169,6 +174,20 @@ void Channel::add_to_tail_locked(uint64_t offset) {
   if (!has_tail_locked()) tail_from_ = offset;
   tail_end_ = offset + 1;
   ++tail_count_;
+}
+
+bool Channel::take_log_range(uint64_t from, uint64_t end, int64_t count) {
+  std::lock_guard lock(mu_);
+  if (exiting_) return true;  // deleted meanwhile: nothing to hand over
+  if (!log_ || (has_tail_locked() && from < tail_end_)) return false;
+  // Every record between the tail's end and `from` is a DPUB (the refill skips it) or was
+  // put into this tail already: the topic hands its held backlog over in log order.
+  if (!has_tail_locked()) tail_from_ = from;
+  tail_end_ = end;
+  tail_count_ += count;
+  message_count_ += static_cast<uint64_t>(count);
+  dispatch_locked(coarse_now_ns());
+  return true;
 }
 
 size_t Channel::log_refill_target_locked() const {
@@ -273,9 +292,12 @@ std::string Channel::put(std::span<const MessagePtr> msgs, int64_t defer_ns) {
       if (defer_ns > 0) {
         defer_locked(Queued{m, 0}, now + defer_ns);
       } else if (log_ && m->log_offset() != Message::kNoLogOffset &&
-                 (has_tail_locked() ||
-                  static_cast<int64_t>(queue_.size()) >= limits_.mem_queue_size)) {
-        add_to_tail_locked(m->log_offset());  // the log holds it; refill_from_log reads it
+                 (has_tail_locked()
+                      ? m->log_offset() >= tail_end_
+                      : static_cast<int64_t>(queue_.size()) >= limits_.mem_queue_size)) {
+        // The log holds it; refill_from_log reads it. An offset below the tail's end cannot
+        // join the tail (it would cut the tail short): memory takes it, past the bound.
+        add_to_tail_locked(m->log_offset());
       } else if (!backend_ || static_cast<int64_t>(queue_.size()) < limits_.mem_queue_size) {
         enqueue_locked(Queued{m, 0});
       } else {
@@ -605,7 +627,7 @@ void Channel::drop_all_locked() {
   tail_skip_.clear();
 }
 
-void Channel::empty() {
+void Channel::empty(uint64_t keep_from) {
   {
     std::lock_guard lock(mu_);
     drop_all_locked();
@@ -613,7 +635,7 @@ void Channel::empty() {
     for (auto& slot : consumers_) slot.consumer->in_flight_reset();
     // Durable: everything in the log so far counts as acknowledged for this channel.
     if (journal_) {
-      journal_->record(AckRecord::kEmpty, log_->next_offset());
+      journal_->record(AckRecord::kEmpty, std::min(log_->next_offset(), keep_from));
       limits_.disk->committer->request(log_);
     }
   }

@@ -101,7 +101,18 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // log tail (see put). The topic calls it under its lock, right after creating the channel,
   // so no publish interleaves. False if the journal cannot be opened (the channel then works
   // in memory only, logged).
-  bool attach_log(const std::shared_ptr<TopicLog>& log, uint64_t start_if_new);
+  // `held_from`: the first offset of a paused topic's backlog (Topic::pending_ and its log
+  // overflow), which the topic hands over only at unpause (put, take_log_range). A new journal
+  // then starts there rather than at `start_if_new`, so a crash before the channel FINs them
+  // gives them back (and the log keeps them), but nothing below `start_if_new` is taken now.
+  bool attach_log(const std::shared_ptr<TopicLog>& log, uint64_t start_if_new,
+                  uint64_t held_from = UINT64_MAX);
+  // -durable, at a paused topic's unpause: the log range [from, end), holding `count`
+  // messages that are not DPUBs (those went through put), becomes the end of this channel's
+  // log tail, read back in order by refill_from_log. False when the channel cannot take it
+  // as a range: it has no journal (memory only), or its tail already reaches past `from` (a
+  // tail is one contiguous range); the topic then put()s the messages instead.
+  bool take_log_range(uint64_t from, uint64_t end, int64_t count);
   // Commit thread: writes the acknowledgements below `synced`; returns fsyncs made.
   int flush_journal(uint64_t synced);
   // The durable ack floor; nullopt without a journal (nothing to keep in the log for it).
@@ -140,8 +151,10 @@ class Channel : public std::enable_shared_from_this<Channel> {
   void pause();
   void unpause();
   bool paused() const;
-  // Drops queued, in-flight and deferred messages (HTTP /channel/empty).
-  void empty();
+  // Drops queued, in-flight and deferred messages (HTTP /channel/empty, through
+  // Topic::empty_channel). -durable: every offset below the log end, and below `keep_from`,
+  // counts as acknowledged from now on.
+  void empty(uint64_t keep_from = UINT64_MAX);
   // Refuses everything from now on and drops the messages, disk queue included (deletion).
   void close();
   // Shutdown: refuses everything from now on and writes the memory queue, in-flight and

@@ -81,7 +81,8 @@ int Topic::commit_journals() {
     std::lock_guard lock(mu_);
     if (!log_) return 0;
     list = channel_list_;
-    floor = untaken_from_;
+    // A held backlog is in no channel yet (a new channel's journal may start above it).
+    floor = std::min(untaken_from_, backlog_floor_locked());
   }
   const uint64_t synced = log_->synced_offset();
   int fsyncs = 0;
@@ -183,7 +184,7 @@ std::string Topic::publish(std::span<const std::string_view> bodies, int64_t def
     limits_.disk->report_write("");  // a full disk that has room again: /ping OK
     for (size_t i = 0; i < batch_.size(); ++i) batch_[i]->set_log_offset(*first_offset + i);
     limits_.disk->committer->request(log_);
-    if (channel_list_.empty()) {
+    if (channel_list_.empty() && !holds_backlog_locked()) {
       // No channel yet: the log alone holds them; the first channel starts at untaken_from_.
       message_count_ += bodies.size();
       batch_.clear();
@@ -192,6 +193,12 @@ std::string Topic::publish(std::span<const std::string_view> bodies, int64_t def
     untaken_from_ = log_->next_offset();
   }
   message_count_ += bodies.size();
+
+  if (log_ && (channel_list_.empty() || paused_)) {
+    hold_in_backlog_locked(defer_ns);  // the log has them: no disk write can fail here
+    batch_.clear();
+    return "";
+  }
 
   if (channel_list_.empty() || paused_) {
     const auto room = static_cast<size_t>(
@@ -231,6 +238,72 @@ std::string Topic::publish(std::span<const std::string_view> bodies, int64_t def
   return error;
 }
 
+void Topic::hold_in_backlog_locked(int64_t defer_ns) {
+  for (auto& m : batch_) {
+    const bool in_memory =
+        defer_ns > 0 || (overflow_from_ == overflow_end_ &&
+                         static_cast<int64_t>(pending_.size()) < limits_.mem_queue_size);
+    if (in_memory) {
+      // DPUBs always: a channel's log refill skips DPUB records (they go to its deferred heap).
+      pending_.push_back(Pending{std::move(m), defer_ns});
+      continue;
+    }
+    if (overflow_from_ == overflow_end_) overflow_from_ = m->log_offset();
+    overflow_end_ = m->log_offset() + 1;
+    ++overflow_count_;
+  }
+}
+
+uint64_t Topic::backlog_floor_locked() const {
+  uint64_t floor = overflow_from_ < overflow_end_ ? overflow_from_ : UINT64_MAX;
+  // pending_ is in publish order: its front has its lowest offset.
+  if (!pending_.empty() && pending_.front().msg->log_offset() != Message::kNoLogOffset) {
+    floor = std::min(floor, pending_.front().msg->log_offset());
+  }
+  return floor;
+}
+
+void Topic::hand_overflow_locked() {
+  if (overflow_from_ == overflow_end_) return;
+  for (const auto& ch : channel_list_) {
+    // #ephemeral channels have no journal and drop past --mem-queue-size anyway [compat]:
+    // they get pending_ only.
+    if (ch->ephemeral()) continue;
+    if (!ch->take_log_range(overflow_from_, overflow_end_, overflow_count_)) {
+      put_overflow_from_log_locked(*ch);
+    }
+  }
+  overflow_from_ = overflow_end_ = 0;
+  overflow_count_ = 0;
+}
+
+void Topic::put_overflow_from_log_locked(Channel& ch) {
+  // Rare (a journal that could not be opened): reads under the topic lock, and the channel
+  // holds the whole overflow in memory, as it held all of pending_ before the bound.
+  std::vector<LogRecord> records;
+  std::vector<MessagePtr> run;
+  for (uint64_t at = overflow_from_; at < overflow_end_;) {
+    records.clear();
+    if (auto read = log_->read(at, std::min<uint64_t>(kFlushRun, overflow_end_ - at), records);
+        !read || records.empty()) {
+      log::error("TOPIC({}): failed to read the paused backlog for channel {} at {} - {}", name_,
+                 ch.name(), at, read ? "nothing read" : read.error());
+      return;
+    }
+    run.clear();
+    for (const auto& r : records) {
+      at = r.offset + 1;
+      if (r.offset >= overflow_end_) break;
+      if (r.due_ns != 0) continue;  // DPUBs went through pending_
+      run.push_back(Message::create(r.id, r.timestamp_ns, r.body));
+      run.back()->set_log_offset(r.offset);
+    }
+    if (std::string e = ch.put(run, 0); !e.empty()) {
+      log::error("TOPIC({}): failed to put msg to channel - {}", name_, e);
+    }
+  }
+}
+
 void Topic::flush_pending_locked() {
   if (channel_list_.empty() || paused_) return;
   // Runs under the topic lock, on the thread that created the first channel or unpaused:
@@ -248,6 +321,7 @@ void Topic::flush_pending_locked() {
     }
     put_to_channels_locked(run, defer_ns);
   }
+  hand_overflow_locked();  // after pending_: every overflow offset is above pending_'s
   maybe_pump_locked();
 }
 
@@ -348,7 +422,10 @@ std::shared_ptr<Channel> Topic::get_channel(const std::string& name) {
       // the reference's channels only see messages published after they exist.
       const bool first = std::none_of(channel_list_.begin(), channel_list_.end(),
                                       [](const auto& c) { return !c->ephemeral(); });
-      channel->attach_log(log_, first ? untaken_from_ : log_->next_offset());
+      // While a backlog is held (paused) a new channel gets it at unpause, as every channel
+      // of the reference's paused topic does; its journal starts at the backlog (crashes).
+      channel->attach_log(log_, first ? untaken_from_ : log_->next_offset(),
+                          backlog_floor_locked());
       untaken_from_ = log_->next_offset();
     }
     channels_.emplace(name, channel);
@@ -417,9 +494,20 @@ void Topic::empty() {
   {
     std::lock_guard lock(mu_);
     pending_.clear();
+    overflow_from_ = overflow_end_ = 0;
+    overflow_count_ = 0;
     if (log_) untaken_from_ = log_->next_offset();
   }
   if (backend_) backend_->empty();
+}
+
+void Topic::empty_channel(Channel& channel) {
+  if (!log_) {
+    channel.empty();  // a disk queue's truncation: not under the topic lock
+    return;
+  }
+  std::lock_guard lock(mu_);
+  channel.empty(backlog_floor_locked());
 }
 
 void Topic::close() {
@@ -430,6 +518,8 @@ void Topic::close() {
     std::lock_guard lock(mu_);
     exiting_ = true;
     pending_.clear();
+    overflow_from_ = overflow_end_ = 0;
+    overflow_count_ = 0;
     to_close.swap(channel_list_);
     channels_.clear();
   }
@@ -485,7 +575,8 @@ TopicStats Topic::stats() const {
   {
     std::lock_guard lock(mu_);
     s.name = name_;
-    s.backend_depth = backend_ ? backend_->depth() : 0;
+    // -durable: the held overflow is the topic's "on disk" part, as a disk queue's depth.
+    s.backend_depth = backend_ ? backend_->depth() : overflow_count_;
     s.depth = static_cast<int64_t>(pending_.size()) + s.backend_depth;
     // Durable without a channel: the log holds what the first channel will get.
     if (log_ && channel_list_.empty()) {

@@ -2,7 +2,9 @@
 // creates each message once (one refcounted buffer, docs/architecture.md) and hands the same
 // pointer to every channel under one topic lock, so an MPUB is one lock and one splice per
 // channel. While the topic has no channel, or is paused, messages wait in the topic's own
-// queue and flow to the channels once one exists / the topic is unpaused.
+// queue and flow to the channels once one exists / the topic is unpaused. -durable: at most
+// --mem-queue-size of them wait in memory; the rest stay only in the topic log (the
+// "overflow", handed to each channel as the end of its log tail at unpause).
 //
 // Owner: Nsqd's topic map (shared_ptr). Threads: any event-loop thread, HTTP handlers, the
 // scanner. Lock order: Nsqd registry -> Topic -> Channel -> client output buffer.
@@ -84,6 +86,10 @@ class Topic : public std::enable_shared_from_this<Topic> {
   void unpause();
   bool paused() const;
   void empty();
+  // /channel/empty of one of this topic's channels. -durable: under the topic lock, and the
+  // channel's EMPTY record stays below a backlog the topic holds (paused): the channel gets
+  // that at unpause, so it must not count as acknowledged (a crash, the log trim).
+  void empty_channel(Channel& channel);
   // Deletion: closes every channel and removes the disk queues.
   void close();
   // Shutdown: writes the memory queue to the disk queue, shuts every channel down (each
@@ -110,7 +116,18 @@ class Topic : public std::enable_shared_from_this<Topic> {
     int64_t defer_ns;
   };
 
+  // Hands pending_ and the log overflow to the channels (unless paused or channel-less).
   void flush_pending_locked();
+  // -durable: the messages just appended (batch_) wait for the unpause (or a channel): in
+  // pending_ up to --mem-queue-size (DPUBs always), past it only in the log overflow.
+  void hold_in_backlog_locked(int64_t defer_ns);
+  void hand_overflow_locked();
+  // Fallback for a channel that cannot take a log range (no journal): reads the overflow from
+  // the log and put()s it into the channel's memory.
+  void put_overflow_from_log_locked(Channel& ch);
+  bool holds_backlog_locked() const { return !pending_.empty() || overflow_from_ < overflow_end_; }
+  // The lowest log offset of the held backlog; UINT64_MAX without one (or without a log).
+  uint64_t backlog_floor_locked() const;
   // Puts `msgs` into every channel; a channel's failure is logged, the others still get them.
   void put_to_channels_locked(std::span<const MessagePtr> msgs, int64_t defer_ns);
   void maybe_pump_locked();
@@ -147,8 +164,15 @@ class Topic : public std::enable_shared_from_this<Topic> {
   std::string log_error_;             // why log_ could not be opened: publishes fail with it
   std::vector<LogAppend> log_batch_;  // scratch for publish, reused under mu_
   // The first offset no channel took: where the first channel of the topic starts. While
-  // channels exist every publish is taken, so it follows the log end.
+  // channels exist (or a backlog is held) every publish is taken, so it follows the log end.
   uint64_t untaken_from_ = 0;
+  // -durable, held backlog past --mem-queue-size (paused, or its channels all deleted while
+  // paused): only in the log, as the range [overflow_from_, overflow_end_) whose records are
+  // these `overflow_count_` messages plus DPUBs (those wait in pending_). Once it started,
+  // every later non-deferred publish joins it (order). The log trim keeps it.
+  uint64_t overflow_from_ = 0;
+  uint64_t overflow_end_ = 0;
+  int64_t overflow_count_ = 0;
   bool commit_hook_set_ = false;
   bool retry_listed_ = false;  // in limits_.topic_retries
   uint64_t disk_limit_refusals_ = 0;

@@ -440,3 +440,112 @@ def test_a_graceful_restart_repeats_no_fin_and_loses_nothing(tmp_path):
         c.close()
     finally:
         assert n.stop() is None
+
+
+def topic_depths(n, topic):
+    """(depth, backend_depth) of the topic in /stats, and its nsq_topic_depth in /metrics."""
+    stats = nsqhttp.request(n, "GET", "/stats?format=json").json()
+    found = [t for t in stats["topics"] if t["topic_name"] == topic][0]
+    metric = None
+    for line in nsqhttp.request(n, "GET", "/metrics").body.decode().splitlines():
+        if line.startswith("nsq_topic_depth{") and 'topic="%s"' % topic in line:
+            metric = int(float(line.rsplit(" ", 1)[1]))
+    return found["depth"], found["backend_depth"], metric
+
+
+def test_a_paused_topic_keeps_its_backlog_in_the_log_not_in_memory(tmp_path):
+    """A paused durable topic holds at most --mem-queue-size messages in memory; the rest stay
+    only in its log (/stats backend_depth) and reach the channel in order at unpause."""
+    import asyncio
+
+    from conftest import Nsqd
+    from test_pynsq import Env, until
+
+    data = tmp_path / "data"
+    data.mkdir()
+    n = Nsqd(data, ["--durable", "--mem-queue-size=100"]).start()
+    try:
+        nsqhttp.wait_http(n)
+        for path in ("/topic/create?topic=p", "/channel/create?topic=p&channel=c",
+                     "/topic/pause?topic=p"):
+            assert nsqhttp.request(n, "POST", path).status == 200
+        sent = [b"%05d-" % i + b"x" * 1000 for i in range(20000)]
+        with nsqproto.Conn(n.host, n.tcp_port) as c:
+            c.send(mpub("p", sent[:100]))  # warm-up: buffers of the first MPUB
+            c.expect_response(b"OK")
+            baseline = n.rss_kb()
+            for k in range(100, 20000, 500):
+                c.send(mpub("p", sent[k:k + 500]))
+                c.expect_response(b"OK")
+        grown = n.rss_kb() - baseline
+        print("rss growth while paused: %d KiB" % grown)
+        # 19,900 x 1 KB were ~20 MB of pending messages before the bound; now ~100 KB.
+        assert grown < 8 * 1024, "RSS grew by %d KiB while paused" % grown
+        assert topic_depths(n, "p") == (20000, 19900, 20000)
+        assert channel_stats(n, "p", "c")[0]["depth"] == 0
+
+        assert nsqhttp.request(n, "POST", "/topic/unpause?topic=p").status == 200
+        env = Env(n)
+        got = []
+
+        def handler(m):
+            got.append(m.body)
+            return True
+
+        async def body():
+            env.reader("p", "c", handler, max_in_flight=1000)
+            await until(lambda: len(got) >= 20000, 20, "20,000 messages")
+            await asyncio.sleep(0.1)  # none more
+
+        env.run(body, timeout=25)
+        assert got == sent  # each once, in publish order
+        assert not env.errors.protocol_errors(), env.errors.records
+        assert topic_depths(n, "p")[:2] == (0, 0)
+    finally:
+        assert n.stop() is None
+
+
+def test_kill9_while_paused_gives_the_backlog_back_to_the_channels(tmp_path):
+    """kill -9 while a paused topic holds 2,000 messages past --mem-queue-size=10 in its log:
+    after the restart each channel (one created while paused too) has all of them, once, in
+    order. (They are delivered even before the unpause: docs/persistence.md, "Limits".)"""
+    from conftest import Nsqd
+
+    data = tmp_path / "data"
+    data.mkdir()
+    args = ["--durable", "--mem-queue-size=10"]
+    n = Nsqd(data, args).start()
+    nsqhttp.wait_http(n)
+    for path in ("/topic/create?topic=k", "/channel/create?topic=k&channel=a",
+                 "/topic/pause?topic=k"):
+        assert nsqhttp.request(n, "POST", path).status == 200
+    sent = [b"%04d" % i for i in range(2000)]
+    with nsqproto.Conn(n.host, n.tcp_port) as c:
+        c.send(mpub("k", sent[:1000]))
+        c.expect_response(b"OK")
+        assert nsqhttp.request(n, "POST", "/channel/create?topic=k&channel=b").status == 200
+        c.send(mpub("k", sent[1000:]))
+        c.expect_response(b"OK")
+    assert topic_depths(n, "k") == (2000, 1990, 2000)
+    wait_journal_records(n, "k", "b", 1)  # b's START, at the held backlog
+    n.kill9()
+
+    n = Nsqd(data, args).start()
+    try:
+        for ch in ("a", "b"):
+            stats, _ = channel_stats(n, "k", ch)
+            assert (stats["depth"], stats["backend_depth"]) == (2000, 1990), stats
+        assert nsqhttp.request(n, "POST", "/topic/unpause?topic=k").status == 200
+        for ch in ("a", "b"):
+            c = nsqproto.Conn(n.host, n.tcp_port)
+            c.sub("k", ch, rdy=500)
+            got = []
+            for _ in range(2000):
+                m = c.expect_message()
+                got.append(m.body)
+                c.send(cmd("FIN", m.id))
+            assert got == sent, ch
+            c.expect_nothing(0.1)
+            c.close()
+    finally:
+        assert n.stop() is None

@@ -14,10 +14,8 @@
 #include <vector>
 
 #include "nsqd/queue/topic.hpp"
-#include "nsqd/storage/disk_worker.hpp"
-#include "nsqd/storage/group_committer.hpp"
+#include "support/durable_topic_env.hpp"
 #include "support/fake_consumer.hpp"
-#include "support/temp_dir.hpp"
 
 namespace nsq::nsqd {
 namespace {
@@ -26,22 +24,8 @@ constexpr int64_t kSecond = 1000LL * 1000 * 1000;
 
 using test_support::FakeConsumer;
 
-class DurableTopicTest : public ::testing::Test {
+class DurableTopicTest : public test_support::DurableTopicEnv {
  protected:
-  // A fresh "process": its own commit thread over the same data directory.
-  std::shared_ptr<Topic> open_topic(int64_t segment_bytes = 64 * 1024 * 1024,
-                                    int64_t mem_queue_size = 10000) {
-    committer_ = std::make_unique<GroupCommitter>();
-    auto ctx = std::make_shared<DiskContext>();
-    ctx->data_path = dir_.path();
-    ctx->committer = committer_.get();
-    ctx->worker = &worker_;  // refills from the log tail
-    ctx->log_segment_bytes = segment_bytes;
-    ChannelLimits limits;
-    limits.mem_queue_size = mem_queue_size;
-    limits.disk = ctx;
-    return std::make_shared<Topic>("t", limits, guids_, [](Topic&) {});
-  }
   // Publishes and waits for the commit (OK) of the batch.
   static void pub_durably(Topic& t, std::vector<std::string_view> bodies, int64_t defer = 0) {
     std::promise<std::string> done;
@@ -56,33 +40,6 @@ class DurableTopicTest : public ::testing::Test {
     ch.consumer_ready(id);
     return c;
   }
-  // Waits until the commit thread has written the channel's acks (its floor reached `floor`).
-  static void wait_floor(Channel& ch, uint64_t floor) {
-    for (int i = 0; i < 500 && ch.journal_floor().value_or(0) < floor; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    ASSERT_GE(ch.journal_floor().value_or(0), floor);
-  }
-  // The "crash": no shutdown, the commit thread just stops (kill -9 keeps the page cache).
-  void crash(std::shared_ptr<Topic>& t) {
-    committer_->stop();
-    t.reset();
-    committer_.reset();
-  }
-
-  // Waits until `n` messages are in flight on the channel: refills run on the disk worker,
-  // and the channel's lock (stats) orders its deliveries before the test reads `got`.
-  static void wait_in_flight(const Channel& ch, int64_t n) {
-    for (int i = 0; i < 500 && ch.stats().in_flight_count < n; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    ASSERT_EQ(ch.stats().in_flight_count, n);
-  }
-
-  test_support::TempDir dir_;
-  DiskWorker worker_{1};
-  GuidFactory guids_{1};
-  std::unique_ptr<GroupCommitter> committer_;
 };
 
 TEST_F(DurableTopicTest, ACrashGivesBackEveryUnfinishedOffsetInFlightIncluded) {
