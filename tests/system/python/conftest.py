@@ -43,8 +43,12 @@ def wait_for_port(host, port, deadline, proc=None):
         if proc is not None and proc.poll() is not None:
             raise RuntimeError("process exited with %s before listening" % proc.returncode)
         try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
+            with socket.create_connection((host, port), timeout=0.5) as s:
+                # A free port is in the ephemeral range, so a connect to it while nothing
+                # listens yet can pick that very port as its own and "succeed" (TCP
+                # self-connect): that is not a server.
+                if s.getsockname() != s.getpeername():
+                    return
         except OSError:
             if time.monotonic() > deadline:
                 raise TimeoutError("%s:%d not accepting connections" % (host, port))
@@ -91,8 +95,13 @@ class Nsqd:
                                          stdin=subprocess.DEVNULL, cwd=self.data_path, env=env)
             log.close()
             try:
-                wait_for_port(self.host, self.tcp_port, time.monotonic() + STARTUP_DEADLINE,
-                              self.proc)
+                # Both ports: nsqd listens on TCP before it binds HTTP, and an HTTP port
+                # taken meanwhile (any process's outgoing connection can get it as its local
+                # port) makes it exit after TCP answered: test_disk_faults then met "connection
+                # refused" (2 runs in 8 under load). The retry above takes new ports.
+                deadline = time.monotonic() + STARTUP_DEADLINE
+                wait_for_port(self.host, self.tcp_port, deadline, self.proc)
+                wait_for_port(self.host, self.http_port, deadline, self.proc)
                 return self
             except (RuntimeError, TimeoutError) as e:
                 err = e
@@ -245,6 +254,10 @@ class Nsqlookupd:
                                          stdin=subprocess.DEVNULL)
             log.close()
             try:
+                # Both ports: nsqd listens on TCP before it binds HTTP, and an HTTP port
+                # taken meanwhile (any process's outgoing connection can get it as its local
+                # port) makes it exit after TCP answered: test_disk_faults then met "connection
+                # refused" (2 runs in 8 under load). The retry above takes new ports.
                 deadline = time.monotonic() + STARTUP_DEADLINE
                 wait_for_port(self.host, self.tcp_port, deadline, self.proc)
                 wait_for_port(self.host, self.http_port, deadline, self.proc)

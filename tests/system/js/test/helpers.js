@@ -45,8 +45,11 @@ function canConnect(port) {
     const s = net.connect({ host: '127.0.0.1', port })
     s.setTimeout(500)
     s.once('connect', () => {
+      // A connect to a free port can pick that port as its own and "succeed" (TCP
+      // self-connect) while the daemon is still starting: not listening yet.
+      const self = s.localPort === s.remotePort && s.localAddress === s.remoteAddress
       s.destroy()
-      resolve(true)
+      resolve(!self)
     })
     s.once('error', () => resolve(false))
     s.once('timeout', () => {
@@ -104,7 +107,9 @@ async function startNsqd(extraArgs = []) {
       await stopNsqd(d)
       throw new Error(`nsqd exited during start-up:\n${d.log.join('')}`)
     }
-    if (await canConnect(tcpPort)) return d
+    // Both ports: nsqd listens on TCP before it binds HTTP, and a port taken meanwhile (by
+    // any process's outgoing connection) makes it exit after TCP answered.
+    if ((await canConnect(tcpPort)) && (await canConnect(httpPort))) return d
     if (Date.now() > deadline) {
       await stopNsqd(d)
       throw new Error(`nsqd TCP port ${tcpPort} not accepting after 10 s:\n${d.log.join('')}`)
