@@ -75,11 +75,28 @@ func startNSQD(t *testing.T, extra ...string) *Daemon {
 }
 
 // startNSQDBin is startNSQD for a given binary (tests comparing ours with the reference).
+// A port taken between freePort and nsqd's bind (any process's outgoing connection can get it
+// as its local port) makes nsqd exit at start-up: that is retried with new ports.
 func startNSQDBin(t *testing.T, bin string, extra ...string) *Daemon {
 	t.Helper()
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("nsqd binary %q: %v (set NSQD_BIN)", bin, err)
 	}
+	for attempt := 1; ; attempt++ {
+		d, err := tryStartNSQD(t, bin, extra...)
+		if err == nil {
+			return d
+		}
+		if attempt == 3 {
+			t.Fatalf("%v", err)
+		}
+	}
+}
+
+// tryStartNSQD starts one nsqd and waits until both its TCP and HTTP ports accept
+// connections (it listens on TCP before it binds HTTP); an error if it exits first.
+func tryStartNSQD(t *testing.T, bin string, extra ...string) (*Daemon, error) {
+	t.Helper()
 	dataPath := t.TempDir()
 	logDir := t.TempDir()
 	d := &Daemon{
@@ -114,25 +131,28 @@ func startNSQDBin(t *testing.T, bin string, extra ...string) *Daemon {
 	t.Cleanup(func() { d.stop(t) })
 
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		select {
-		case <-d.exited:
-			t.Fatalf("nsqd exited during start-up (%v); log:\n%s", d.cmd.ProcessState, d.log())
-		default:
-		}
-		c, err := net.DialTimeout("tcp", d.TCPAddr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return d
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nsqd TCP port %s not accepting after 10s: %v; log:\n%s", d.TCPAddr, err, d.log())
-		}
-		select {
-		case <-d.exited:
-		case <-time.After(25 * time.Millisecond): // poll interval, not synchronisation
+	for _, addr := range []string{d.TCPAddr, d.HTTPAddr} {
+		for {
+			select {
+			case <-d.exited:
+				return nil, fmt.Errorf("nsqd exited during start-up (%v); log:\n%s", d.cmd.ProcessState, d.log())
+			default:
+			}
+			c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+			if err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("nsqd port %s not accepting after 10s: %v; log:\n%s", addr, err, d.log())
+			}
+			select {
+			case <-d.exited:
+			case <-time.After(25 * time.Millisecond): // poll interval, not synchronisation
+			}
 		}
 	}
+	return d, nil
 }
 
 func (d *Daemon) log() string {
