@@ -47,6 +47,10 @@ TEST(PowerLossDiskQueueTest, EverySyncedPutSurvivesEachPowerLoss) {
   options.file_ops = &ops;
   std::mt19937 rng(1207);
   std::mutex mu;
+  // One sync at a time, as nsqd's disk worker runs them. Without it the writer could count a
+  // put as synced while the reader's sync that covered it was still running, and then failed
+  // at the power cut (1 record "lost" in ~30 runs under TSan).
+  std::mutex sync_mu;
   std::set<int64_t> expected;  // synced puts not consumed yet
   std::set<int64_t> consumed;  // this round (a read can beat its put's sync)
   int64_t next_seq = 0;
@@ -61,9 +65,12 @@ TEST(PowerLossDiskQueueTest, EverySyncedPutSurvivesEachPowerLoss) {
       for (;;) {
         const int64_t seq = next_seq++;
         if (!q->put(payload_of(seq))) return;  // the power is out
-        // At sync_every=1 every put asks for a sync; the owner runs it.
-        if (q->try_schedule_sync() && !q->sync()) return;
-        if (q->needs_sync() && !q->sync()) return;
+        {
+          // At sync_every=1 every put asks for a sync. No other sync runs now, so a put that
+          // needs none was covered by one that completed.
+          std::lock_guard s(sync_mu);
+          if ((q->try_schedule_sync() || q->needs_sync()) && !q->sync()) return;
+        }
         std::lock_guard l(mu);
         if (consumed.count(seq) == 0) expected.insert(seq);
         ++synced_puts;
@@ -82,6 +89,7 @@ TEST(PowerLossDiskQueueTest, EverySyncedPutSurvivesEachPowerLoss) {
           expected.erase(seq_of(out));
           consumed.insert(seq_of(out));
         }
+        std::lock_guard s(sync_mu);
         if (q->try_schedule_sync()) (void)q->sync();  // fails once the power is out
       }
     });
