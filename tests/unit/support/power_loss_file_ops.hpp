@@ -73,6 +73,7 @@ class PowerLossFileOps final : public disk::ForwardingFileOps {
     }
     rebuild_dir_locked(root_, torn);
     snapshot_locked();
+    cut_at_.store(0);  // the power is back for good: a cut_at_call() not reached is void
     frozen_.store(false);
   }
   void simulate_power_loss(std::mt19937* torn = nullptr) {

@@ -2,8 +2,9 @@
 // the disk queues (-durable) and the move back (no -durable) are cut by a power loss
 // (PowerLossFileOps) at their 1st file call, then their 2nd, ... until a run completes before
 // the cut. After each cut the data dir is rewritten to what was durable (unsynced writes and
-// directory entries lost; once more keeping seeded random prefixes of the unsynced writes),
-// the switch runs again with the real calls (the restart), and what each channel would
+// directory entries lost; once more keeping seeded random prefixes of the unsynced writes, and
+// cutting the restart too at a seeded call), the switch runs again (the restart), and what each
+// channel would
 // deliver is checked: its own backlog, then the topic's, each message once, none of another
 // channel's, bodies intact, due times kept.
 #include <gtest/gtest.h>
@@ -89,12 +90,12 @@ class PowerLossTakeoverTest : public ::testing::Test {
   }
   ~PowerLossTakeoverTest() override { log::logger().set_level(old_level_); }
 
-  // nsqd's disk context over `dir`, small queue files so each queue spans several.
+  // nsqd's disk context over `dir`; small queue files (each one created costs the test time).
   static std::shared_ptr<const DiskContext> context(const std::string& dir,
                                                     disk::FileOps* ops = nullptr) {
     auto c = std::make_shared<DiskContext>();
     c->data_path = dir;
-    c->queue_options.max_bytes_per_file = 1024;
+    c->queue_options.max_bytes_per_file = 2048;
     c->queue_options.file_ops = ops;
     return c;
   }
@@ -112,7 +113,7 @@ class PowerLossTakeoverTest : public ::testing::Test {
       std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(++ids_));
       MessageId id;
       std::memcpy(id.data(), hex, id.size());
-      const std::string body = name + "-" + std::to_string(i) + std::string(i % 7 * 9, '.');
+      const std::string body = name + "-" + std::to_string(i) + std::string(i % 7 * 25, '.');
       const int64_t due = i % defer_every == defer_every - 1 ? now_ns() + kHour : 0;
       auto m = Message::create(id, now_ns(), body);
       const MessageBackend::Outgoing out{m.get(), 1, due};
@@ -130,6 +131,8 @@ class PowerLossTakeoverTest : public ::testing::Test {
     b_ = fill(dir, "t:b", 18, 4);
     t_ = fill(dir, "t", 12, 6);
     lonely_ = fill(dir, "lonely", 10, 3);
+    // Channel a's queue spans two files: the switches read across a file roll.
+    ASSERT_TRUE(fs::exists(dir + "/t:a.diskqueue.000001.dat"));
     ASSERT_TRUE(save_metadata_file(dir, md_).ok());
   }
 
@@ -197,22 +200,33 @@ class PowerLossTakeoverTest : public ::testing::Test {
 
   using Switch = std::function<util::Status(const Metadata&, const DiskContext&)>;
 
-  // Cuts `run` over a copy of `base` at its 1st call, 2nd call, ... (each point twice: unsynced
-  // writes all lost, then random prefixes kept), restarts it with the real calls and hands
-  // the data dir to `check`. Returns the cut points checked.
+  // Cuts `run` over a copy of `base` at its 1st call, 2nd call, ... and restarts it with the
+  // power back, then hands the data dir to `check`. Each point twice: once with every unsynced
+  // write lost, once keeping seeded random prefixes of them, where the restart itself is cut
+  // too (at a seeded point) and restarted again: recovery may lose power as well. Returns the
+  // cut points checked.
   int64_t cut_at_every_call(const std::string& base, const Switch& run,
                             const std::function<void(const std::string&, disk::FileOps*)>& check) {
-    std::mt19937 torn_rng(1507);
+    std::mt19937 rng(1507);
+    const int64_t full_run = calls_of_a_full_run(base, run);
     for (int64_t k = 1;; ++k) {
       for (const bool torn : {false, true}) {
-        TempDir dir;
+        TempDir dir(TempDir::in_memory_parent());
         fs::copy(base, dir.path(), fs::copy_options::recursive);
         PowerLossFileOps ops(dir.path());
         ops.cut_at_call(k);
         (void)run(md_, *context(dir.path(), &ops));  // fails at the cut
         if (ops.calls() < k) return k - 1;           // it finished first: every point is done
-        ops.restore_durable_state(torn ? &torn_rng : nullptr);
-        SCOPED_TRACE("power cut at file call " + std::to_string(k) + (torn ? ", torn" : ""));
+        ops.restore_durable_state(torn ? &rng : nullptr);
+        std::string trace = "power cut at file call " + std::to_string(k);
+        if (torn) {
+          const int64_t again = std::uniform_int_distribution<int64_t>(1, full_run)(rng);
+          ops.cut_at_call(again);
+          (void)run(md_, *context(dir.path(), &ops));
+          ops.restore_durable_state(&rng);
+          trace += ", torn, then at call " + std::to_string(again) + " of the restart";
+        }
+        SCOPED_TRACE(trace);
         // The restart: the power is back (ops forwards every call again; its fsyncs stay
         // in the model, which keeps the test fast).
         const auto restarted = run(md_, *context(dir.path(), &ops));
@@ -221,6 +235,15 @@ class PowerLossTakeoverTest : public ::testing::Test {
         if (HasFailure()) return k;
       }
     }
+  }
+
+  int64_t calls_of_a_full_run(const std::string& base, const Switch& run) {
+    TempDir dir(TempDir::in_memory_parent());
+    fs::copy(base, dir.path(), fs::copy_options::recursive);
+    PowerLossFileOps ops(dir.path());
+    ops.cut_at_call(0);
+    EXPECT_TRUE(run(md_, *context(dir.path(), &ops)).ok());
+    return ops.calls();
   }
 
   Metadata md_;
