@@ -154,6 +154,8 @@ class PowerLossTakeoverTest : public ::testing::Test {
       auto journal = ChannelJournal::open(o.dir, channel, ops);
       EXPECT_TRUE(succeeded(journal));
       if (!journal) return {};
+      // The switch made it: without it the channel would start as new, at the log's end.
+      EXPECT_TRUE((*journal)->existed()) << channel;
       state = (*journal)->durable_state();
       if (!state.started) state.floor = log->start_offset();
     }
