@@ -4,9 +4,8 @@
 // the cut. After each cut the data dir is rewritten to what was durable (unsynced writes and
 // directory entries lost; once more keeping seeded random prefixes of the unsynced writes, and
 // cutting the restart too at a seeded call), the switch runs again (the restart), and what each
-// channel would
-// deliver is checked: its own backlog, then the topic's, each message once, none of another
-// channel's, bodies intact, due times kept.
+// channel would deliver is checked: its own backlog, then the topic's, each message once, none
+// of another channel's, bodies intact, due times kept.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -15,7 +14,6 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
-#include <map>
 #include <memory>
 #include <random>
 #include <string>
