@@ -56,7 +56,8 @@ class PowerLossFileOps final : public disk::ForwardingFileOps {
   // The plug is pulled: nothing written from now on reaches the files.
   void power_cut() { frozen_.store(true); }
   // Counts the calls from now on (every one but close()) and pulls the plug at the n-th,
-  // which fails with EIO as every later one does; 0: never.
+  // which fails with EIO as every later one does; 0: never. restore_durable_state() cancels
+  // a cut not reached yet.
   void cut_at_call(int64_t n) {
     calls_.store(0);
     cut_at_.store(n);
