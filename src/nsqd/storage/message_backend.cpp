@@ -210,7 +210,7 @@ void MessageBackend::sync_if_dirty() {
 
 void MessageBackend::load_deferred_index() {
   const std::string path = deferred_index_path();
-  const auto file = disk::read_whole_file(path);
+  const auto file = disk::read_whole_file(path, ctx_->queue_options.file_ops);
   if (!file) {
     log::error("DISKQUEUE({}) failed to read {} - {}", queue_->name(), path, file.error());
     return;
@@ -264,10 +264,11 @@ bool MessageBackend::save_deferred_index() {
     }
   }
   if (text.empty()) {
-    int r = disk::real_file_ops().unlink(path);
+    int r = ops().unlink(path);
     return r == 0 || r == -ENOENT;
   }
-  if (auto written = disk::write_file_atomically(path, text); !written) {
+  if (auto written = disk::write_file_atomically(path, text, ctx_->queue_options.file_ops);
+      !written) {
     log::error("DISKQUEUE({}) failed to save deferred times - {}", queue_->name(), written.error());
     return false;
   }
@@ -301,7 +302,7 @@ void MessageBackend::remove() {
   if (auto deleted = queue_->delete_all(); !deleted) {
     log::error("DISKQUEUE({}) failed to delete - {}", queue_->name(), deleted.error());
   }
-  disk::real_file_ops().unlink(deferred_index_path());
+  ops().unlink(deferred_index_path());
   std::lock_guard lock(deferred_mu_);
   deferred_until_.clear();
   has_deferred_.store(false);

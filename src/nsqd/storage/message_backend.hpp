@@ -135,6 +135,11 @@ class MessageBackend : public std::enable_shared_from_this<MessageBackend> {
   void schedule_sync_if_needed();
   void sync_now();
   std::string deferred_index_path() const;
+  // The queue's FileOps (DiskQueueOptions::file_ops): the side file goes through it too.
+  disk::FileOps& ops() const {
+    return ctx_->queue_options.file_ops != nullptr ? *ctx_->queue_options.file_ops
+                                                   : disk::real_file_ops();
+  }
 
   std::unique_ptr<disk::DiskQueue> queue_;
   const std::shared_ptr<const DiskContext> ctx_;

@@ -4,7 +4,6 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <memory>
@@ -35,9 +34,15 @@ int64_t wall_ns() {
       .count();
 }
 
+// The file calls of a switch: the disk queues' (tests inject power losses there), so every
+// file a switch touches goes through the same FileOps.
+disk::FileOps& ops_of(const DiskContext& ctx) {
+  return ctx.queue_options.file_ops != nullptr ? *ctx.queue_options.file_ops
+                                               : disk::real_file_ops();
+}
+
 // Makes the creations and deletions in `dir` durable.
-util::Status fsync_dir(const std::string& dir) {
-  disk::FileOps& ops = disk::real_file_ops();
+util::Status fsync_dir(disk::FileOps& ops, const std::string& dir) {
   const int fd = ops.open(dir, O_RDONLY | O_DIRECTORY, 0);
   if (fd < 0) return util::fail("open " + dir + ": " + disk::errno_text(-fd));
   const int r = ops.fsync(fd);
@@ -62,6 +67,7 @@ util::Result<std::shared_ptr<TopicLog>> open_log(const DiskContext& ctx, const s
   TopicLogOptions o;
   o.dir = ctx.data_path + "/" + topic + ".log";  // as Topic names it
   o.segment_bytes = ctx.log_segment_bytes;
+  o.ops = ctx.queue_options.file_ops;
   auto log = TopicLog::open(o);
   if (!log) return util::fail("open the log of " + topic + ": " + log.error());
   return log;
@@ -176,9 +182,10 @@ struct Marker {
   Interrupted earlier;
 };
 
-util::Result<Marker> begin_takeover(const TopicLog& log, const std::string& marker) {
+util::Result<Marker> begin_takeover(const TopicLog& log, const std::string& marker,
+                                    disk::FileOps& ops) {
   disk::remove_stale_temp_files(marker, std::chrono::seconds(0));  // a write cut by a crash
-  auto read = disk::read_whole_file(marker);
+  auto read = disk::read_whole_file(marker, &ops);
   if (!read) return util::fail(read.error());
   if (read->has_value()) {
     const std::string& text = **read;
@@ -191,26 +198,26 @@ util::Result<Marker> begin_takeover(const TopicLog& log, const std::string& mark
     log::warn("NSQ: resuming the takeover interrupted at offset {} of {}", begin, log.dir());
     return Marker{false, Interrupted{begin, log.next_offset()}};
   }
-  if (auto s = disk::write_file_atomically(marker, std::to_string(log.next_offset())); !s) {
+  if (auto s = disk::write_file_atomically(marker, std::to_string(log.next_offset()), &ops); !s) {
     return util::fail(s.error());
   }
   return Marker{};
 }
 
 // The takeover is complete (its queues are deleted): the marker goes.
-util::Status end_takeover(const std::string& marker) {
-  const int r = disk::real_file_ops().unlink(marker);
+util::Status end_takeover(disk::FileOps& ops, const std::string& marker) {
+  const int r = ops.unlink(marker);
   if (r == -ENOENT) return {};
   if (r < 0) return util::fail("remove " + marker + ": " + disk::errno_text(-r));
-  return fsync_dir(disk::parent_dir(marker));
+  return fsync_dir(ops, disk::parent_dir(marker));
 }
 
 // The last step: deletes the disk queues (all taken over), then the marker.
 util::Status remove_queues(const std::vector<TakenQueue>& queues, const DiskContext& ctx,
                            const std::string& marker) {
   for (const auto& q : queues) q.backend->remove();
-  if (auto s = fsync_dir(ctx.data_path); !s) return s;
-  return end_takeover(marker);
+  if (auto s = fsync_dir(ops_of(ctx), ctx.data_path); !s) return s;
+  return end_takeover(ops_of(ctx), marker);
 }
 
 util::Status take_over_topic(const TopicMetadata& topic, const std::set<std::string>& found,
@@ -238,12 +245,12 @@ util::Status take_over_topic(const TopicMetadata& topic, const std::set<std::str
   const std::string marker = log_dir(*ctx, topic.name) + "/takeover";
   // Nothing (left) to take over; an interrupted takeover that got as far as deleting the
   // queues is complete.
-  if (queues.empty()) return end_takeover(marker);
+  if (queues.empty()) return end_takeover(ops_of(*ctx), marker);
 
   auto opened = open_log(*ctx, topic.name);
   if (!opened) return util::fail(opened.error());
   std::shared_ptr<TopicLog> log = std::move(*opened);
-  const auto begun = begin_takeover(*log, marker);
+  const auto begun = begin_takeover(*log, marker, ops_of(*ctx));
   if (!begun) return util::fail(begun.error());
   if (begun->committed) {
     log::warn("TOPIC({}): finishing the deletion of the disk queues it took over", topic.name);
@@ -266,7 +273,7 @@ util::Status take_over_topic(const TopicMetadata& topic, const std::set<std::str
   }
   std::vector<std::unique_ptr<ChannelJournal>> journals;
   for (const auto& c : topic.channels) {
-    auto opened_journal = ChannelJournal::open(log->dir(), c.name);
+    auto opened_journal = ChannelJournal::open(log->dir(), c.name, ctx->queue_options.file_ops);
     if (!opened_journal) {
       return util::fail("open the journal of " + topic.name + ":" + c.name + ": " +
                         opened_journal.error());
@@ -296,7 +303,7 @@ util::Status take_over_topic(const TopicMetadata& topic, const std::set<std::str
     if (auto r = j->flush(log->synced_offset()); !r) return util::fail(r.error());
   }
   // Everything is durable in the log: the disk queues can go.
-  if (auto s = disk::write_file_atomically(marker, kCommitted); !s) return s;
+  if (auto s = disk::write_file_atomically(marker, kCommitted, &ops_of(*ctx)); !s) return s;
   if (auto s = remove_queues(queues, *ctx, marker); !s) return s;
   for (const auto& q : queues) {
     log::info("TOPIC({}): took over {} messages ({} deferred) from the disk queue {}", topic.name,
@@ -356,7 +363,7 @@ util::Status begin_move(const std::string& marker, const std::vector<std::string
                         const std::set<std::string>& found,
                         const std::shared_ptr<const DiskContext>& ctx) {
   disk::remove_stale_temp_files(marker, std::chrono::seconds(0));  // a write cut by a crash
-  auto read = disk::read_whole_file(marker);
+  auto read = disk::read_whole_file(marker, &ops_of(*ctx));
   if (!read) return util::fail(read.error());
   if (read->has_value()) {
     const std::string& text = **read;
@@ -369,13 +376,13 @@ util::Status begin_move(const std::string& marker, const std::vector<std::string
       log::warn("NSQ: deleting {}.diskqueue.*, the partial copy of an interrupted move", name);
       (*b)->remove();
     }
-    return fsync_dir(ctx->data_path);
+    return fsync_dir(ops_of(*ctx), ctx->data_path);
   }
   std::string text;
   for (const auto& name : queues) {
     if (!found.count(name)) text += (text.empty() ? "" : "\n") + name;
   }
-  return disk::write_file_atomically(marker, text);
+  return disk::write_file_atomically(marker, text, &ops_of(*ctx));
 }
 
 // A log directory renamed for removal ("<topic>.log.removing": no topic's log has that
@@ -385,7 +392,7 @@ util::Status remove_renamed_log(const DiskContext& ctx, const std::string& topic
   std::error_code ec;
   if (std::filesystem::remove_all(dir, ec) == 0) return {};
   if (ec) return util::fail("remove " + dir + ": " + ec.message());
-  return fsync_dir(ctx.data_path);
+  return fsync_dir(ops_of(ctx), ctx.data_path);
 }
 
 util::Status move_topic_log(const TopicMetadata& topic, const std::set<std::string>& found,
@@ -412,7 +419,7 @@ util::Status move_topic_log(const TopicMetadata& topic, const std::set<std::stri
     AckState state;
     state.floor = log->start_offset();
     if (!channels.empty()) {
-      auto journal = ChannelJournal::open(dir, channels[i]);
+      auto journal = ChannelJournal::open(dir, channels[i], ctx->queue_options.file_ops);
       if (!journal) return util::fail("open the journal of " + names[i] + ": " + journal.error());
       state = (*journal)->durable_state();
       // As recovery does: a journal without its START begins at the log's first offset.
@@ -431,12 +438,12 @@ util::Status move_topic_log(const TopicMetadata& topic, const std::set<std::stri
   for (auto& m : moved) {
     if (!m.backend->close()) return util::fail("close disk queue " + m.backend->name());
   }
-  if (auto s = fsync_dir(ctx->data_path); !s) return s;
+  if (auto s = fsync_dir(ops_of(*ctx), ctx->data_path); !s) return s;
   log.reset();
-  if (std::rename(dir.c_str(), (dir + ".removing").c_str()) != 0) {
-    return util::fail("rename " + dir + ": " + disk::errno_text(errno));
+  if (const int r = ops_of(*ctx).rename(dir, dir + ".removing"); r < 0) {
+    return util::fail("rename " + dir + ": " + disk::errno_text(-r));
   }
-  if (auto s = fsync_dir(ctx->data_path); !s) return s;
+  if (auto s = fsync_dir(ops_of(*ctx), ctx->data_path); !s) return s;
   if (auto s = remove_renamed_log(*ctx, topic.name); !s) return s;
   for (const auto& m : moved) {
     log::info(

@@ -29,8 +29,10 @@
 namespace nsq::nsqd {
 
 // `like`: nsqd's disk context; its data path, disk queue options and log segment size are used
-// (not its worker: syncs run inline here). Fails, leaving every source file in place, on the
-// first read, write or fsync error.
+// (not its worker: syncs run inline here). Every file call, the logs', journals' and markers'
+// included, goes through its queue_options.file_ops (null: the real calls), so a test can cut
+// the power at any one. Fails, leaving every source file in place, on the first read, write or
+// fsync error.
 util::Status take_over_disk_queues(const Metadata& md, const DiskContext& like);
 util::Status move_logs_to_disk_queues(const Metadata& md, const DiskContext& like);
 

@@ -16,7 +16,8 @@
 // what it was running, and restore_durable_state() rewrites `root` to the durable state.
 // simulate_power_loss() does both when nothing is running. With a random generator, restore
 // keeps a random prefix of each file's unsynced writes instead of none (the last one possibly
-// torn), as a real disk may: recovery must cope with a torn tail too.
+// torn), as a real disk may: recovery must cope with a torn tail too. cut_at_call(n) pulls
+// the plug at the n-th call instead, so a test can cut a sequential job at each of its calls.
 //
 // A successful fsync is not forwarded to the kernel: the model decides what survives, and
 // real fsyncs would make the tests slow. Threads: every call is safe from any thread (one
@@ -54,6 +55,15 @@ class PowerLossFileOps final : public disk::ForwardingFileOps {
 
   // The plug is pulled: nothing written from now on reaches the files.
   void power_cut() { frozen_.store(true); }
+  // Counts the calls from now on (every one but close()) and pulls the plug at the n-th,
+  // which fails with EIO as every later one does; 0: never. restore_durable_state() cancels
+  // a cut not reached yet.
+  void cut_at_call(int64_t n) {
+    calls_.store(0);
+    cut_at_.store(n);
+  }
+  // The calls counted since cut_at_call(), the one that cut the power included.
+  int64_t calls() const { return calls_.load(); }
   // Rewrites the tree to what was durable at power_cut(); the model starts again from it.
   // `torn`: keep a random prefix of each file's unsynced writes (see above).
   void restore_durable_state(std::mt19937* torn = nullptr) {
@@ -64,6 +74,7 @@ class PowerLossFileOps final : public disk::ForwardingFileOps {
     }
     rebuild_dir_locked(root_, torn);
     snapshot_locked();
+    cut_at_.store(0);  // the power is back for good: a cut_at_call() not reached is void
     frozen_.store(false);
   }
   void simulate_power_loss(std::mt19937* torn = nullptr) {
@@ -81,7 +92,7 @@ class PowerLossFileOps final : public disk::ForwardingFileOps {
 
   int open(const std::string& path, int flags, mode_t mode) override {
     std::lock_guard l(mu_);
-    if (frozen_.load()) return -EIO;
+    if (cut_now()) return -EIO;
     struct stat before {};
     const bool existed = ::stat(path.c_str(), &before) == 0;
     const int fd = inner().open(path, flags, mode);
@@ -111,7 +122,7 @@ class PowerLossFileOps final : public disk::ForwardingFileOps {
   }
   ssize_t pwritev(int fd, const iovec* iov, int iovcnt, off_t offset) override {
     std::lock_guard l(mu_);
-    if (frozen_.load()) return -EIO;
+    if (cut_now()) return -EIO;
     const ssize_t n = inner().pwritev(fd, iov, iovcnt, offset);
     const int id = file_of_locked(fd);
     if (n <= 0 || id < 0) return n;
@@ -124,12 +135,12 @@ class PowerLossFileOps final : public disk::ForwardingFileOps {
     return n;
   }
   ssize_t pread(int fd, void* buf, size_t count, off_t offset) override {
-    if (frozen_.load()) return -EIO;
+    if (cut_now()) return -EIO;
     return inner().pread(fd, buf, count, offset);
   }
   int fsync(int fd) override {
     std::lock_guard l(mu_);
-    if (frozen_.load()) return -EIO;
+    if (cut_now()) return -EIO;
     auto it = fds_.find(fd);
     if (it == fds_.end()) return -EBADF;
     if (it->second.inode < 0) {
@@ -145,28 +156,28 @@ class PowerLossFileOps final : public disk::ForwardingFileOps {
   }
   int ftruncate(int fd, off_t length) override {
     std::lock_guard l(mu_);
-    if (frozen_.load()) return -EIO;
+    if (cut_now()) return -EIO;
     const int r = inner().ftruncate(fd, length);
     const int id = file_of_locked(fd);
     if (r == 0 && id >= 0) inodes_[id].pending.push_back(Op{length, {}, true});
     return r;
   }
   int fstat_size(int fd, int64_t& size) override {
-    if (frozen_.load()) return -EIO;
+    if (cut_now()) return -EIO;
     return inner().fstat_size(fd, size);
   }
   int stat_size(const std::string& path, int64_t& size) override {
-    if (frozen_.load()) return -EIO;
+    if (cut_now()) return -EIO;
     return inner().stat_size(path, size);
   }
   int rename(const std::string& from, const std::string& to) override {
     std::lock_guard l(mu_);
-    if (frozen_.load()) return -EIO;
+    if (cut_now()) return -EIO;
     return inner().rename(from, to);
   }
   int unlink(const std::string& path) override {
     std::lock_guard l(mu_);
-    if (frozen_.load()) return -EIO;
+    if (cut_now()) return -EIO;
     return inner().unlink(path);
   }
 
@@ -191,12 +202,24 @@ class PowerLossFileOps final : public disk::ForwardingFileOps {
   };
   using Listing = std::map<std::string, Entry>;
 
+  // Counts a call; true when the power is (now) out.
+  bool cut_now() {
+    if (calls_.fetch_add(1) + 1 == cut_at_.load()) frozen_.store(true);
+    return frozen_.load();
+  }
   static std::string canonical(const std::string& path) {
     return std::filesystem::weakly_canonical(path.empty() ? "." : path).string();
   }
+  // One read of the whole file (not char by char: the model reads every file it meets, and
+  // unoptimised sanitizer builds made that most of a test's time).
   static std::string read_all(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    const std::streamoff size = in ? static_cast<std::streamoff>(in.tellg()) : 0;
+    std::string out(static_cast<size_t>(std::max<std::streamoff>(size, 0)), '\0');
+    in.seekg(0);
+    in.read(out.data(), static_cast<std::streamsize>(out.size()));
+    out.resize(static_cast<size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+    return out;
   }
   static void apply(std::string& image, const Op& op) {
     const auto at = static_cast<size_t>(op.offset);
@@ -285,6 +308,8 @@ class PowerLossFileOps final : public disk::ForwardingFileOps {
   const std::string root_;
   mutable std::mutex mu_;
   std::atomic<bool> frozen_{false};
+  std::atomic<int64_t> calls_{0};
+  std::atomic<int64_t> cut_at_{0};
   std::map<int, Inode> inodes_;
   std::map<std::pair<dev_t, ino_t>, int> current_;  // the model's inode of each real one
   std::map<std::string, Listing> durable_dirs_;     // by canonical path

@@ -1,6 +1,9 @@
-// A directory under $TMPDIR that lives as long as the object: tests that build an Nsqd (which
-// creates disk queues and nsqd.dat in -data-path) point it here instead of the cwd.
+// A directory under $TMPDIR (or a given parent) that lives as long as the object: tests that
+// build an Nsqd (which creates disk queues and nsqd.dat in -data-path) point it here instead
+// of the cwd.
 #pragma once
+
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -11,8 +14,11 @@ namespace nsq::test_support {
 
 class TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "nsq-unit-XXXXXX").string();
+  // `parent`: where to make it ("": $TMPDIR).
+  explicit TempDir(const std::string& parent = "") {
+    const std::filesystem::path root =
+        parent.empty() ? std::filesystem::temp_directory_path() : std::filesystem::path(parent);
+    std::string tmpl = (root / "nsq-unit-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = tmpl;
   }
@@ -24,6 +30,16 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
 
   const std::string& path() const { return path_; }
+
+  // A parent in memory (tmpfs) when the machine has one, else "" ($TMPDIR): for tests that
+  // make thousands of files whose durability a model decides (PowerLossFileOps), where
+  // creating them on a disk's file system would cost most of the run time.
+  static std::string in_memory_parent() {
+    std::error_code ec;
+    return std::filesystem::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0
+               ? "/dev/shm"
+               : "";
+  }
 
  private:
   std::string path_;
