@@ -252,7 +252,7 @@ class DiskQueue {
   int64_t read_file_open_num_ = -1;
   bool read_file_complete_ = false;  // read_file_size_ is final (the writer moved on)
   int64_t read_file_size_ = 0;
-  std::unique_ptr<char[]> buf_;
+  std::unique_ptr<char[]> buf_;  // allocated by the first read (most queues are never read)
   size_t buf_cap_ = 0;
   size_t buf_len_ = 0;
   int64_t buf_file_off_ = 0;  // file offset of buf_[0]
