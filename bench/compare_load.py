@@ -39,6 +39,14 @@ PHASES = {
     "lat1k": (["--phase", "latency", "--rate", "1000", "--rdy", "200"], "pub"),
     "lat10k": (["--phase", "latency", "--rate", "10000", "--rdy", "200"], "pub"),
     "lat100k": (["--phase", "latency", "--rate", "100000", "--rdy", "1000"], "pub"),
+    # The same with an unbuffered consumer (IDENTIFY output_buffer_size -1): every delivery
+    # written at once by both servers; the rows above keep the client's default buffering.
+    "lat1k-unbuf": (["--phase", "latency", "--rate", "1000", "--rdy", "200",
+                     "--output-buffer-size", "-1"], "pub"),
+    "lat10k-unbuf": (["--phase", "latency", "--rate", "10000", "--rdy", "200",
+                      "--output-buffer-size", "-1"], "pub"),
+    "lat100k-unbuf": (["--phase", "latency", "--rate", "100000", "--rdy", "1000",
+                       "--output-buffer-size", "-1"], "pub"),
 }
 SUB_PREFILL = 3_000_000
 

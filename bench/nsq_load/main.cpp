@@ -13,6 +13,10 @@
 //   pubsub   --conns N PUB publishers (batch 1) or MPUB (--batch > 1) and --consumers M
 //   latency  one publisher paced at --rate msg/s (PUBs written without waiting), one
 //            consumer (RDY --rdy) that FINs at once; publish -> delivery percentiles
+// --output-buffer-size N: consumers IDENTIFY with that output_buffer_size first (-1: no
+// output buffering, every delivery written at once: the "unbuffered" consumer; the
+// reference's output_buffer_timeout -1 alone keeps its 250 ms flush ticker). Without it they
+// keep the server's default (the reference holds deliveries up to 250 ms when RDY > 1).
 // Stop after --seconds, or (mpub) once --count messages are published.
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -28,6 +32,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -52,6 +57,7 @@ struct Options {
   double seconds = 4;
   int64_t count = 0;  // mpub: stop after this many messages (0: run for --seconds)
   double rate = 1000;
+  std::optional<int> output_buffer_size;  // consumers IDENTIFY with it when set
 };
 
 [[noreturn]] void die(const std::string& why) {
@@ -189,6 +195,14 @@ void publisher(const Options& o, int batch, Shared& sh) {
 }
 
 void subscribe(Conn& c, const Options& o) {
+  if (o.output_buffer_size) {
+    const std::string json =
+        "{\"output_buffer_size\":" + std::to_string(*o.output_buffer_size) + "}";
+    std::string cmd = "IDENTIFY\n";
+    put_u32(cmd, static_cast<uint32_t>(json.size()));
+    c.send(cmd + json);
+    c.frame();  // OK (no feature negotiation asked)
+  }
   c.send("SUB " + o.topic + " " + o.channel + "\n");
   c.frame();  // OK
   c.send("RDY " + std::to_string(o.rdy) + "\n");
@@ -300,6 +314,8 @@ Options parse(int argc, char** argv) {
       o.count = std::stoll(value());
     else if (key == "--rate")
       o.rate = std::stod(value());
+    else if (key == "--output-buffer-size")
+      o.output_buffer_size = std::stoi(value());
     else
       die("unknown option " + a + " (see the comment at the top of bench/nsq_load/main.cpp)");
   }
