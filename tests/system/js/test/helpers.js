@@ -69,11 +69,22 @@ process.on('exit', () => {
   }
 })
 
-// Starts nsqd on free loopback ports with a fresh data dir and waits until
-// the TCP port accepts connections (the HTTP port is not relied on).
+// Starts nsqd on free loopback ports with a fresh data dir and waits until both
+// ports accept connections. A port taken between freePort() and nsqd's bind makes
+// nsqd exit at start-up: that is retried with new ports (3 attempts).
 async function startNsqd(extraArgs = []) {
   const bin = nsqdBin()
   if (!fs.existsSync(bin)) throw new Error(`nsqd binary ${bin} not found (set NSQD_BIN)`)
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await tryStartNsqd(bin, extraArgs)
+    } catch (err) {
+      if (attempt === 3 || !err.exitedAtStart) throw err
+    }
+  }
+}
+
+async function tryStartNsqd(bin, extraArgs) {
   const tcpPort = await freePort()
   const httpPort = await freePort()
   const dataPath = fs.mkdtempSync(path.join(os.tmpdir(), 'nsqjs-systest-'))
@@ -105,7 +116,9 @@ async function startNsqd(extraArgs = []) {
   for (;;) {
     if (d.exited) {
       await stopNsqd(d)
-      throw new Error(`nsqd exited during start-up:\n${d.log.join('')}`)
+      const err = new Error(`nsqd exited during start-up:\n${d.log.join('')}`)
+      err.exitedAtStart = true
+      throw err
     }
     // Both ports: nsqd listens on TCP before it binds HTTP, and a port taken meanwhile (by
     // any process's outgoing connection) makes it exit after TCP answered.
