@@ -121,7 +121,7 @@ bool Channel::attach_log(const std::shared_ptr<TopicLog>& log, uint64_t start_if
       const bool to_tail = !held && (has_tail_locked() ||
                                      static_cast<int64_t>(queue_.size()) >= limits_.mem_queue_size);
       if (to_tail) {
-        add_to_tail_locked(r.offset);
+        tail_.add(r.offset);
         continue;
       }
       // Deferred ones (and DPUBs already due) stay in memory: the refill skips them.
@@ -138,11 +138,11 @@ bool Channel::attach_log(const std::shared_ptr<TopicLog>& log, uint64_t start_if
       }
     }
   }
-  if (queued + deferred + static_cast<size_t>(tail_count_) > 0) {
+  if (queued + deferred + static_cast<size_t>(tail_.count) > 0) {
     log::info(
         "CHANNEL({}): recovered {} messages in memory, {} in the log and {} deferred from the "
         "topic log (floor {})",
-        name_, queued, tail_count_, deferred, state.floor);
+        name_, queued, tail_.count, deferred, state.floor);
   }
   log_ = log;
   journal_ = std::move(journal);
@@ -170,22 +170,14 @@ std::optional<uint64_t> Channel::journal_floor() const {
   return journal_->durable_floor();
 }
 
-void Channel::add_to_tail_locked(uint64_t offset) {
-  if (!has_tail_locked()) tail_from_ = offset;
-  tail_end_ = offset + 1;
-  ++tail_count_;
-}
-
-bool Channel::take_log_range(uint64_t from, uint64_t end, int64_t count) {
+bool Channel::take_log_range(const LogRange& range) {
   std::lock_guard lock(mu_);
   if (exiting_) return true;  // deleted meanwhile: nothing to hand over
-  if (!log_ || (has_tail_locked() && from < tail_end_)) return false;
-  // Every record between the tail's end and `from` is a DPUB (the refill skips it) or was
+  if (!log_ || (has_tail_locked() && range.from < tail_.end)) return false;
+  // Every record between the tail's end and range.from is a DPUB (the refill skips it) or was
   // put into this tail already: the topic hands its held backlog over in log order.
-  if (!has_tail_locked()) tail_from_ = from;
-  tail_end_ = end;
-  tail_count_ += count;
-  message_count_ += static_cast<uint64_t>(count);
+  tail_.append(range);
+  message_count_ += static_cast<uint64_t>(range.count);
   dispatch_locked(coarse_now_ns());
   return true;
 }
@@ -214,8 +206,8 @@ void Channel::refill_from_log() {
       refill_pending_ = false;
       return;
     }
-    from = tail_from_;
-    end = tail_end_;
+    from = tail_.from;
+    end = tail_.end;
     epoch = epoch_;
   }
   // Read without the channel lock (a cold segment may take a while). Skipped offsets make a
@@ -233,7 +225,7 @@ void Channel::refill_from_log() {
     note_timer_work_locked();
     return;
   }
-  if (exiting_ || epoch != epoch_ || tail_from_ != from) return;  // emptied or deleted meanwhile
+  if (exiting_ || epoch != epoch_ || tail_.from != from) return;  // emptied or deleted meanwhile
   uint64_t next = from;
   for (auto& r : records) {
     if (r.offset >= end) break;
@@ -243,13 +235,13 @@ void Channel::refill_from_log() {
     MessagePtr m = Message::create(r.id, r.timestamp_ns, r.body);
     m->set_log_offset(r.offset);
     queue_.push_back(Queued{std::move(m), 0});
-    --tail_count_;
+    --tail_.count;
   }
   records.clear();
-  tail_from_ = next;
-  tail_skip_.erase(tail_skip_.begin(), tail_skip_.lower_bound(tail_from_));
+  tail_.from = next;
+  tail_skip_.erase(tail_skip_.begin(), tail_skip_.lower_bound(tail_.from));
   if (!has_tail_locked()) {
-    tail_count_ = 0;
+    tail_.count = 0;
     tail_skip_.clear();
   }
   dispatch_locked(coarse_now_ns());
@@ -293,11 +285,11 @@ std::string Channel::put(std::span<const MessagePtr> msgs, int64_t defer_ns) {
         defer_locked(Queued{m, 0}, now + defer_ns);
       } else if (log_ && m->log_offset() != Message::kNoLogOffset &&
                  (has_tail_locked()
-                      ? m->log_offset() >= tail_end_
+                      ? m->log_offset() >= tail_.end
                       : static_cast<int64_t>(queue_.size()) >= limits_.mem_queue_size)) {
         // The log holds it; refill_from_log reads it. An offset below the tail's end cannot
         // join the tail (it would cut the tail short): memory takes it, past the bound.
-        add_to_tail_locked(m->log_offset());
+        tail_.add(m->log_offset());
       } else if (!backend_ || static_cast<int64_t>(queue_.size()) < limits_.mem_queue_size) {
         enqueue_locked(Queued{m, 0});
       } else {
@@ -622,8 +614,7 @@ void Channel::drop_all_locked() {
   queue_.clear();
   in_flight_.clear();
   deferred_.clear();
-  tail_from_ = tail_end_;  // the log keeps them; a restart reads them back unless emptied
-  tail_count_ = 0;
+  tail_.clear();  // the log keeps them; a restart reads them back unless emptied
   tail_skip_.clear();
 }
 
@@ -729,7 +720,7 @@ ChannelStats Channel::stats() const {
   ChannelStats s;
   s.name = name_;
   // -durable: the log tail is the channel's "on disk" part, as a disk queue's depth.
-  s.backend_depth = backend_ ? backend_->depth() : tail_count_;
+  s.backend_depth = backend_ ? backend_->depth() : tail_.count;
   s.depth = static_cast<int64_t>(queue_.size()) + s.backend_depth;
   s.in_flight_count = static_cast<int64_t>(in_flight_.size());
   s.deferred_count = static_cast<int64_t>(deferred_.size());

@@ -24,6 +24,7 @@
 #include "nsqd/queue/consumer.hpp"
 #include "nsqd/queue/e2e_latency.hpp"
 #include "nsqd/queue/in_flight_queue.hpp"
+#include "nsqd/queue/log_range.hpp"
 #include "nsqd/queue/message.hpp"
 #include "nsqd/queue/timer_set.hpp"
 #include "nsqd/storage/channel_journal.hpp"
@@ -107,12 +108,12 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // gives them back (and the log keeps them), but nothing below `start_if_new` is taken now.
   bool attach_log(const std::shared_ptr<TopicLog>& log, uint64_t start_if_new,
                   uint64_t held_from = UINT64_MAX);
-  // -durable, at a paused topic's unpause: the log range [from, end), holding `count`
-  // messages that are not DPUBs (those went through put), becomes the end of this channel's
-  // log tail, read back in order by refill_from_log. False when the channel cannot take it
-  // as a range: it has no journal (memory only), or its tail already reaches past `from` (a
-  // tail is one contiguous range); the topic then put()s the messages instead.
-  bool take_log_range(uint64_t from, uint64_t end, int64_t count);
+  // -durable, at a paused topic's unpause: `range`, whose counted messages are not DPUBs
+  // (those went through put), becomes the end of this channel's log tail, read back in order
+  // by refill_from_log. False when the channel cannot take it as a range: it has no journal
+  // (memory only), or its tail already reaches past range.from (a tail is one contiguous
+  // range); the topic then put()s the messages instead.
+  bool take_log_range(const LogRange& range);
   // Commit thread: writes the acknowledgements below `synced`; returns fsyncs made.
   int flush_journal(uint64_t synced);
   // The durable ack floor; nullopt without a journal (nothing to keep in the log for it).
@@ -233,17 +234,13 @@ class Channel : public std::enable_shared_from_this<Channel> {
   std::unique_ptr<ChannelJournal> journal_;
   void record_locked(AckRecord type, const Message& msg, int64_t due_wall_ns = 0);
   // -durable memory bound: past --mem-queue-size a message is not kept in memory; it stays
-  // only in the log, in the channel's "log tail" [tail_from_, tail_end_), which
-  // refill_from_log reads back in order on the disk worker. Once a tail exists every later
-  // message joins it (order). Deferred messages (DPUB, REQ with a delay) stay in the deferred
-  // heap, so the refill skips DPUB records and the offsets in tail_skip_ (acknowledged or
-  // deferred before a restart).
-  uint64_t tail_from_ = 0;
-  uint64_t tail_end_ = 0;
-  int64_t tail_count_ = 0;  // messages of the tail still to read back (part of the depth)
+  // only in the log, in the channel's "log tail", which refill_from_log reads back in order
+  // on the disk worker. Once a tail exists every later message joins it (order). Deferred
+  // messages (DPUB, REQ with a delay) stay in the deferred heap, so the refill skips DPUB
+  // records and the offsets in tail_skip_ (acknowledged or deferred before a restart).
+  LogRange tail_;  // count: messages still to read back (part of the depth)
   std::set<uint64_t> tail_skip_;
-  bool has_tail_locked() const { return tail_from_ < tail_end_; }
-  void add_to_tail_locked(uint64_t offset);
+  bool has_tail_locked() const { return !tail_.empty(); }
   size_t log_refill_target_locked() const;
   void refill_from_log();
   bool refill_pending_ = false;

@@ -241,21 +241,19 @@ std::string Topic::publish(std::span<const std::string_view> bodies, int64_t def
 void Topic::hold_in_backlog_locked(int64_t defer_ns) {
   for (auto& m : batch_) {
     const bool in_memory =
-        defer_ns > 0 || (overflow_from_ == overflow_end_ &&
-                         static_cast<int64_t>(pending_.size()) < limits_.mem_queue_size);
+        defer_ns > 0 ||
+        (overflow_.empty() && static_cast<int64_t>(pending_.size()) < limits_.mem_queue_size);
     if (in_memory) {
       // DPUBs always: a channel's log refill skips DPUB records (they go to its deferred heap).
       pending_.push_back(Pending{std::move(m), defer_ns});
       continue;
     }
-    if (overflow_from_ == overflow_end_) overflow_from_ = m->log_offset();
-    overflow_end_ = m->log_offset() + 1;
-    ++overflow_count_;
+    overflow_.add(m->log_offset());
   }
 }
 
 uint64_t Topic::backlog_floor_locked() const {
-  uint64_t floor = overflow_from_ < overflow_end_ ? overflow_from_ : UINT64_MAX;
+  uint64_t floor = overflow_.empty() ? UINT64_MAX : overflow_.from;
   // pending_ is in publish order: its front has its lowest offset.
   if (!pending_.empty() && pending_.front().msg->log_offset() != Message::kNoLogOffset) {
     floor = std::min(floor, pending_.front().msg->log_offset());
@@ -264,17 +262,16 @@ uint64_t Topic::backlog_floor_locked() const {
 }
 
 void Topic::hand_overflow_locked() {
-  if (overflow_from_ == overflow_end_) return;
+  if (overflow_.empty()) return;
   for (const auto& ch : channel_list_) {
     // #ephemeral channels have no journal and drop past --mem-queue-size anyway [compat]:
     // they get pending_ only.
     if (ch->ephemeral()) continue;
-    if (!ch->take_log_range(overflow_from_, overflow_end_, overflow_count_)) {
+    if (!ch->take_log_range(overflow_)) {
       put_overflow_from_log_locked(*ch);
     }
   }
-  overflow_from_ = overflow_end_ = 0;
-  overflow_count_ = 0;
+  overflow_.clear();
 }
 
 void Topic::put_overflow_from_log_locked(Channel& ch) {
@@ -282,9 +279,9 @@ void Topic::put_overflow_from_log_locked(Channel& ch) {
   // holds the whole overflow in memory, as it held all of pending_ before the bound.
   std::vector<LogRecord> records;
   std::vector<MessagePtr> run;
-  for (uint64_t at = overflow_from_; at < overflow_end_;) {
+  for (uint64_t at = overflow_.from; at < overflow_.end;) {
     records.clear();
-    if (auto read = log_->read(at, std::min<uint64_t>(kFlushRun, overflow_end_ - at), records);
+    if (auto read = log_->read(at, std::min<uint64_t>(kFlushRun, overflow_.end - at), records);
         !read || records.empty()) {
       log::error("TOPIC({}): failed to read the paused backlog for channel {} at {} - {}", name_,
                  ch.name(), at, read ? "nothing read" : read.error());
@@ -293,7 +290,7 @@ void Topic::put_overflow_from_log_locked(Channel& ch) {
     run.clear();
     for (const auto& r : records) {
       at = r.offset + 1;
-      if (r.offset >= overflow_end_) break;
+      if (r.offset >= overflow_.end) break;
       if (r.due_ns != 0) continue;  // DPUBs went through pending_
       run.push_back(Message::create(r.id, r.timestamp_ns, r.body));
       run.back()->set_log_offset(r.offset);
@@ -494,8 +491,7 @@ void Topic::empty() {
   {
     std::lock_guard lock(mu_);
     pending_.clear();
-    overflow_from_ = overflow_end_ = 0;
-    overflow_count_ = 0;
+    overflow_.clear();
     if (log_) untaken_from_ = log_->next_offset();
   }
   if (backend_) backend_->empty();
@@ -518,8 +514,7 @@ void Topic::close() {
     std::lock_guard lock(mu_);
     exiting_ = true;
     pending_.clear();
-    overflow_from_ = overflow_end_ = 0;
-    overflow_count_ = 0;
+    overflow_.clear();
     to_close.swap(channel_list_);
     channels_.clear();
   }
@@ -576,7 +571,7 @@ TopicStats Topic::stats() const {
     std::lock_guard lock(mu_);
     s.name = name_;
     // -durable: the held overflow is the topic's "on disk" part, as a disk queue's depth.
-    s.backend_depth = backend_ ? backend_->depth() : overflow_count_;
+    s.backend_depth = backend_ ? backend_->depth() : overflow_.count;
     s.depth = static_cast<int64_t>(pending_.size()) + s.backend_depth;
     // Durable without a channel: the log holds what the first channel will get.
     if (log_ && channel_list_.empty()) {

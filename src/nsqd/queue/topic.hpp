@@ -125,7 +125,7 @@ class Topic : public std::enable_shared_from_this<Topic> {
   // Fallback for a channel that cannot take a log range (no journal): reads the overflow from
   // the log and put()s it into the channel's memory.
   void put_overflow_from_log_locked(Channel& ch);
-  bool holds_backlog_locked() const { return !pending_.empty() || overflow_from_ < overflow_end_; }
+  bool holds_backlog_locked() const { return !pending_.empty() || !overflow_.empty(); }
   // The lowest log offset of the held backlog; UINT64_MAX without one (or without a log).
   uint64_t backlog_floor_locked() const;
   // Puts `msgs` into every channel; a channel's failure is logged, the others still get them.
@@ -167,12 +167,10 @@ class Topic : public std::enable_shared_from_this<Topic> {
   // channels exist (or a backlog is held) every publish is taken, so it follows the log end.
   uint64_t untaken_from_ = 0;
   // -durable, held backlog past --mem-queue-size (paused, or its channels all deleted while
-  // paused): only in the log, as the range [overflow_from_, overflow_end_) whose records are
-  // these `overflow_count_` messages plus DPUBs (those wait in pending_). Once it started,
-  // every later non-deferred publish joins it (order). The log trim keeps it.
-  uint64_t overflow_from_ = 0;
-  uint64_t overflow_end_ = 0;
-  int64_t overflow_count_ = 0;
+  // paused): only in the log, as one range whose records are its counted messages plus DPUBs
+  // (those wait in pending_). Once it started, every later non-deferred publish joins it
+  // (order). The log trim keeps it.
+  LogRange overflow_;
   bool commit_hook_set_ = false;
   bool retry_listed_ = false;  // in limits_.topic_retries
   uint64_t disk_limit_refusals_ = 0;
