@@ -6,18 +6,24 @@
 // joins them (idempotent; also run by the destructor).
 #pragma once
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <cstdint>
 #include <memory>
 #include <thread>
 #include <vector>
+
+#include "common/net/idle_spin.hpp"
 
 namespace nsq::net {
 
 class IoPool {
  public:
-  // threads == 0: one per hardware core.
-  explicit IoPool(size_t threads = 0);
+  // threads == 0: one per hardware core. spin_max_ns: the longest an idle loop polls for new
+  // work before it blocks (IdleSpin; 0 = never poll). At most one loop fewer than the
+  // machine has cores polls at a time, so a polling loop never takes the last core.
+  explicit IoPool(size_t threads = 0, int64_t spin_max_ns = IdleSpin::kDefaultMaxNs);
   ~IoPool();
   IoPool(const IoPool&) = delete;
   IoPool& operator=(const IoPool&) = delete;
@@ -30,6 +36,14 @@ class IoPool {
 
  private:
   using Guard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
+  // A loop's thread: io_context::run(), except that a loop out of work polls for up to its
+  // IdleSpin window first, when a polling slot is free.
+  void run_loop(boost::asio::io_context& ctx);
+  bool take_spin_slot();
+
+  const int64_t spin_max_ns_;
+  const size_t spin_slots_;  // loops that may poll at once
+  std::atomic<size_t> spinning_{0};
   std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
   std::vector<Guard> guards_;
   std::vector<std::thread> threads_;

@@ -5,6 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <boost/asio/post.hpp>
+#include <chrono>
+#include <thread>
+
 namespace nsq::net {
 
 TEST(LoopRoundRobin, EachAcceptorAlternatesLoopsOnItsOwn) {
@@ -24,6 +29,30 @@ TEST(LoopRoundRobin, ASingleLoopPoolAlwaysGivesThatLoop) {
   IoPool pool(1);
   LoopRoundRobin rr(pool);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(&rr.next(), &pool.at(0));
+}
+
+// A loop that polls before blocking still runs every handler, posted from outside or from
+// its own handlers, whether it is polling or blocked, and stop() ends it while it polls.
+TEST(IoPool, ALoopThatPollsWhenIdleRunsEveryHandlerAndStops) {
+  IoPool pool(2, 50'000'000);  // a 50 ms window: the loops are polling most of this test
+  pool.start();
+  std::atomic<int> ran{0};
+  for (int round = 0; round < 200; ++round) {
+    auto& ctx = pool.at(round % 2);
+    boost::asio::post(ctx, [&ran, &ctx] {
+      ++ran;
+      boost::asio::post(ctx, [&ran] { ++ran; });
+    });
+    if (round % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (ran.load() < 400 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(ran.load(), 400);
+  const auto before = std::chrono::steady_clock::now();
+  pool.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(1));
 }
 
 }  // namespace nsq::net
