@@ -17,7 +17,9 @@
 // output buffering, every delivery written at once: the "unbuffered" consumer; the
 // reference's output_buffer_timeout -1 alone keeps its 250 ms flush ticker). Without it they
 // keep the server's default (the reference holds deliveries up to 250 ms when RDY > 1).
-// Stop after --seconds, or (mpub) once --count messages are published.
+// Stop after --seconds, or once --count messages are published (pub, mpub) or consumed (sub:
+// the time to drain a backlog of that size, so a server that drains it early is not charged
+// for the idle rest of the window).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -366,14 +368,18 @@ int main(int argc, char** argv) {
     die("unknown phase " + o.phase);
   }
   const auto deadline = t0 + std::chrono::duration<double>(o.seconds);
+  const bool count_consumed = o.phase == "sub";
   while (Clock::now() < deadline) {
-    if (o.count > 0 && sh.published.load() >= o.count) break;
+    if (o.count > 0 && (count_consumed ? sh.consumed.load() : sh.published.load()) >= o.count) {
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   sh.stop = true;
   const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
   // Consumers block in recv: give them their totals, then leave without joining.
-  const int64_t published = std::min(sh.published.load(), o.count > 0 ? o.count : INT64_MAX);
+  const int64_t published =
+      std::min(sh.published.load(), o.count > 0 && !count_consumed ? o.count : INT64_MAX);
   const int64_t consumed = sh.consumed.load();
   const double cpu = cpu_seconds() - cpu0;
   const int64_t msgs = std::max(published, consumed);
