@@ -21,8 +21,9 @@ namespace nsq::net {
 class IoPool {
  public:
   // threads == 0: one per hardware core. spin_max_ns: the longest an idle loop polls for new
-  // work before it blocks (IdleSpin; 0 = never poll). At most one loop fewer than the
-  // machine has cores polls at a time, so a polling loop never takes the last core.
+  // work before it blocks (IdleSpin; 0 = never poll). A loop polls only while the loops
+  // awake, itself included, are fewer than the machine's cores: a polling loop never takes
+  // the last core, and a busy server (every loop awake) does not poll at all.
   explicit IoPool(size_t threads = 0, int64_t spin_max_ns = IdleSpin::kDefaultMaxNs);
   ~IoPool();
   IoPool(const IoPool&) = delete;
@@ -37,13 +38,12 @@ class IoPool {
  private:
   using Guard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
   // A loop's thread: io_context::run(), except that a loop out of work polls for up to its
-  // IdleSpin window first, when a polling slot is free.
+  // IdleSpin window first, while the loops awake (running or polling) leave a core free.
   void run_loop(boost::asio::io_context& ctx);
-  bool take_spin_slot();
 
   const int64_t spin_max_ns_;
-  const size_t spin_slots_;  // loops that may poll at once
-  std::atomic<size_t> spinning_{0};
+  const size_t spin_cores_;       // cores - 1: loops that may be awake while one polls
+  std::atomic<size_t> awake_{0};  // loops not blocked in epoll_wait
   std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
   std::vector<Guard> guards_;
   std::vector<std::thread> threads_;
