@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -82,18 +80,8 @@ def run_load(load: Path, addr: str, extra: list[str], seconds: float) -> dict:
 def run_null_phase(phase: str, null: Path, args) -> dict:
     """A publish phase against null_nsqd: the client's ceiling (no HTTP, no CPU figures)."""
     port = cn.free_port()
-    proc = cn.spawn([str(null), f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    proc = cn.spawn_listening([str(null), f"127.0.0.1:{port}"], port)
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise cn.BenchError("null_nsqd did not start on port %d" % port)
-                time.sleep(0.02)
         r = run_load(args.load, f"127.0.0.1:{port}", PHASES[phase][0], args.seconds)
         r["rate"] = r["pub_per_s"]
         return r

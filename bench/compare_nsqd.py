@@ -115,6 +115,20 @@ def mem_kb(pid: int) -> dict[str, int]:
     return out
 
 
+def spawn_listening(argv: list[str], port: int, timeout: float = 15.0) -> subprocess.Popen:
+    """Starts a daemon (output discarded) and waits until 127.0.0.1:port accepts."""
+    p = spawn(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return p
+        except OSError:
+            if p.poll() is not None or time.monotonic() > deadline:
+                raise BenchError("%s did not start listening on port %d" % (argv[0], port))
+            time.sleep(0.02)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

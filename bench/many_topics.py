@@ -21,9 +21,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -51,17 +49,7 @@ def timed(conn, path: str, samples: int) -> tuple[float, int]:
 
 
 def start_http_daemon(argv: list[str], port: int) -> None:
-    p = cn.spawn(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                 stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            if p.poll() is not None or time.monotonic() > deadline:
-                raise cn.BenchError("%s did not start" % argv[0])
-            time.sleep(0.05)
+    cn.spawn_listening(argv, port)
 
 
 def start_lookupd(binary: Path) -> tuple[int, int]:
