@@ -17,9 +17,28 @@
 // whose work comes every ≥ max µs, or never, does not spin.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 
 namespace nsq::net {
+
+// When the handler that ended the loop's last block began, if that handler said so (0: it
+// did not). io_context::run_one() blocks and then runs a handler, so the time around it
+// includes that handler; a read completion of a connection notes its start here, so that the
+// wait is measured alone. Without it, a one-publisher round trip (~25 µs of waiting + a PUB's
+// handling) measured past the 50 µs window and the loop never started polling.
+inline thread_local int64_t t_wake_ns = 0;
+
+inline int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Called by a handler that is the arrival of new work (a read completion).
+inline void note_woken() {
+  if (t_wake_ns == 0) t_wake_ns = steady_ns();
+}
 
 class IdleSpin {
  public:

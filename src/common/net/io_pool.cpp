@@ -5,16 +5,6 @@
 
 namespace nsq::net {
 
-namespace {
-
-int64_t elapsed_ns(std::chrono::steady_clock::time_point since) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
-                                                              since)
-      .count();
-}
-
-}  // namespace
-
 IoPool::IoPool(size_t threads, int64_t spin_max_ns)
     : spin_max_ns_(spin_max_ns),
       spin_cores_(std::max(1u, std::thread::hardware_concurrency()) - 1) {
@@ -53,25 +43,27 @@ void IoPool::run_loop(boost::asio::io_context& ctx) {
     if (ctx.poll() > 0) continue;
     int64_t polled_ns = 0;
     if (spin.window_ns() > 0 && may_poll()) {
-      const auto start = std::chrono::steady_clock::now();
+      const int64_t start = steady_ns();
       bool found = false;
       while (!ctx.stopped() && polled_ns < spin.window_ns() && may_poll()) {
         if (ctx.poll_one() > 0) {
           found = true;
           break;
         }
-        polled_ns = elapsed_ns(start);
+        polled_ns = steady_ns() - start;
       }
       if (found) continue;
     }
-    // Blocks in epoll_wait until something is ready, then runs one handler (the time of that
-    // handler counts as blocked: it only makes the window shrink sooner).
-    const auto before = std::chrono::steady_clock::now();
+    // Blocks in epoll_wait until something is ready, then runs one handler.
+    const int64_t before = steady_ns();
+    t_wake_ns = 0;
     awake_.fetch_sub(1, std::memory_order_relaxed);
     const size_t ran = ctx.run_one();
     awake_.fetch_add(1, std::memory_order_relaxed);
     if (ran == 0) break;  // stopped
-    spin.blocked(polled_ns, elapsed_ns(before));
+    // The wait alone when the handler noted its start, else the wait and the handler.
+    spin.blocked(polled_ns, (t_wake_ns > before ? t_wake_ns : steady_ns()) - before);
+    t_wake_ns = 0;
   }
   awake_.fetch_sub(1, std::memory_order_relaxed);
 }

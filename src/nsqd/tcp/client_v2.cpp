@@ -9,6 +9,7 @@
 
 #include "common/gocompat/go_errno.hpp"
 #include "common/log/logger.hpp"
+#include "common/net/idle_spin.hpp"
 #include "nsq/codec/deflate_stream.hpp"
 #include "nsq/codec/snappy_stream.hpp"
 #include "nsqd/tcp/auth_query.hpp"
@@ -217,6 +218,7 @@ bool ClientV2::read_completed(const boost::system::error_code& ec) {
 }
 
 void ClientV2::on_first_read(const boost::system::error_code& ec, size_t n) {
+  net::note_woken();
   if (!read_completed(ec)) return;
   std::string_view input(first_read_.data(), n);
   boost::system::error_code read_ec;
@@ -280,6 +282,7 @@ void ClientV2::release_idle_input() {
 }
 
 void ClientV2::on_read(const boost::system::error_code& ec, size_t n) {
+  net::note_woken();
   if (!read_completed(ec)) return;
   if (codec_) {
     if (!decode_input(std::string_view(raw_in_.data(), n))) return;
