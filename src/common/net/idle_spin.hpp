@@ -1,5 +1,6 @@
 // IdleSpin: how long an event loop that ran out of work keeps polling before it blocks in
-// epoll_wait. Pure arithmetic on durations, so it is unit-tested without clocks or sockets.
+// epoll_wait. The class is pure arithmetic on durations, unit-tested without clocks or sockets;
+// the clock reads live beside it (t_wake_ns, note_woken) and in IoPool::run_loop.
 //
 // Why spin at all: a request/response client (one PUB, wait for OK, next PUB) leaves the loop
 // idle for a few tens of µs per round trip. Blocking then costs a sleep and a wake-up on each
@@ -26,7 +27,7 @@ namespace nsq::net {
 // did not). io_context::run_one() blocks and then runs a handler, so the time around it
 // includes that handler; a read completion of a connection notes its start here, so that the
 // wait is measured alone. Without it, a one-publisher round trip (~25 µs of waiting + a PUB's
-// handling) measured past the 50 µs window and the loop never started polling.
+// handling) measured past the 50 µs window and the loop started polling in 1 run of 3.
 inline thread_local int64_t t_wake_ns = 0;
 
 inline int64_t steady_ns() {
