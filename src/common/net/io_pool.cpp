@@ -63,7 +63,6 @@ void IoPool::run_loop(boost::asio::io_context& ctx) {
     if (ran == 0) break;  // stopped
     // The wait alone when the handler noted its start, else the wait and the handler.
     spin.blocked(polled_ns, (t_wake_ns > before ? t_wake_ns : steady_ns()) - before);
-    t_wake_ns = 0;
   }
   awake_.fetch_sub(1, std::memory_order_relaxed);
 }

@@ -208,6 +208,7 @@ void ClientV2::make_input_room(size_t min_free, size_t grow_to_free) {
 }
 
 bool ClientV2::read_completed(const boost::system::error_code& ec) {
+  net::note_woken();  // new work woke the loop: IdleSpin measures the wait up to here
   reading_ = false;
   if (closed_ || closing_after_flush_) return false;
   if (ec) {
@@ -218,7 +219,6 @@ bool ClientV2::read_completed(const boost::system::error_code& ec) {
 }
 
 void ClientV2::on_first_read(const boost::system::error_code& ec, size_t n) {
-  net::note_woken();
   if (!read_completed(ec)) return;
   std::string_view input(first_read_.data(), n);
   boost::system::error_code read_ec;
@@ -282,7 +282,6 @@ void ClientV2::release_idle_input() {
 }
 
 void ClientV2::on_read(const boost::system::error_code& ec, size_t n) {
-  net::note_woken();
   if (!read_completed(ec)) return;
   if (codec_) {
     if (!decode_input(std::string_view(raw_in_.data(), n))) return;

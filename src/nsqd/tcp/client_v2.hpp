@@ -104,8 +104,8 @@ class ClientV2 final : public Consumer,
   // TLS reads complete here, with the bytes in in_buf_ (or raw_in_ when compressed).
   void on_read(const boost::system::error_code& ec, size_t n);
   void on_read_error(const boost::system::error_code& ec);
-  // The start of every read completion: false when the input ended (closing, or an error,
-  // which it handles).
+  // The start of every read completion (it notes the loop's wake-up for IdleSpin): false when
+  // the input ended (closing, or an error, which it handles).
   bool read_completed(const boost::system::error_code& ec);
   // Hands buffered input to protocol_ until more bytes are needed or input closes.
   void process_input();
