@@ -55,6 +55,19 @@ def wait_for_port(host, port, deadline, proc=None):
             time.sleep(0.02)  # poll interval, not synchronisation
 
 
+def wait_for_daemon_ports(host, ports, proc):
+    """Waits until every port of a starting daemon accepts, STARTUP_DEADLINE in all.
+
+    All of them: nsqd and nsqlookupd listen on TCP before they bind HTTP, and a port taken
+    meanwhile (any process's outgoing connection can get it as its local port) makes the daemon
+    exit after TCP answered; test_disk_faults then met "connection refused" (2 runs in 8 under
+    load). The callers retry with new ports.
+    """
+    deadline = time.monotonic() + STARTUP_DEADLINE
+    for port in ports:
+        wait_for_port(host, port, deadline, proc)
+
+
 class Nsqd:
     """One nsqd process owned by a test."""
 
@@ -95,13 +108,7 @@ class Nsqd:
                                          stdin=subprocess.DEVNULL, cwd=self.data_path, env=env)
             log.close()
             try:
-                # Both ports: nsqd listens on TCP before it binds HTTP, and an HTTP port
-                # taken meanwhile (any process's outgoing connection can get it as its local
-                # port) makes it exit after TCP answered: test_disk_faults then met "connection
-                # refused" (2 runs in 8 under load). The retry above takes new ports.
-                deadline = time.monotonic() + STARTUP_DEADLINE
-                wait_for_port(self.host, self.tcp_port, deadline, self.proc)
-                wait_for_port(self.host, self.http_port, deadline, self.proc)
+                wait_for_daemon_ports(self.host, (self.tcp_port, self.http_port), self.proc)
                 return self
             except (RuntimeError, TimeoutError) as e:
                 err = e
@@ -254,13 +261,7 @@ class Nsqlookupd:
                                          stdin=subprocess.DEVNULL)
             log.close()
             try:
-                # Both ports: nsqd listens on TCP before it binds HTTP, and an HTTP port
-                # taken meanwhile (any process's outgoing connection can get it as its local
-                # port) makes it exit after TCP answered: test_disk_faults then met "connection
-                # refused" (2 runs in 8 under load). The retry above takes new ports.
-                deadline = time.monotonic() + STARTUP_DEADLINE
-                wait_for_port(self.host, self.tcp_port, deadline, self.proc)
-                wait_for_port(self.host, self.http_port, deadline, self.proc)
+                wait_for_daemon_ports(self.host, (self.tcp_port, self.http_port), self.proc)
                 return self
             except (RuntimeError, TimeoutError) as e:
                 err = e

@@ -125,7 +125,7 @@ async function tryStartNsqd(bin, extraArgs) {
     if ((await canConnect(tcpPort)) && (await canConnect(httpPort))) return d
     if (Date.now() > deadline) {
       await stopNsqd(d)
-      throw new Error(`nsqd TCP port ${tcpPort} not accepting after 10 s:\n${d.log.join('')}`)
+      throw new Error(`nsqd ports ${tcpPort}/${httpPort} not accepting after 10 s:\n${d.log.join('')}`)
     }
     await delay(25) // poll interval, not synchronisation
   }
